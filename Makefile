@@ -1,0 +1,56 @@
+# The front door. `make pipeline` runs the whole pipeline on the embedded DuckDB default;
+# `make test` runs every test. `make help` lists the rest.
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+BIN       := $(VENV)/bin
+SCALE     ?= small
+export EXCHANGE_LANDING_DIR ?= data/landing
+export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
+# No network calls from dbt or its dependencies.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: help install pipeline simulate load build test lint docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed profiles.yml  ## create .venv with the pinned dependencies
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q uv
+	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install -q --python $(PY) -r requirements.lock -e '.[dev]'
+	touch $@
+
+profiles.yml: profiles.yml.example
+	test -f profiles.yml || cp profiles.yml.example profiles.yml
+
+pipeline: install  ## simulate an exchange, load it, build and test every model (SCALE=tiny|small|medium|large)
+	$(MAKE) simulate load build
+	@echo "Warehouse: $(EXCHANGE_WAREHOUSE) (marts in schema 'marts'). Try:"
+	@echo "  $(PY) -c \"import duckdb; print(duckdb.connect('$(EXCHANGE_WAREHOUSE)', read_only=True).sql('select * from marts.fct_daily_exchange_kpis order by kpi_date desc limit 7'))\""
+
+simulate: install  ## write a simulated landing directory
+	$(PY) -m ingestion.simulator --scale $(SCALE) --out $(EXCHANGE_LANDING_DIR)
+
+load: install  ## load new landing files into the raw schema
+	$(PY) -m ingestion.loaders --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE)
+
+build: install  ## dbt build: seeds, models, snapshots and tests
+	$(BIN)/dbt build
+
+test: install  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration)
+	$(BIN)/pytest
+
+lint: install  ## sqlfluff on the models, ruff on the Python
+	$(BIN)/ruff check ingestion orchestration tests
+	$(BIN)/sqlfluff lint models
+
+docs: install  ## build and serve dbt docs on 127.0.0.1:8080
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080
+
+clean:  ## remove generated data and dbt artifacts
+	rm -rf data target logs

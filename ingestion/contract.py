@@ -1,0 +1,351 @@
+"""The landing contract (SPEC section 2): every source table, its columns, types and rules.
+
+One definition serves the simulator (what it writes), the loaders (what they validate and
+how they type the raw tables) and the tests (what they hold both to). Column names are
+exactly those of the design document's DDL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Logical types and the DuckDB type the raw tables use for each.
+DUCKDB_TYPES = {
+    "varchar": "VARCHAR",
+    "integer": "INTEGER",
+    "decimal": "DECIMAL(20,8)",
+    "timestamp": "TIMESTAMP",  # UTC, without zone; offsets in files are converted to UTC
+    "boolean": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "varchar"
+    required: bool = False  # NULL is bad input
+    enum: tuple[str, ...] | None = None  # accepted values (NULL allowed unless required)
+    positive: bool = False  # must be > 0 where present
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    event_time: str  # the column that says when the row happened
+    mutable: bool = False  # rows arrive again as the entity changes; the latest version wins
+    version_column: str | None = None  # orders versions where present, else load order
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name, type="varchar", required=False, enum=None, positive=False) -> Column:
+    return Column(name, type, required, tuple(enum) if enum else None, positive)
+
+
+SIDES = ("buy", "sell")
+
+TABLES: dict[str, SourceTable] = {
+    t.name: t
+    for t in [
+        SourceTable(
+            "users",
+            "Registered users (registration system). Mutable: tier and status change.",
+            (
+                _c("user_id", required=True),
+                _c("email", required=True),
+                _c("created_at", "timestamp", required=True),
+                _c("last_login", "timestamp"),
+                _c("status", enum=("active", "suspended", "closed")),
+                _c("user_tier_id", "integer"),
+                _c("country_code"),
+                _c("referral_code"),
+                _c("referred_by"),
+                _c("updated_at", "timestamp"),  # not in the DDL: version of the row
+            ),
+            ("user_id",),
+            "created_at",
+            mutable=True,
+            version_column="updated_at",
+        ),
+        SourceTable(
+            "user_tiers",
+            "Fee tiers (Basic, Pro, VIP) with their trading fee rate and withdrawal limit.",
+            (
+                _c("id", "integer", required=True),
+                _c("tier_name", required=True),
+                _c("trading_fee_rate", "decimal"),
+                _c("withdrawal_limit_daily", "decimal"),
+                _c("minimum_balance_requirement", "decimal"),
+            ),
+            ("id",),
+            "id",
+            mutable=True,
+        ),
+        SourceTable(
+            "user_kyc",
+            "KYC verification state per user (KYC system). Mutable: status moves on.",
+            (
+                _c("user_id", required=True),
+                _c("kyc_level", "integer", required=True),
+                _c("verification_status", enum=("pending", "approved", "rejected")),
+                _c("approved_at", "timestamp"),
+                _c("risk_score", "decimal"),
+                _c("compliance_notes"),
+                _c("updated_at", "timestamp"),  # not in the DDL: version of the row
+            ),
+            ("user_id",),
+            "updated_at",
+            mutable=True,
+            version_column="updated_at",
+        ),
+        SourceTable(
+            "trading_pairs",
+            "Listed trading pairs with their fee rates.",
+            (
+                _c("pair_id", "integer", required=True),
+                _c("symbol", required=True),
+                _c("base_asset", required=True),
+                _c("quote_asset", required=True),
+                _c("status", enum=("active", "inactive", "delisted")),
+                _c("min_order_size", "decimal"),
+                _c("maker_fee_rate", "decimal"),
+                _c("taker_fee_rate", "decimal"),
+                _c("created_at", "timestamp"),
+            ),
+            ("pair_id",),
+            "created_at",
+            mutable=True,
+        ),
+        SourceTable(
+            "orders",
+            "Orders (order management system). Mutable: status and filled quantity change.",
+            (
+                _c("order_id", required=True),
+                _c("user_id", required=True),
+                _c("pair_id", "integer", required=True),
+                _c("order_type", enum=("market", "limit", "stop_loss")),
+                _c("side", required=True, enum=SIDES),
+                _c("quantity", "decimal", required=True, positive=True),
+                _c("price", "decimal", positive=True),  # NULL for market orders
+                _c("status", enum=("pending", "partial", "filled", "cancelled")),
+                _c("filled_quantity", "decimal"),
+                _c("created_at", "timestamp", required=True),
+                _c("updated_at", "timestamp"),  # not in the DDL: version of the row
+            ),
+            ("order_id",),
+            "created_at",
+            mutable=True,
+            version_column="updated_at",
+        ),
+        SourceTable(
+            "trades",
+            "Fills (matching engine): each match gives a maker fill and a taker fill.",
+            (
+                _c("trade_id", required=True),
+                _c("order_id", required=True),
+                _c("user_id", required=True),
+                _c("pair_id", "integer", required=True),
+                _c("side", required=True, enum=SIDES),
+                _c("quantity", "decimal", required=True, positive=True),
+                _c("price", "decimal", required=True, positive=True),
+                _c("fee", "decimal", required=True),
+                _c("fee_asset", required=True),
+                _c("is_maker", "boolean"),
+                _c("executed_at", "timestamp", required=True),
+            ),
+            ("trade_id",),
+            "executed_at",
+        ),
+        SourceTable(
+            "wallets",
+            "Balances per user and asset (wallet service). Mutable: the latest balance wins.",
+            (
+                _c("wallet_id", required=True),
+                _c("user_id", required=True),
+                _c("asset", required=True),
+                _c("balance", "decimal", required=True),
+                _c("locked_balance", "decimal", required=True),
+                _c("updated_at", "timestamp"),
+            ),
+            ("wallet_id",),
+            "updated_at",
+            mutable=True,
+            version_column="updated_at",
+        ),
+        SourceTable(
+            "transactions",
+            "Balance movements (wallet service, payment gateway): a chain per user and asset.",
+            (
+                _c("transaction_id", required=True),
+                _c("user_id", required=True),
+                _c("transaction_type", required=True, enum=("deposit", "withdrawal", "trade", "fee")),
+                _c("asset", required=True),
+                _c("amount", "decimal", required=True),
+                _c("balance_before", "decimal", required=True),
+                _c("balance_after", "decimal", required=True),
+                _c("reference_id"),
+                _c("status", enum=("pending", "completed", "failed")),
+                _c("created_at", "timestamp", required=True),
+            ),
+            ("transaction_id",),
+            "created_at",
+            mutable=True,
+        ),
+        SourceTable(
+            "fee_collections",
+            "Fees charged (fee calculation engine): trading and withdrawal fees.",
+            (
+                _c("fee_id", required=True),
+                _c("user_id", required=True),
+                _c("fee_type", required=True, enum=("trading_fee", "withdrawal_fee")),
+                _c("fee_amount", "decimal", required=True),
+                _c("fee_asset", required=True),
+                _c("trading_pair_id", "integer"),
+                _c("collected_at", "timestamp", required=True),
+            ),
+            ("fee_id",),
+            "collected_at",
+        ),
+        SourceTable(
+            "market_data_1h",
+            "Hourly OHLCV candles from the matching engine; `timestamp` is the open time.",
+            (
+                _c("pair_id", "integer", required=True),
+                _c("timestamp", "timestamp", required=True),
+                _c("open_price", "decimal", required=True, positive=True),
+                _c("high_price", "decimal", required=True, positive=True),
+                _c("low_price", "decimal", required=True, positive=True),
+                _c("close_price", "decimal", required=True, positive=True),
+                _c("volume", "decimal", required=True),
+                _c("trade_count", "integer", required=True),
+            ),
+            ("pair_id", "timestamp"),
+            "timestamp",
+        ),
+        SourceTable(
+            "order_book_snapshots",
+            "Top of book and depth within 1% per pair, sampled by the matching engine.",
+            (
+                _c("snapshot_id", required=True),
+                _c("pair_id", "integer", required=True),
+                _c("timestamp", "timestamp", required=True),
+                _c("best_bid_price", "decimal", positive=True),
+                _c("best_ask_price", "decimal", positive=True),
+                _c("spread_bps", "integer"),
+                _c("bid_depth_1_percent", "decimal"),
+                _c("ask_depth_1_percent", "decimal"),
+            ),
+            ("snapshot_id",),
+            "timestamp",
+        ),
+        SourceTable(
+            "security_events",
+            "Fraud and security alerts raised by the security systems.",
+            (
+                _c("event_id", required=True),
+                _c("user_id"),
+                _c("event_type", enum=("login_failed", "suspicious_activity", "large_withdrawal")),
+                _c("severity", enum=("low", "medium", "high", "critical")),
+                _c("ip_address"),
+                _c("risk_score", "decimal"),
+                _c("status", enum=("open", "resolved")),
+                _c("created_at", "timestamp", required=True),
+            ),
+            ("event_id",),
+            "created_at",
+            mutable=True,
+        ),
+        SourceTable(
+            "compliance_alerts",
+            "Alerts raised by the exchange's existing (system) compliance monitoring.",
+            (
+                _c("alert_id", required=True),
+                _c("user_id"),
+                _c("transaction_id"),
+                _c("alert_type", enum=("large_transaction", "unusual_pattern", "high_risk_country")),
+                _c("transaction_amount", "decimal"),
+                _c("investigation_status", enum=("pending", "completed")),
+                _c("disposition", enum=("no_action", "reported", "account_flagged")),
+                _c("created_at", "timestamp", required=True),
+            ),
+            ("alert_id",),
+            "created_at",
+            mutable=True,
+        ),
+        SourceTable(
+            "system_metrics",
+            "Platform performance samples (application monitoring).",
+            (
+                _c("metric_id", required=True),
+                _c(
+                    "metric_type",
+                    required=True,
+                    enum=("api_response_time", "database_connections", "order_processing_time"),
+                ),
+                _c("value", "decimal", required=True),
+                _c("recorded_at", "timestamp", required=True),
+            ),
+            ("metric_id",),
+            "recorded_at",
+        ),
+        SourceTable(
+            "login_events",
+            "Authentication events (authentication system).",
+            (
+                _c("event_id", required=True),
+                _c("user_id", required=True),
+                _c(
+                    "event_type",
+                    required=True,
+                    enum=("login_success", "login_failed", "password_change", "2fa_enabled", "2fa_disabled"),
+                ),
+                _c("ip_address"),
+                _c("country_code"),
+                _c("device_id"),
+                _c("occurred_at", "timestamp", required=True),
+            ),
+            ("event_id",),
+            "occurred_at",
+        ),
+        SourceTable(
+            "support_tickets",
+            "Customer support tickets. Mutable: status moves on until solved or closed.",
+            (
+                _c("ticket_id", required=True),
+                _c("user_id", required=True),
+                _c("category"),
+                _c("status", enum=("open", "pending", "solved", "closed")),
+                _c("created_at", "timestamp", required=True),
+                _c("resolved_at", "timestamp"),
+            ),
+            ("ticket_id",),
+            "created_at",
+            mutable=True,
+        ),
+        SourceTable(
+            "external_prices",
+            "Reference prices from external APIs (CoinGecko, CoinMarketCap).",
+            (
+                _c("source", required=True, enum=("coingecko", "coinmarketcap")),
+                _c("asset", required=True),
+                _c("price_usd", "decimal", required=True, positive=True),
+                _c("observed_at", "timestamp", required=True),
+            ),
+            ("source", "asset", "observed_at"),
+            "observed_at",
+        ),
+    ]
+}
+
+FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
+
+# Provenance columns the loaders add to every raw table.
+PROVENANCE_COLUMNS = ("_load_id", "_source_file", "_row_number", "_loaded_at")

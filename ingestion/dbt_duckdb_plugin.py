@@ -1,0 +1,21 @@
+"""dbt-duckdb plugin (named in profiles.yml): puts the PII hashing key in a session variable.
+
+Models call `getvariable('pii_hash_key')` (macros/pii.sql), so the key never appears in
+compiled SQL, in target/ or in logs; profiles.yml reads it from DBT_ENV_SECRET_PII_HASH_KEY.
+"""
+
+from __future__ import annotations
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict) -> None:
+        self.pii_hash_key = str(plugin_config.get("pii_hash_key") or "")
+        if not self.pii_hash_key:
+            raise ValueError("pii_hash_key is empty: set DBT_ENV_SECRET_PII_HASH_KEY")
+        if len(self.pii_hash_key.encode()) > 64:
+            raise ValueError("DBT_ENV_SECRET_PII_HASH_KEY must be at most 64 bytes")
+
+    def configure_connection(self, conn) -> None:
+        conn.execute("set variable pii_hash_key = ?", [self.pii_hash_key])

@@ -1,0 +1,53 @@
+{#- Small cross-database helpers that dbt's built-in macros do not cover. -#}
+
+{#- A 64-bit float type (dbt.type_float() is a 4-byte REAL on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'crypto_exchange')()) }}
+{%- endmacro %}
+{% macro default__type_double() %}double{% endmacro %}
+{% macro postgres__type_double() %}double precision{% endmacro %}
+{% macro bigquery__type_double() %}float64{% endmacro %}
+
+{#- numerator / denominator as a float; NULL when the denominator is 0 or NULL. -#}
+{% macro safe_divide(numerator, denominator) -%}
+    case
+        when {{ denominator }} is null or {{ denominator }} = 0 then null
+        else cast({{ numerator }} as {{ type_double() }}) / {{ denominator }}
+    end
+{%- endmacro %}
+
+{#- One row per step from start to end (both included), as a column `spine_at`, from a
+    one-row relation holding the bounds. Step: 'hour' or 'day'. -#}
+{% macro time_spine(bounds_relation, start_column, end_column, step) -%}
+    {{ return(adapter.dispatch('time_spine', 'crypto_exchange')(bounds_relation, start_column, end_column, step)) }}
+{%- endmacro %}
+
+{% macro default__time_spine(bounds_relation, start_column, end_column, step) -%}
+    select unnest(generate_series(
+        cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval '1 {{ step }}'
+    )) as spine_at
+    from {{ bounds_relation }}
+    where {{ start_column }} is not null
+{%- endmacro %}
+
+{% macro postgres__time_spine(bounds_relation, start_column, end_column, step) -%}
+    select generate_series(
+        cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval '1 {{ step }}'
+    ) as spine_at
+    from {{ bounds_relation }}
+    where {{ start_column }} is not null
+{%- endmacro %}
+
+{% macro bigquery__time_spine(bounds_relation, start_column, end_column, step) -%}
+    select spine_at
+    from {{ bounds_relation }},
+        unnest(generate_timestamp_array(
+            cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval 1 {{ step }}
+        )) as spine_at
+    where {{ start_column }} is not null
+{%- endmacro %}
+
+{#- The UTC calendar day of a timestamp. -#}
+{% macro to_day(timestamp_expression) -%}
+    cast({{ timestamp_expression }} as date)
+{%- endmacro %}

@@ -1,0 +1,50 @@
+-- One row per wallet transaction (deposit, withdrawal, trade leg, fee), valued in USD at its
+-- own time.
+
+with
+
+transactions as (
+
+    select * from {{ ref('stg_exchange__transactions') }}
+
+),
+
+stablecoins as (
+
+    select * from {{ ref('stablecoins') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('int_asset_usd_rates_hourly') }}
+
+),
+
+final as (
+
+    select
+        transactions.transaction_id,
+        transactions.user_id,
+        transactions.transaction_type,
+        transactions.asset,
+        transactions.amount,
+        transactions.balance_before,
+        transactions.balance_after,
+        transactions.reference_id,
+        transactions.status as transaction_status,
+        transactions.status = 'completed' as is_completed,
+        coalesce(stablecoins.usd_rate, rates.usd_rate) as asset_usd_rate,
+        cast(transactions.amount as {{ type_double() }}) * coalesce(stablecoins.usd_rate, rates.usd_rate) as amount_usd,
+        transactions.created_at,
+        {{ to_day('transactions.created_at') }} as created_date
+    from transactions
+    left join stablecoins
+        on transactions.asset = stablecoins.asset
+    left join rates
+        on transactions.asset = rates.asset
+        and {{ dbt.date_trunc('hour', 'transactions.created_at') }} = rates.rate_hour
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('exchange', 'login_events') }}
+
+),
+
+latest as (
+
+    {{ latest_version('source', ['event_id'], version_column=none) }}
+
+),
+
+renamed as (
+
+    select
+        event_id,
+        user_id,
+        event_type,
+        {{ truncate_ip('ip_address') }} as ip_network,
+        country_code,
+        device_id,
+        occurred_at,
+        _loaded_at as loaded_at
+    from latest
+
+)
+
+select * from renamed
