@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='fee_id',
+        incremental_strategy=incremental_strategy(),
+        on_schema_change='append_new_columns',
+        tags=['incremental'],
+        partition_by={'field': 'collected_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
+        cluster_by=['user_id'] if target.type == 'bigquery' else none,
+    )
+}}
+
 -- One row per fee collection, valued in USD with the fee asset's rate at the collection hour.
 
 with
@@ -5,6 +17,7 @@ with
 fees as (
 
     select * from {{ ref('stg_exchange__fee_collections') }}
+    where {{ incremental_window('collected_at') }}
 
 ),
 

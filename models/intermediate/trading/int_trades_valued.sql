@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='trade_id',
+        incremental_strategy=incremental_strategy(),
+        on_schema_change='append_new_columns',
+        tags=['incremental'],
+        partition_by={'field': 'executed_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
+        cluster_by=['user_id'] if target.type == 'bigquery' else none,
+    )
+}}
+
 -- One row per fill: notional in the quote asset and in USD, fee in USD (SPEC section 3).
 -- notional_usd = quantity * price * USD rate of the quote asset at the fill's hour;
 -- fee_usd = fee * USD rate of the fee asset at the same hour. NULL where no rate exists.
@@ -7,6 +19,7 @@ with
 trades as (
 
     select * from {{ ref('stg_exchange__trades') }}
+    where {{ incremental_window('executed_at') }}
 
 ),
 

@@ -1,3 +1,6 @@
+-- A view over the incremental intermediate table: no second copy of the largest fact.
+{{ config(materialized='view') }}
+
 -- One row per fee collection, in USD, with the tier the user had when it was collected.
 
 with

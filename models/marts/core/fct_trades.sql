@@ -1,3 +1,6 @@
+-- A view over the incremental intermediate table: no second copy of the largest fact.
+{{ config(materialized='view') }}
+
 -- One row per fill (maker and taker sides of every match), valued in USD.
 
 with

@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='transaction_id',
+        incremental_strategy=incremental_strategy(),
+        on_schema_change='append_new_columns',
+        tags=['incremental'],
+        partition_by={'field': 'created_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
+        cluster_by=['user_id'] if target.type == 'bigquery' else none,
+    )
+}}
+
 -- One row per wallet transaction (deposit, withdrawal, trade leg, fee), valued in USD at its
 -- own time.
 
@@ -6,6 +18,7 @@ with
 transactions as (
 
     select * from {{ ref('stg_exchange__transactions') }}
+    where {{ incremental_window('created_at') }}
 
 ),
 
@@ -37,7 +50,8 @@ final as (
         coalesce(stablecoins.usd_rate, rates.usd_rate) as asset_usd_rate,
         cast(transactions.amount as {{ type_double() }}) * coalesce(stablecoins.usd_rate, rates.usd_rate) as amount_usd,
         transactions.created_at,
-        {{ to_day('transactions.created_at') }} as created_date
+        {{ to_day('transactions.created_at') }} as created_date,
+        transactions.loaded_at
     from transactions
     left join stablecoins
         on transactions.asset = stablecoins.asset
