@@ -19,3 +19,7 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn) -> None:
         conn.execute("set variable pii_hash_key = ?", [self.pii_hash_key])
+
+    def configure_cursor(self, cursor) -> None:
+        # DuckDB variables belong to one connection; dbt runs each thread on a cursor copy.
+        cursor.execute("set variable pii_hash_key = ?", [self.pii_hash_key])
