@@ -1,0 +1,167 @@
+"""A run of the external price loader: read cursors, call the APIs, write what is new.
+
+:func:`load_external_prices` is what the CLI and an orchestrator call. A run is all or nothing:
+every source is fetched first, then everything is written in one transaction. A source that
+fails (retries exhausted, a 4xx, malformed JSON) raises before anything is written, so the
+warehouse and the cursors stay as they were and the next run tries again from the same point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .coingecko import CoinGeckoSource
+from .coinmarketcap import CoinMarketCapSource
+from .observations import PriceObservation, RejectedRecord
+from .store import RAW_SCHEMA, PriceStore
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("coingecko", "coinmarketcap")
+# Assets priced when neither the caller nor the warehouse (raw.trading_pairs) names any.
+DEFAULT_ASSETS = ("BTC", "ETH", "SOL", "BNB", "XRP", "ADA", "DOGE")
+
+
+class PriceSource(Protocol):
+    name: str
+
+    def fetch(
+        self, assets: Iterable[str], cursors: dict[str, dt.datetime], now: dt.datetime
+    ) -> tuple[list[PriceObservation], list[RejectedRecord]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class SourceResult:
+    source: str
+    fetched: int = 0
+    inserted: int = 0
+    already_loaded: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class ExternalPriceLoadResult:
+    load_id: str
+    assets: list[str]
+    sources: dict[str, SourceResult] = field(default_factory=dict)
+
+    @property
+    def inserted(self) -> int:
+        return sum(s.inserted for s in self.sources.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(s.quarantined for s in self.sources.values())
+
+    def summary(self) -> str:
+        lines = [f"external prices load {self.load_id} ({', '.join(self.assets)}):"]
+        for s in self.sources.values():
+            lines.append(
+                f"  {s.source}: {s.fetched} new observations fetched, {s.inserted} rows loaded, "
+                f"{s.already_loaded} already loaded, {s.quarantined} records quarantined"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "load_id": self.load_id,
+            "assets": self.assets,
+            "sources": {k: vars(v) for k, v in self.sources.items()},
+        }
+
+
+def build_source(name: str, **options) -> PriceSource:
+    if name == "coingecko":
+        return CoinGeckoSource(**options)
+    if name == "coinmarketcap":
+        return CoinMarketCapSource(**options)
+    raise ValueError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+
+
+def assets_in_warehouse(con: Any, schema: str = RAW_SCHEMA) -> list[str]:
+    """Base assets of the exchange's pairs, as loaded in raw.trading_pairs (none if absent)."""
+    store = PriceStore(con, schema)
+    try:
+        rows = store._execute(
+            f"SELECT DISTINCT base_asset FROM {schema}.trading_pairs WHERE base_asset IS NOT NULL"
+        )
+    except Exception:  # noqa: BLE001 - no such table yet: the caller falls back to defaults
+        if store.dialect.name == "postgres":
+            con.rollback()
+        return []
+    return sorted(r[0] for r in rows)
+
+
+def load_with_connection(
+    con: Any,
+    sources: Sequence[PriceSource],
+    assets: Sequence[str] | None = None,
+    load_id: str | None = None,
+    now: dt.datetime | None = None,
+    schema: str = RAW_SCHEMA,
+) -> ExternalPriceLoadResult:
+    """One run on an open DuckDB or psycopg2 connection (the caller holds any lock)."""
+    from ingestion.loaders.files import new_load_id
+
+    store = PriceStore(con, schema)
+    store.ensure_tables()
+    assets = sorted(set(assets or assets_in_warehouse(con, schema) or DEFAULT_ASSETS))
+    load_id = load_id or new_load_id()
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    result = ExternalPriceLoadResult(load_id, list(assets))
+    observations: list[PriceObservation] = []
+    rejects: list[RejectedRecord] = []
+    for source in sources:
+        cursors = store.cursors(source.name, assets)
+        got, bad = source.fetch(assets, cursors, now)
+        log.info("%s: %d new observations, %d records rejected", source.name, len(got), len(bad))
+        result.sources[source.name] = SourceResult(
+            source.name, fetched=len(got), quarantined=len(bad)
+        )
+        observations += got
+        rejects += bad
+    for name, (inserted, already_loaded) in store.write(load_id, observations, rejects).items():
+        result.sources[name].inserted = inserted
+        result.sources[name].already_loaded = already_loaded
+    log.info("loaded %d rows into %s (load %s)", result.inserted, store.prices, load_id)
+    return result
+
+
+def load_external_prices(
+    warehouse: Path | str,
+    sources: Sequence[str | PriceSource] = SOURCES,
+    assets: Sequence[str] | None = None,
+    source_options: dict[str, dict[str, Any]] | None = None,
+    lock_timeout: float | None = None,
+    now: dt.datetime | None = None,
+) -> ExternalPriceLoadResult:
+    """Fetch new prices from the APIs into the DuckDB warehouse ``warehouse``.
+
+    ``sources``: names (``coingecko``, ``coinmarketcap``) or ready source objects;
+    ``source_options``: keyword arguments per source name (``base_url``, ``api_key``,
+    ``policy``, ...); ``assets``: symbols to price (default: the base assets of
+    ``raw.trading_pairs``, else :data:`DEFAULT_ASSETS`). Holds the file loader's lock.
+    """
+    from ingestion.loaders.connection import LoaderSettings, open_warehouse
+
+    source_options = source_options or {}
+    built = [
+        s if not isinstance(s, str) else build_source(s, **source_options.get(s, {}))
+        for s in sources
+    ]
+    settings = LoaderSettings.from_env(lock_timeout=lock_timeout)
+    try:
+        with open_warehouse(warehouse, settings) as con:
+            return load_with_connection(con, built, assets, now=now)
+    finally:
+        for source in built:
+            with contextlib.suppress(Exception):
+                source.close()

@@ -1,0 +1,346 @@
+"""Where API prices land: ``raw.external_prices``, its cursors and the quarantine.
+
+``raw.external_prices`` is the table the file loader fills from the landing directory: the
+contract columns (source, asset, price_usd, observed_at) and the provenance columns
+(``_load_id``, ``_source_file`` = the request URL, ``_row_number`` = the record in the response,
+``_loaded_at``). A row whose (source, asset, observed_at) is already there, from a file or an
+earlier run, is not written again.
+
+``raw._external_price_cursors``: per source and asset, the latest ``observed_at`` loaded; the
+next run asks the API only for what is newer. Without a cursor row the latest ``observed_at``
+already in ``raw.external_prices`` for that source and asset serves.
+
+``raw._quarantine`` (shared with the file loader): records of a response that cannot be rows.
+
+A run's rows, quarantine rows and cursor moves are written in ONE transaction: a run that
+fails (or is killed) leaves the warehouse as it was. Works on DuckDB (through the file
+loader's lock) and on PostgreSQL (psycopg2 connection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from ingestion.contract import TABLES
+
+from .observations import PriceObservation, RejectedRecord
+
+RAW_SCHEMA = "raw"
+PRICES = f"{RAW_SCHEMA}.external_prices"
+CURSORS = f"{RAW_SCHEMA}._external_price_cursors"
+QUARANTINE = f"{RAW_SCHEMA}._quarantine"
+TABLE_NAME = "external_prices"
+QUARANTINE_COLUMNS = (
+    "table_name",
+    "source_file",
+    "row_number",
+    "reason",
+    "record",
+    "load_id",
+    "quarantined_at",
+)
+CURSOR_COLUMNS = ("source", "asset", "last_observed_at", "last_load_id", "updated_at")
+PRICE_COLUMNS = (
+    "source",
+    "asset",
+    "price_usd",
+    "observed_at",
+    "_load_id",
+    "_source_file",
+    "_row_number",
+    "_loaded_at",
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    placeholder: str
+    types: dict[str, str]
+
+
+DUCKDB = Dialect(
+    "duckdb",
+    "?",
+    {
+        "varchar": "VARCHAR",
+        "integer": "INTEGER",
+        "decimal": "DECIMAL(20,8)",
+        "timestamp": "TIMESTAMP",
+        "boolean": "BOOLEAN",
+        "bigint": "BIGINT",
+    },
+)
+POSTGRES = Dialect(
+    "postgres",
+    "%s",
+    {
+        "varchar": "TEXT",
+        "integer": "INTEGER",
+        "decimal": "NUMERIC(20,8)",
+        "timestamp": "TIMESTAMP",
+        "boolean": "BOOLEAN",
+        "bigint": "BIGINT",
+    },
+)
+
+
+def dialect_of(con: Any) -> Dialect:
+    """DuckDB for a DuckDB connection, else PostgreSQL (a psycopg2 connection)."""
+    return DUCKDB if isinstance(con, duckdb.DuckDBPyConnection) else POSTGRES
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class PriceStore:
+    """Reads cursors and writes a run's rows, on a DuckDB or a psycopg2 connection."""
+
+    def __init__(self, con: Any, schema: str = RAW_SCHEMA):
+        self.con = con
+        self.dialect = dialect_of(con)
+        self.schema = schema
+        self.prices = f"{schema}.external_prices"
+        self.cursors_table = f"{schema}._external_price_cursors"
+        self.quarantine = f"{schema}._quarantine"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.dialect.placeholder) if self.dialect is POSTGRES else sql
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        if self.dialect is DUCKDB:
+            result = self.con.execute(sql, list(params))
+            return result.fetchall() if result.description else []
+        with self.con.cursor() as cursor:
+            cursor.execute(self._sql(sql), tuple(params))
+            return cursor.fetchall() if cursor.description else []
+
+    def _insert(
+        self, table: str, columns: Sequence[str], rows: list[Sequence[Any]], suffix: str = ""
+    ) -> None:
+        """Insert many rows at once: through Arrow on DuckDB (``executemany`` there costs
+        milliseconds per row), ``execute_values`` on PostgreSQL."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect is DUCKDB:
+            import pyarrow as pa
+
+            data = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
+            self.con.register("_external_price_rows", data)
+            try:
+                self.con.execute(
+                    f"INSERT INTO {table} ({names}) "
+                    f"SELECT {names} FROM _external_price_rows {suffix}"
+                )
+            finally:
+                self.con.unregister("_external_price_rows")
+        else:
+            from psycopg2.extras import execute_values
+
+            with self.con.cursor() as cursor:
+                execute_values(
+                    cursor,
+                    f"INSERT INTO {table} ({names}) VALUES %s {suffix}",
+                    rows,
+                    page_size=1000,
+                )
+
+    def _begin(self) -> None:
+        if self.dialect is DUCKDB:
+            self.con.execute("BEGIN TRANSACTION")
+        # psycopg2 opens a transaction with the first statement
+
+    def _commit(self) -> None:
+        self.con.commit() if self.dialect is POSTGRES else self.con.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self.con.rollback() if self.dialect is POSTGRES else self.con.execute("ROLLBACK")
+
+    # -- tables --------------------------------------------------------------------------
+
+    def ensure_tables(self) -> None:
+        """Create the raw tables if the file loader has not (same columns and types)."""
+        types = self.dialect.types
+        table = TABLES[TABLE_NAME]
+        columns = [f"{c.name} {types[c.type]}" for c in table.columns]
+        columns += [
+            "_load_id " + types["varchar"],
+            "_source_file " + types["varchar"],
+            "_row_number " + types["bigint"],
+            "_loaded_at " + types["timestamp"],
+        ]
+        statements = [
+            f"CREATE SCHEMA IF NOT EXISTS {self.schema}",
+            f"CREATE TABLE IF NOT EXISTS {self.prices} ({', '.join(columns)})",
+            f"""CREATE TABLE IF NOT EXISTS {self.cursors_table} (
+                source {types["varchar"]} NOT NULL,
+                asset {types["varchar"]} NOT NULL,
+                last_observed_at {types["timestamp"]} NOT NULL,
+                last_load_id {types["varchar"]} NOT NULL,
+                updated_at {types["timestamp"]} NOT NULL,
+                PRIMARY KEY (source, asset)
+            )""",
+            f"""CREATE TABLE IF NOT EXISTS {self.quarantine} (
+                table_name {types["varchar"]} NOT NULL,
+                source_file {types["varchar"]} NOT NULL,
+                row_number {types["bigint"]},
+                reason {types["varchar"]} NOT NULL,
+                record {types["varchar"]},
+                load_id {types["varchar"]} NOT NULL,
+                quarantined_at {types["timestamp"]} NOT NULL
+            )""",
+        ]
+        for statement in statements:
+            self._execute(statement)
+        if self.dialect is POSTGRES:
+            self.con.commit()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def cursors(self, source: str, assets: Iterable[str]) -> dict[str, dt.datetime]:
+        """The latest observed_at loaded per asset of ``source`` (cursor table, else the data)."""
+        found = dict(
+            self._execute(
+                f"SELECT asset, last_observed_at FROM {self.cursors_table} WHERE source = ?",
+                [source],
+            )
+        )
+        loaded = dict(
+            self._execute(
+                f"SELECT asset, max(observed_at) FROM {self.prices} WHERE source = ? "
+                "GROUP BY asset",
+                [source],
+            )
+        )
+        result = {}
+        for asset in assets:
+            value = found.get(asset) or loaded.get(asset)
+            if value is not None:
+                result[asset] = value
+        return result
+
+    def existing_keys(self, observations: Sequence[PriceObservation]) -> set[tuple]:
+        """Keys of ``observations`` already in raw.external_prices."""
+        keys: set[tuple] = set()
+        by_series: dict[tuple[str, str], list[dt.datetime]] = {}
+        for o in observations:
+            by_series.setdefault((o.source, o.asset), []).append(o.observed_at)
+        for (source, asset), times in by_series.items():
+            rows = self._execute(
+                f"SELECT observed_at FROM {self.prices} WHERE source = ? AND asset = ? "
+                "AND observed_at BETWEEN ? AND ?",
+                [source, asset, min(times), max(times)],
+            )
+            keys.update((source, asset, r[0]) for r in rows)
+        return keys
+
+    # -- the write -----------------------------------------------------------------------
+
+    def write(
+        self,
+        load_id: str,
+        observations: Sequence[PriceObservation],
+        rejects: Sequence[RejectedRecord],
+        loaded_at: dt.datetime | None = None,
+    ) -> dict[str, tuple[int, int]]:
+        """Write a run in one transaction; per source, (rows inserted, rows already loaded)."""
+        loaded_at = loaded_at or _utc_now()
+        self._begin()
+        try:
+            existing = self.existing_keys(observations)
+            seen: set[tuple] = set()
+            new_rows = []
+            for o in sorted(
+                observations, key=lambda o: (o.source, o.asset, o.observed_at, o.row_number)
+            ):
+                if o.key in existing or o.key in seen:
+                    continue
+                seen.add(o.key)
+                new_rows.append(
+                    (
+                        o.source,
+                        o.asset,
+                        o.price_usd,
+                        o.observed_at,
+                        load_id,
+                        o.source_url,
+                        o.row_number,
+                        loaded_at,
+                    )
+                )
+            self._insert(self.prices, PRICE_COLUMNS, new_rows)
+            self._insert(
+                self.quarantine,
+                QUARANTINE_COLUMNS,
+                [
+                    (
+                        TABLE_NAME,
+                        r.source_url,
+                        r.row_number,
+                        f"{r.source}: {r.reason}",
+                        json.dumps(r.record, default=_json_default),
+                        load_id,
+                        loaded_at,
+                    )
+                    for r in rejects
+                ],
+            )
+            self._move_cursors(load_id, observations, loaded_at)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        counts: dict[str, tuple[int, int]] = {}
+        for o in observations:
+            inserted, skipped = counts.get(o.source, (0, 0))
+            counts[o.source] = (inserted, skipped + 1)
+        for row in new_rows:
+            inserted, skipped = counts[row[0]]
+            counts[row[0]] = (inserted + 1, skipped - 1)
+        return counts
+
+    def _move_cursors(
+        self, load_id: str, observations: Sequence[PriceObservation], now: dt.datetime
+    ) -> None:
+        latest: dict[tuple[str, str], dt.datetime] = {}
+        for o in observations:
+            key = (o.source, o.asset)
+            if key not in latest or o.observed_at > latest[key]:
+                latest[key] = o.observed_at
+        rows = []
+        for (source, asset), observed_at in sorted(latest.items()):
+            current = self._execute(
+                f"SELECT last_observed_at FROM {self.cursors_table} WHERE source = ? AND asset = ?",
+                [source, asset],
+            )
+            if current and current[0][0] >= observed_at:
+                continue
+            rows.append((source, asset, observed_at, load_id, now))
+        self._insert(
+            self.cursors_table,
+            CURSOR_COLUMNS,
+            rows,
+            "ON CONFLICT (source, asset) DO UPDATE SET "
+            "last_observed_at = excluded.last_observed_at, "
+            "last_load_id = excluded.last_load_id, "
+            "updated_at = excluded.updated_at",
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,164 @@
+-- One row per trading pair and UTC day (every day of data, every pair with an order-book
+-- snapshot or a taker fill): spread, depth, volume, market share and realized volatility.
+-- Spread statistics use the two-sided, uncrossed snapshots of the day; crossed and one-sided
+-- snapshots are counted apart. Depth is averaged over the snapshots reporting it.
+-- Volume comes from the taker fills (fct_pair_candles_daily); volume_share is the pair's share
+-- of the exchange's USD volume that day. realized_volatility = standard deviation of the
+-- log returns between consecutive hourly closes of the matching engine's candles opened that
+-- day, times sqrt(24): a daily volatility (not annualised), NULL with fewer than two returns.
+
+with
+
+days as (
+
+    select date_day from {{ ref('dim_dates') }}
+
+),
+
+pairs as (
+
+    select * from {{ ref('stg_exchange__trading_pairs') }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('int_order_book_snapshots_measured') }}
+
+),
+
+daily_candles as (
+
+    select * from {{ ref('fct_pair_candles_daily') }}
+
+),
+
+engine_candles as (
+
+    select * from {{ ref('stg_exchange__market_data_1h') }}
+
+),
+
+book_daily as (
+
+    select
+        pair_id,
+        snapshot_date as date_day,
+        count(*) as snapshot_count,
+        sum(case when is_two_sided then 1 else 0 end) as two_sided_snapshot_count,
+        sum(case when is_crossed then 1 else 0 end) as crossed_snapshot_count,
+        avg(case when is_two_sided and not is_crossed then spread_bps end) as avg_spread_bps,
+        {{ percentile_cont('case when is_two_sided and not is_crossed then spread_bps end', 0.95) }}
+            as p95_spread_bps,
+        max(case when is_two_sided and not is_crossed then spread_bps end) as max_spread_bps,
+        avg(bid_depth_1_percent) as avg_bid_depth_1_percent,
+        avg(ask_depth_1_percent) as avg_ask_depth_1_percent,
+        avg(bid_depth_1_percent + ask_depth_1_percent) as avg_total_depth_1_percent
+    from snapshots
+    group by pair_id, snapshot_date
+
+),
+
+hourly_returns as (
+
+    select
+        pair_id,
+        {{ to_day('opened_at') }} as date_day,
+        case
+            when lag(opened_at) over (partition by pair_id order by opened_at)
+                = {{ dbt.dateadd('hour', -1, 'opened_at') }}
+                then ln(
+                    cast(close_price as {{ type_double() }})
+                    / lag(close_price) over (partition by pair_id order by opened_at)
+                )
+        end as log_return
+    from engine_candles
+    where close_price > 0
+
+),
+
+volatility_daily as (
+
+    select
+        pair_id,
+        date_day,
+        count(log_return) as hourly_return_count,
+        stddev_samp(log_return) * sqrt(24) as realized_volatility
+    from hourly_returns
+    group by pair_id, date_day
+
+),
+
+active_pairs as (
+
+    select distinct pair_id
+    from (
+        select pair_id from book_daily
+        union all
+        select pair_id from daily_candles
+    ) as pair_ids
+
+),
+
+grid as (
+
+    select
+        days.date_day,
+        pairs.pair_id,
+        pairs.symbol,
+        pairs.base_asset,
+        pairs.quote_asset
+    from days
+    cross join pairs
+    where pairs.pair_id in (select pair_id from active_pairs)
+
+),
+
+joined as (
+
+    select
+        grid.date_day,
+        grid.pair_id,
+        grid.symbol,
+        grid.base_asset,
+        grid.quote_asset,
+        coalesce(book_daily.snapshot_count, 0) as snapshot_count,
+        coalesce(book_daily.two_sided_snapshot_count, 0) as two_sided_snapshot_count,
+        coalesce(book_daily.crossed_snapshot_count, 0) as crossed_snapshot_count,
+        cast(book_daily.avg_spread_bps as {{ type_double() }}) as avg_spread_bps,
+        cast(book_daily.p95_spread_bps as {{ type_double() }}) as p95_spread_bps,
+        cast(book_daily.max_spread_bps as {{ type_double() }}) as max_spread_bps,
+        cast(book_daily.avg_bid_depth_1_percent as {{ type_double() }}) as avg_bid_depth_1_percent,
+        cast(book_daily.avg_ask_depth_1_percent as {{ type_double() }}) as avg_ask_depth_1_percent,
+        cast(book_daily.avg_total_depth_1_percent as {{ type_double() }}) as avg_total_depth_1_percent,
+        coalesce(daily_candles.volume, 0) as base_volume,
+        coalesce(daily_candles.quote_volume, 0) as quote_volume,
+        coalesce(daily_candles.volume_usd, 0) as trading_volume_usd,
+        coalesce(daily_candles.trade_count, 0) as trade_count,
+        coalesce(volatility_daily.hourly_return_count, 0) as hourly_return_count,
+        cast(volatility_daily.realized_volatility as {{ type_double() }}) as realized_volatility
+    from grid
+    left join book_daily
+        on grid.pair_id = book_daily.pair_id
+        and grid.date_day = book_daily.date_day
+    left join daily_candles
+        on grid.pair_id = daily_candles.pair_id
+        and grid.date_day = daily_candles.candle_date
+    left join volatility_daily
+        on grid.pair_id = volatility_daily.pair_id
+        and grid.date_day = volatility_daily.date_day
+
+),
+
+final as (
+
+    select
+        *,
+        {{ safe_divide('crossed_snapshot_count', 'snapshot_count') }} as crossed_snapshot_rate,
+        {{ safe_divide('trading_volume_usd', 'sum(trading_volume_usd) over (partition by date_day)') }}
+            as volume_share
+    from joined
+
+)
+
+select * from final
