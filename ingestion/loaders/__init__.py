@@ -1,0 +1,30 @@
+"""Landing loaders: landing files (CSV, JSON lines, Parquet) -> typed ``raw`` tables in DuckDB.
+
+Python API::
+
+    from ingestion.loaders import load_landing, load_table
+    report = load_landing("data/landing", "data/warehouse.duckdb", tables=["trades"])
+    table_report = load_table("data/warehouse.duckdb", "data/landing", "trades")
+
+CLI: ``python -m ingestion.loaders --landing data/landing --warehouse data/warehouse.duckdb``.
+How it works: files.py (the loader), readers.py (reading files), validation.py (typing and
+checking SQL), raw_schema.py (tables), locking.py (one load at a time).
+"""
+
+from .connection import LoaderSettings, open_warehouse
+from .files import discover_files, load_landing, load_table, new_load_id
+from .locking import WarehouseLockedError
+from .report import FileResult, LoadReport, TableReport
+
+__all__ = [
+    "FileResult",
+    "LoadReport",
+    "LoaderSettings",
+    "TableReport",
+    "WarehouseLockedError",
+    "discover_files",
+    "load_landing",
+    "load_table",
+    "new_load_id",
+    "open_warehouse",
+]

@@ -1,0 +1,469 @@
+"""The file loader: landing files -> ``raw.<table>`` in the DuckDB warehouse.
+
+Entry points: :func:`load_landing` (every table, or some) and :func:`load_table` (one table:
+what a Dagster asset calls). Both are incremental and idempotent:
+
+* Files are taken in path order. A file already recorded as loaded (same path, same size) is
+  skipped without being read; any other file is hashed (SHA-256), and a content already loaded
+  for the table, under whatever name, is recorded as a duplicate and not loaded again.
+* Each file is loaded in ONE transaction together with its quarantine rows and its
+  ``raw._loaded_files`` row: a load killed at any point leaves either all of a file or none of
+  it, and the next run picks up the rest. Nothing is lost, nothing is loaded twice.
+* Bad rows go to ``raw._quarantine`` (see validation.py); the rest of the file loads. A file
+  that lacks a required column entirely has all its rows quarantined with
+  ``missing required column <name>`` (they stay replayable; the file is not moved).
+* An unreadable file (see readers.py), or one without a single column of its table, is moved
+  to ``<landing>/_rejected/<table>/`` (keeping its sub-path) with a ``rejected`` row in
+  ``raw._loaded_files``, and a warning is logged; the other files load.
+* Empty and header-only files load 0 rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+
+from ingestion import warehouse as locations
+from ingestion.contract import PROVENANCE_COLUMNS, TABLES, SourceTable
+
+from .connection import LoaderSettings, configure_session, open_warehouse
+from .raw_schema import (
+    LOADED_FILES,
+    QUARANTINE,
+    add_extra_columns,
+    ensure_bookkeeping,
+    ensure_raw_table,
+    extra_column_names,
+    ident,
+    raw_table_name,
+)
+from .readers import (
+    READ_ERRORS,
+    Source,
+    UnreadableFileError,
+    drop_temp_tables,
+    file_format,
+    first_line,
+    open_source,
+    reparse,
+)
+from .report import DUPLICATE, LOADED, REJECTED, SKIPPED, FileResult, LoadReport, TableReport
+from .validation import DUCKDB, ValidationQuery, build_validation, plan_columns
+
+log = logging.getLogger("ingestion.loaders")
+
+REJECTED_FOLDER = "_rejected"
+CHECKED = "_loader_checked"  # temp table: the typed and checked rows of the file being loaded
+# Test hook: seconds to sleep after a file's rows are inserted and before its commit, so a test
+# can SIGKILL a load in the middle of a transaction. Never set it in production.
+PAUSE_BEFORE_COMMIT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT"
+
+
+def new_load_id() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def discover_files(landing_dir: Path, table: str) -> list[Path]:
+    """Landing files of a table, in path order; folders and files starting with ``_`` or ``.``
+    are ignored, and so are files of other formats (e.g. partial uploads ``*.tmp``)."""
+    root = Path(landing_dir) / table
+    if not root.is_dir():
+        return []
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
+        for name in filenames:
+            if name.startswith(("_", ".")):
+                continue
+            path = Path(dirpath) / name
+            if file_format(path) is None:
+                log.debug("ignoring %s: not a landing file format", path)
+                continue
+            found.append(path)
+    return sorted(found, key=lambda p: _relative(p, root))
+
+
+# --------------------------------------------------------------------------------------
+# one file
+
+
+class _FileLoad:
+    """Loads the files of one table through one connection."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, landing_dir: Path, table: SourceTable, load_id: str
+    ):
+        self.con = con
+        self.landing = Path(landing_dir)
+        self.table = table
+        self.load_id = load_id
+        self.report = TableReport(table.name, load_id)
+        self._known_paths: dict[str, list[tuple[str, int, str]]] = {}
+        self._loaded_content: dict[str, str] = {}  # sha256 -> first source_file loaded with it
+        rows = con.execute(
+            f"SELECT source_file, file_sha256, file_bytes, status FROM {LOADED_FILES} "
+            "WHERE table_name = ? ORDER BY loaded_at, source_file",
+            [table.name],
+        ).fetchall()
+        for source_file, sha, size, status in rows:
+            self._known_paths.setdefault(source_file, []).append((sha, size, status))
+            if status == "loaded":
+                self._loaded_content.setdefault(sha, source_file)
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _record(self, result: FileResult, loaded_at: dt.datetime) -> None:
+        self.con.execute(
+            f"INSERT INTO {LOADED_FILES} (load_id, table_name, source_file, file_sha256, "
+            "file_bytes, rows_loaded, rows_quarantined, status, message, loaded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                self.load_id,
+                self.table.name,
+                result.source_file,
+                result.file_sha256,
+                result.file_bytes,
+                result.rows_loaded,
+                result.rows_quarantined,
+                "rejected" if result.status == REJECTED else "loaded",
+                result.message,
+                loaded_at,
+            ],
+        )
+
+    def _record_alone(self, result: FileResult) -> None:
+        self.con.begin()
+        try:
+            self._record(result, _utc_now())
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    # -- files -------------------------------------------------------------------------
+
+    def run(self) -> TableReport:
+        ensure_raw_table(self.con, self.table)
+        pending: list[tuple[Path, str, int]] = []
+        for path in discover_files(self.landing, self.table.name):
+            rel, size = _relative(path, self.landing), path.stat().st_size
+            known = self._known_paths.get(rel, [])
+            if any(status == "loaded" and known_size == size for _, known_size, status in known):
+                # files never change once written: the same path and size is the same file
+                self.report.files.append(
+                    FileResult(
+                        self.table.name, rel, SKIPPED, message="already loaded", file_bytes=size
+                    )
+                )
+            else:
+                pending.append((path, rel, size))
+        # hash the next files in a thread (hashlib lets go of the GIL) while DuckDB loads
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
+            digests = [hasher.submit(file_sha256, path) for path, _, _ in pending]
+            for (path, rel, size), digest in zip(pending, digests, strict=True):
+                started = time.perf_counter()
+                result = self._one(path, rel, size, digest.result())
+                result.seconds = time.perf_counter() - started
+                self.report.files.append(result)
+        return self.report
+
+    def _one(self, path: Path, rel: str, size: int, sha: str) -> FileResult:
+        known = self._known_paths.get(rel, [])
+        result = FileResult(self.table.name, rel, LOADED, file_sha256=sha, file_bytes=size)
+        if any(status == "rejected" and known_sha == sha for known_sha, _, status in known):
+            # a run was stopped between recording the rejection and moving the file
+            destination = self._move_aside(path)
+            result.status = REJECTED
+            result.message = f"rejected earlier; moved to {destination}"
+            return result
+        if size == 0:
+            result.message = "empty file"
+            self._record_alone(result)
+            self._remember(rel, result)
+            return result
+        if any(status == "loaded" and known_sha != sha for known_sha, _, status in known):
+            log.warning(
+                "%s changed after it was loaded (landing files must never change): "
+                "loading its new content as well",
+                rel,
+            )
+        if sha in self._loaded_content:
+            result.status = DUPLICATE
+            result.message = (
+                f"same content as {self._loaded_content[sha]}, already loaded: not loaded again"
+            )
+            self._record_alone(result)
+            self._remember(rel, result)
+            log.info("%s: %s", rel, result.message)
+            return result
+        try:
+            source = open_source(self.con, path)
+            if not source.columns:  # nothing in the file, not even a header
+                result.message = "empty file"
+                self._record_alone(result)
+                self._remember(rel, result)
+                return result
+            source, query = self._check(source)
+            if query is None:
+                names = ", ".join(c.name for c in source.columns[:8])
+                more = ", ..." if len(source.columns) > 8 else ""
+                raise UnreadableFileError(
+                    f"no column of table {self.table.name} in the file (its columns: {names}{more})"
+                )
+            return self._insert(source, query, result)
+        except UnreadableFileError as e:
+            return self._reject(path, result, str(e))
+        finally:
+            drop_temp_tables(self.con)
+            self.con.execute(f"DROP TABLE IF EXISTS {CHECKED}")
+
+    def _remember(self, rel: str, result: FileResult) -> None:
+        status = "rejected" if result.status == REJECTED else "loaded"
+        self._known_paths.setdefault(rel, []).append(
+            (result.file_sha256, result.file_bytes, status)
+        )
+        if status == "loaded":
+            self._loaded_content.setdefault(result.file_sha256, rel)
+
+    def _check(self, source: Source) -> tuple[Source, ValidationQuery | None]:
+        """Type and check every row of the file into the temp table CHECKED, in file order.
+
+        A read error here is the file's: a CSV or JSON-lines file is parsed again record by
+        record (its malformed records quarantined); any other file is unreadable.
+        """
+        for attempt in (1, 2):
+            plan = plan_columns(self.table, source.columns)
+            if not plan.matches_contract:
+                return source, None
+            extra_names = extra_column_names(self.table, [c.name for c in plan.extras])
+            query = build_validation(
+                plan, source.relation, source.row_number_expr, DUCKDB, extra_names
+            )
+            try:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS\n{query.sql}")
+                return source, query
+            except READ_ERRORS as e:
+                if attempt == 2 or not source.can_reparse or isinstance(e, duckdb.IOException):
+                    raise UnreadableFileError(first_line(e)) from e
+                log.info(
+                    "%s: DuckDB's reader refused it (%s); parsing record by record",
+                    source.path,
+                    first_line(e),
+                )
+                source = reparse(self.con, source, first_line(e))
+        raise AssertionError("unreachable")
+
+    def _insert(self, source: Source, query: ValidationQuery, result: FileResult) -> FileResult:
+        con, table = self.con, self.table
+        rel = result.source_file
+        plan = query.plan
+        row_number = "checked._row_number" if source.row_number_expr else "checked.rowid + 1"
+        total, bad = con.execute(f"SELECT count(*), count(_reason) FROM {CHECKED}").fetchone()
+        loaded_at = _utc_now()
+        target_columns = [*query.raw_columns, *query.extra_columns]
+        insert_columns = ", ".join(ident(c) for c in [*target_columns, *PROVENANCE_COLUMNS])
+        select_columns = ", ".join(f"checked.{ident(c)}" for c in target_columns)
+        quarantine_columns = (
+            f"INSERT INTO {QUARANTINE} (table_name, source_file, row_number, reason, record, "
+            "load_id, quarantined_at)\n"
+        )
+        con.begin()
+        try:
+            added = add_extra_columns(con, table, list(query.extra_columns))
+            result.rows_loaded = con.execute(
+                f"INSERT INTO {raw_table_name(table)} ({insert_columns})\n"
+                f"SELECT {select_columns}, ?, ?, {row_number}, ?\n"
+                f"FROM {CHECKED} AS checked WHERE checked._reason IS NULL",
+                [self.load_id, rel, loaded_at],
+            ).fetchone()[0]
+            quarantined = 0
+            if bad:
+                quarantined += con.execute(
+                    f"{quarantine_columns}SELECT ?, ?, {row_number}, checked._reason, "
+                    f"checked._record, ?, ?\nFROM {CHECKED} AS checked "
+                    "WHERE checked._reason IS NOT NULL",
+                    [table.name, rel, self.load_id, loaded_at],
+                ).fetchone()[0]
+            if source.malformed_relation:
+                quarantined += con.execute(
+                    f"{quarantine_columns}SELECT ?, ?, row_number, reason, record, ?, ? "
+                    f"FROM {source.malformed_relation}",
+                    [table.name, rel, self.load_id, loaded_at],
+                ).fetchone()[0]
+            if result.rows_loaded + quarantined != total + source.malformed_rows:
+                raise RuntimeError(
+                    f"{rel}: {total + source.malformed_rows} records read but "
+                    f"{result.rows_loaded} loaded and {quarantined} quarantined"
+                )
+            result.rows_quarantined = quarantined
+            notes = [f"{result.rows_loaded} rows loaded, {quarantined} quarantined"]
+            if plan.missing_required:
+                notes.append("missing required column " + ", ".join(plan.missing_required))
+            if query.extra_columns:
+                notes.append("extra columns kept: " + ", ".join(query.extra_columns))
+            if source.parser != "duckdb":
+                notes.append("malformed records: file parsed record by record")
+            result.message = "; ".join(notes)
+            self._record(result, loaded_at)
+            _pause_before_commit(rel)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        self.report.columns_added.extend(added)
+        self._remember(rel, result)
+        level = logging.WARNING if result.rows_quarantined else logging.INFO
+        log.log(level, "%s: %s", rel, result.message)
+        return result
+
+    def _reject(self, path: Path, result: FileResult, reason: str) -> FileResult:
+        destination = self._destination(path)
+        result.status = REJECTED
+        result.rows_loaded = result.rows_quarantined = 0
+        result.message = f"unreadable file: {reason}; moved to {destination}"
+        self._record_alone(result)  # first the record, then the move (a re-run finishes it)
+        self._remember(result.source_file, result)
+        self._move_aside(path, destination)
+        log.warning("%s rejected: %s", result.source_file, result.message)
+        return result
+
+    def _destination(self, path: Path) -> str:
+        sub = path.relative_to(self.landing / self.table.name)
+        destination = self.landing / REJECTED_FOLDER / self.table.name / sub
+        n = 1
+        while destination.exists():
+            destination = destination.with_name(f"{sub.name}.{n}")
+            n += 1
+        return _relative(destination, self.landing)
+
+    def _move_aside(self, path: Path, destination: str | None = None) -> str:
+        destination = destination or self._destination(path)
+        target = self.landing / destination
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        except OSError as e:
+            log.error("could not move %s to %s: %s (it will be retried)", path, target, e)
+        return destination
+
+
+def _pause_before_commit(rel: str) -> None:
+    pause = os.environ.get(PAUSE_BEFORE_COMMIT_ENV)
+    if pause:
+        log.warning("%s: pausing %ss before commit (%s)", rel, pause, PAUSE_BEFORE_COMMIT_ENV)
+        time.sleep(float(pause))
+
+
+# --------------------------------------------------------------------------------------
+# entry points
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the write-ahead log into the file; skipped while another transaction is open."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.TransactionException as e:
+        log.debug("no checkpoint after the load: %s", first_line(e))
+
+
+def _table(name: str) -> SourceTable:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown table {name!r}; the landing contract has: {', '.join(TABLES)}"
+        ) from None
+
+
+def resolve_tables(tables: str | Iterable[str] | None) -> list[str]:
+    """Table names from a list or a comma-separated string; None means every contract table."""
+    if tables is None:
+        return list(TABLES)
+    if isinstance(tables, str):
+        tables = tables.split(",")
+    names = [t.strip() for t in tables if t and t.strip()]
+    for name in names:
+        _table(name)
+    return list(dict.fromkeys(names))
+
+
+def load_table(
+    warehouse: duckdb.DuckDBPyConnection | str | os.PathLike,
+    landing_dir: str | os.PathLike,
+    table: str,
+    *,
+    load_id: str | None = None,
+    settings: LoaderSettings | None = None,
+) -> TableReport:
+    """Load the new files of one table; returns rows loaded and quarantined, files skipped...
+
+    ``warehouse`` is a path (the warehouse is then locked, opened, and closed again) or an open
+    DuckDB connection (the caller then owns it, and holds the lock if others may write).
+    """
+    spec = _table(table)
+    load_id = load_id or new_load_id()
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        configure_session(warehouse)
+        ensure_bookkeeping(warehouse)
+        return _FileLoad(warehouse, Path(landing_dir), spec, load_id).run()
+    with open_warehouse(warehouse, settings) as con:
+        report = _FileLoad(con, Path(landing_dir), spec, load_id).run()
+        _checkpoint(con)
+        return report
+
+
+def load_landing(
+    landing_dir: str | os.PathLike | None = None,
+    warehouse_path: str | os.PathLike | None = None,
+    tables: str | Iterable[str] | None = None,
+    *,
+    load_id: str | None = None,
+    settings: LoaderSettings | None = None,
+) -> LoadReport:
+    """Load every new landing file of the given tables (default: all contract tables).
+
+    Defaults: ``$EXCHANGE_LANDING_DIR`` or ``data/landing``, ``$EXCHANGE_WAREHOUSE`` or
+    ``data/warehouse.duckdb``. Every raw table asked for is created, even without files.
+    """
+    started = time.perf_counter()
+    landing = Path(landing_dir) if landing_dir is not None else locations.landing_dir()
+    warehouse = Path(warehouse_path) if warehouse_path is not None else locations.warehouse_path()
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing directory {landing} does not exist")
+    names = resolve_tables(tables)
+    report = LoadReport(load_id or new_load_id(), str(landing), str(warehouse))
+    report.unknown_folders = sorted(
+        p.name
+        for p in landing.iterdir()
+        if p.is_dir() and not p.name.startswith(("_", ".")) and p.name not in TABLES
+    )
+    for folder in report.unknown_folders:
+        log.warning("ignoring folder %s: not a table of the landing contract", landing / folder)
+    with open_warehouse(warehouse, settings) as con:
+        for name in names:
+            report.tables[name] = _FileLoad(con, landing, TABLES[name], report.load_id).run()
+        _checkpoint(con)
+    report.seconds = time.perf_counter() - started
+    return report
