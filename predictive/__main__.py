@@ -1,0 +1,111 @@
+"""Command line of the predictive step.
+
+    python -m predictive evaluate --warehouse FILE --landing DIR [--json]
+        Print the evaluation report: the churn model's time-based backtest (ROC-AUC, precision
+        and recall in the top decile, accuracy beside the majority-class baseline) and KPI
+        anomaly detection against the planted anomalies (found / total, false alarms).
+        Read-only: the warehouse is not changed.
+
+    python -m predictive score --warehouse FILE
+        Refit the churn model on the latest labelled cutoff, score every currently active
+        trader and replace marts.fct_churn_predictions.
+
+Run after `dbt build` (it reads the marts). Exit codes: 0 done, 2 the warehouse cannot be
+used (missing, locked by another writer, not built, too little history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from . import anomalies, churn_model
+
+
+def _connect(warehouse: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not Path(warehouse).exists():
+        raise SystemExit(_fail(f"no warehouse file at {warehouse}: run the pipeline first"))
+    try:
+        return duckdb.connect(warehouse, read_only=read_only)
+    except duckdb.IOException as error:
+        raise SystemExit(
+            _fail(f"cannot open {warehouse} (another process writing it?): {error}")
+        ) from None
+
+
+def _fail(message: str) -> int:
+    print(f"predictive: {message}", file=sys.stderr)
+    return 2
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    con = _connect(args.warehouse, read_only=True)
+    try:
+        churn = churn_model.evaluate(con)
+        anomaly = anomalies.evaluate(con, args.landing)
+    except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
+        return _fail(str(error))
+    finally:
+        con.close()
+    if args.json:
+        print(
+            json.dumps(
+                {"churn_model": churn.as_dict(), "anomaly_detection": anomaly.as_dict()},
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print(churn_model.format_report(churn))
+        print()
+        print(anomalies.format_report(anomaly))
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    con = _connect(args.warehouse, read_only=False)
+    try:
+        predictions = churn_model.predict(con)
+        written = churn_model.write_predictions(con, predictions)
+    except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
+        return _fail(str(error))
+    finally:
+        con.close()
+    print(
+        f"{churn_model.PREDICTIONS_TABLE}: {written} active traders scored as of "
+        f"{predictions.as_of_date} (model {predictions.model_version}, trained on "
+        f"{predictions.trained_on_users} users at {predictions.trained_on_cutoff}, "
+        f"horizon {predictions.horizon_days} days)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m predictive", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_eval = commands.add_parser(
+        "evaluate", help="print the churn model and anomaly detection evaluation"
+    )
+    p_eval.add_argument("--warehouse", required=True, help="DuckDB warehouse file (built by dbt)")
+    p_eval.add_argument(
+        "--landing", required=True, help="landing directory with _simulator/planted_cases.csv"
+    )
+    p_eval.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p_eval.set_defaults(run=evaluate)
+    p_score = commands.add_parser(
+        "score", help="score active traders, write marts.fct_churn_predictions"
+    )
+    p_score.add_argument("--warehouse", required=True, help="DuckDB warehouse file (built by dbt)")
+    p_score.set_defaults(run=score)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

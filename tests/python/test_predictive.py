@@ -1,0 +1,301 @@
+"""The predictive step: churn model (trains, scores, writes marts.fct_churn_predictions, metrics in
+[0, 1]) on the tiny scale, and KPI anomaly detection (the dbt model fct_kpi_anomalies) catching
+anomalies planted in a constructed KPI series. The full check against the simulator's planted
+anomalies runs on the small scale (marked slow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive import anomalies, churn_model
+
+from .conftest import REPO, dbt, project_env, run
+
+# ---------------------------------------------------------------------------- pure functions
+
+
+def test_cutoffs_use_a_30_day_label_when_the_data_allow():
+    first = dt.date(2026, 8, 3)
+    plan = churn_model.plan_cutoffs(first, first + dt.timedelta(days=89))
+    assert plan.horizon_days == 30 and not plan.is_proxy_horizon
+    assert plan.eval_cutoff + dt.timedelta(days=30) == plan.last_date
+    assert plan.train_cutoff + dt.timedelta(days=30) == plan.eval_cutoff
+    assert (plan.train_cutoff - first).days + 1 >= churn_model.MIN_HISTORY_DAYS
+
+
+def test_cutoffs_shrink_the_horizon_on_short_data():
+    first = dt.date(2026, 10, 2)
+    plan = churn_model.plan_cutoffs(first, first + dt.timedelta(days=29))
+    assert plan.is_proxy_horizon and plan.horizon_days == 10
+    assert "proxy" in plan.note
+    with pytest.raises(churn_model.NotEnoughHistory):
+        churn_model.plan_cutoffs(first, first + dt.timedelta(days=5))
+
+
+def test_top_decile_metrics():
+    labels = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    scores = np.linspace(1.0, 0.0, labels.size)  # first rows score highest
+    metrics = churn_model.ScoreMetrics.of(labels, scores)
+    assert metrics.top_decile_size == 2
+    assert metrics.precision_top_decile == 0.5
+    assert metrics.recall_top_decile == pytest.approx(1 / 3)
+    assert 0.0 <= metrics.roc_auc <= 1.0
+    assert churn_model.ScoreMetrics.of(np.zeros(5, int), np.arange(5.0)).roc_auc is None
+
+
+def planted_frame(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "case_id": f"ANO-{rule}",
+                "kind": "anomaly",
+                "rule": rule,
+                "user_id": "",
+                "reference_ids": day,
+            }
+            for rule, day in rows
+        ]
+    )
+
+
+def score_rows(rows: list[tuple[str, str, bool, str | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "kpi_date": day,
+                "metric_name": metric,
+                "metric_value": 1.0,
+                "baseline_value": 1.0,
+                "robust_z_score": 5.0 if flagged else 0.1,
+                "is_anomaly": flagged,
+                "anomaly_direction": direction,
+            }
+            for day, metric, flagged, direction in rows
+        ]
+    )
+
+
+def test_anomaly_evaluation_counts_found_false_alarms_and_knock_on_flags():
+    planted = planted_frame([("volume_spike", "2026-10-10"), ("revenue_drop", "2026-10-20")])
+    scores = score_rows(
+        [
+            ("2026-10-10", "trading_volume_usd", True, "spike"),  # found
+            ("2026-10-10", "trade_count", True, "spike"),  # the spike's other KPI: not related
+            ("2026-10-11", "trade_count", True, "spike"),  # related, the day after
+            ("2026-10-20", "revenue_usd", True, "spike"),  # wrong direction: missed
+            ("2026-10-15", "revenue_usd", True, "drop"),  # false alarm
+            ("2026-10-16", "revenue_usd", False, None),
+        ]
+    )
+    result = anomalies.evaluate_scores(scores, planted)
+    assert result.found == 1 and len(result.planted) == 2
+    assert len(result.false_alarms) == 1 and len(result.related_flags) == 1
+    assert result.quiet_scored_cells == 2
+    assert "planted anomalies found: 1 / 2" in anomalies.format_report(result)
+
+
+# ---------------------------------------------------------------------------- churn model, tiny
+
+
+@pytest.fixture()
+def tiny_copy(tiny_warehouse, tmp_path):
+    """A private copy of the tiny warehouse (the predictions table is written into it)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(tiny_warehouse.warehouse, path)
+    return path
+
+
+def test_churn_model_trains_evaluates_and_writes_predictions(tiny_copy):
+    with duckdb.connect(str(tiny_copy)) as con:
+        evaluation = churn_model.evaluate(con)
+        for value in [
+            evaluation.model.roc_auc,
+            evaluation.model.precision_top_decile,
+            evaluation.model.recall_top_decile,
+            evaluation.accuracy,
+            evaluation.majority_baseline_accuracy,
+            evaluation.recency_rule.roc_auc,
+        ]:
+            assert value is None or 0.0 <= value <= 1.0
+        assert evaluation.majority_baseline_accuracy >= 0.5
+        assert evaluation.eval_users > 0 and evaluation.train_users > 0
+
+        predictions = churn_model.predict(con)
+        written = churn_model.write_predictions(con, predictions)
+        table = con.execute("select * from marts.fct_churn_predictions order by churn_rank").df()
+        last_day = con.execute("select max(date_day) from marts.dim_dates").fetchone()[0]
+        active = con.execute(
+            "select count(*) from marts.fct_user_churn_risk where is_active"
+        ).fetchone()[0]
+    assert written == len(table) == active > 0
+    assert list(table.columns[:5]) == [
+        "user_id",
+        "churn_score",
+        "churn_rank",
+        "scored_at",
+        "model_version",
+    ]
+    assert table["user_id"].is_unique
+    assert table["churn_score"].between(0, 1).all()
+    assert table["churn_rank"].tolist() == list(range(1, len(table) + 1))
+    assert table["churn_score"].is_monotonic_decreasing
+    assert (pd.to_datetime(table["as_of_date"]).dt.date == last_day).all()
+    assert table["model_version"].str.startswith(churn_model.MODEL_NAME).all()
+
+
+def test_command_line_scores_and_evaluates(tiny_copy, tiny_warehouse):
+    score = run(
+        [sys.executable, "-m", "predictive", "score", "--warehouse", str(tiny_copy)],
+        tiny_warehouse.env,
+    )
+    assert "fct_churn_predictions" in score.stdout
+    report = run(
+        [
+            sys.executable,
+            "-m",
+            "predictive",
+            "evaluate",
+            "--warehouse",
+            str(tiny_copy),
+            "--landing",
+            str(tiny_warehouse.landing),
+        ],
+        tiny_warehouse.env,
+    )
+    for text in [
+        "ROC-AUC",
+        "precision in the top decile",
+        "majority-class baseline",
+        "planted anomalies found",
+        "false alarms",
+    ]:
+        assert text in report.stdout
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "predictive",
+            "score",
+            "--warehouse",
+            str(tiny_copy.parent / "missing.duckdb"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and "no warehouse file" in missing.stderr
+
+
+# ---------------------------------------------------------------------------- anomaly detection
+
+
+def constructed_kpis(days: int = 60, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A realistic daily KPI series (growth, weekend dips, noise) with three planted anomalies."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2026-08-01", periods=days, freq="D")
+    level = (1 + 0.01 * np.arange(days)) * np.where(dates.weekday >= 5, 0.85, 1.0)
+
+    def series(base: float, noise: float) -> np.ndarray:
+        return base * level * (1 + rng.normal(0, noise, days))
+
+    kpis = pd.DataFrame(
+        {
+            "kpi_date": dates.date,
+            "active_traders": np.round(series(2000, 0.03)),
+            "trade_count": np.round(series(40000, 0.03)),
+            "trading_volume_usd": series(5e7, 0.08),
+            "trading_fee_revenue_usd": series(5e4, 0.08),
+            "withdrawal_fee_revenue_usd": series(1e4, 0.10),
+            "orders_placed": np.round(series(30000, 0.03)),
+            "orders_executed": np.round(series(28500, 0.03)),
+            "new_registrations": np.round(500 * (1 + rng.normal(0, 0.08, days))),
+            "kyc_approvals": np.round(420 * (1 + rng.normal(0, 0.08, days))),
+            "first_time_traders": np.round(300 * (1 + rng.normal(0, 0.08, days))),
+        }
+    )
+    planted = {"registration_surge": 20, "volume_spike": 33, "revenue_drop": 47}
+    kpis.loc[planted["registration_surge"], "new_registrations"] *= 5
+    kpis.loc[
+        planted["volume_spike"], ["trading_volume_usd", "trade_count", "trading_fee_revenue_usd"]
+    ] *= 2.8
+    kpis.loc[
+        planted["revenue_drop"], ["trading_fee_revenue_usd", "trade_count", "trading_volume_usd"]
+    ] *= 0.4
+    kpis["revenue_usd"] = kpis["trading_fee_revenue_usd"] + kpis["withdrawal_fee_revenue_usd"]
+    kpis["revenue_per_trade_usd"] = kpis["trading_fee_revenue_usd"] / kpis["trade_count"]
+    kpis["fill_rate"] = kpis["orders_executed"] / kpis["orders_placed"]
+    labels = planted_frame([(rule, str(dates[i].date())) for rule, i in planted.items()])
+    return kpis, labels
+
+
+def test_anomaly_model_catches_constructed_anomalies(tiny_copy, tmp_path):
+    """Runs the real dbt model on a KPI series with known anomalies: all three are found, and
+    growth, weekend dips and noise (3-10% a day) raise at most one false alarm per 200 scored
+    day x KPI cells."""
+    kpis, labels = constructed_kpis()
+    with duckdb.connect(str(tiny_copy)) as con:
+        con.execute("create or replace table marts.fct_daily_exchange_kpis as select * from kpis")
+    env = project_env(tmp_path, tiny_copy)
+    dbt(["run", "--select", "fct_kpi_anomalies"], env)
+    with duckdb.connect(str(tiny_copy), read_only=True) as con:
+        scores = con.execute("select * from marts.fct_kpi_anomalies").df()
+    result = anomalies.evaluate_scores(scores, labels)
+    assert [case.found for case in result.planted] == [True, True, True], anomalies.format_report(
+        result
+    )
+    assert result.false_alarm_rate <= 0.005, anomalies.format_report(result)
+    assert len(scores) == len(kpis) * 13
+
+
+@pytest.mark.slow
+def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
+    """simulate small -> load -> dbt build -> python -m predictive evaluate."""
+    root = tmp_path_factory.mktemp("small_predictive")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    env = project_env(root, warehouse)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.simulator",
+            "--scale",
+            "small",
+            "--out",
+            str(landing),
+            "--quiet",
+        ],
+        env,
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.loaders",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+        ],
+        env,
+    )
+    # The lifecycle marts and what they need; tests of other areas are left out (cautious).
+    dbt(
+        ["build", "--select", "+path:models/marts/lifecycle", "--indirect-selection", "cautious"],
+        env,
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        result = anomalies.evaluate(con, landing)
+        evaluation = churn_model.evaluate(con)
+    assert len(result.planted) == 3
+    assert result.found == 3, anomalies.format_report(result)
+    assert len(result.false_alarms) <= 2, anomalies.format_report(result)
+    assert result.attention_cases and result.attention_flagged == result.attention_cases
+    assert evaluation.model.roc_auc > 0.6, churn_model.format_report(evaluation)
