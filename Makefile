@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate load build test lint docs clean
+.PHONY: help install pipeline simulate load build score evaluate dagster test lint docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ profiles.yml: profiles.yml.example
 	test -f profiles.yml || cp profiles.yml.example profiles.yml
 
 pipeline: install  ## simulate an exchange, load it, build and test every model (SCALE=tiny|small|medium|large)
-	$(MAKE) simulate load build
+	$(MAKE) simulate load build score
 	@echo "Warehouse: $(EXCHANGE_WAREHOUSE) (marts in schema 'marts'). Try:"
 	@echo "  $(PY) -c \"import duckdb; print(duckdb.connect('$(EXCHANGE_WAREHOUSE)', read_only=True).sql('select * from marts.fct_daily_exchange_kpis order by kpi_date desc limit 7'))\""
 
@@ -41,11 +41,21 @@ load: install  ## load new landing files into the raw schema
 build: install  ## dbt build: seeds, models, snapshots and tests
 	$(BIN)/dbt build
 
+score: install  ## train the churn model and write marts.fct_churn_predictions
+	$(PY) -m predictive score --warehouse $(EXCHANGE_WAREHOUSE)
+
+evaluate: install  ## print the churn model and anomaly detection evaluation report
+	$(PY) -m predictive evaluate --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
+
+dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensors, checks)
+	$(BIN)/dbt parse --quiet
+	env --default-signal=TERM,INT $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
 test: install  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration)
 	$(BIN)/pytest
 
 lint: install  ## sqlfluff on the models, ruff on the Python
-	$(BIN)/ruff check ingestion orchestration tests
+	$(BIN)/ruff check ingestion orchestration predictive tests
 	$(BIN)/sqlfluff lint models
 
 docs: install  ## build and serve dbt docs on 127.0.0.1:8080
