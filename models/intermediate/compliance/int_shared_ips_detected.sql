@@ -1,0 +1,136 @@
+-- Rule shared_ip (SPEC section 5): var('shared_ip_min_users') or more distinct users log in
+-- successfully from one IP network within var('shared_ip_window_days') days.
+--
+-- The IP is the network of staging (/24 for IPv4, /48 for IPv6): full addresses never leave
+-- the raw layer (SPEC section 9). Every login closes a window of the logins from its network
+-- in the days before it (bounds included); a window with enough distinct users qualifies.
+-- Each user of a qualifying window gets one alert per network, detected at the first
+-- qualifying window that includes them (for the first users that is the login of the user
+-- who completed the group, not their own earlier login).
+
+{%- set window_days = var('shared_ip_window_days') %}
+
+with
+
+logins as (
+
+    select event_id, user_id, ip_network, occurred_at
+    from {{ ref('stg_exchange__login_events') }}
+    where event_type = 'login_success'
+        and ip_network is not null
+
+),
+
+candidate_networks as (
+
+    select ip_network
+    from logins
+    group by ip_network
+    having count(distinct user_id) >= {{ var('shared_ip_min_users') }}
+
+),
+
+candidate_logins as (
+
+    select logins.*
+    from logins
+    inner join candidate_networks
+        on logins.ip_network = candidate_networks.ip_network
+
+),
+
+window_members as (
+
+    select
+        closing.event_id as closing_event_id,
+        closing.ip_network,
+        closing.occurred_at as closed_at,
+        member.user_id,
+        member.occurred_at
+    from candidate_logins as closing
+    inner join candidate_logins as member
+        on closing.ip_network = member.ip_network
+        and member.occurred_at >= {{ dbt.dateadd('day', -window_days, 'closing.occurred_at') }}
+        and member.occurred_at <= closing.occurred_at
+
+),
+
+qualifying_windows as (
+
+    select closing_event_id
+    from window_members
+    group by closing_event_id
+    having count(distinct user_id) >= {{ var('shared_ip_min_users') }}
+
+),
+
+user_detections as (
+
+    select
+        window_members.ip_network,
+        window_members.user_id,
+        min(window_members.closed_at) as detected_at
+    from window_members
+    inner join qualifying_windows
+        on window_members.closing_event_id = qualifying_windows.closing_event_id
+    group by window_members.ip_network, window_members.user_id
+
+),
+
+network_users as (
+
+    -- The users with a login on the network in the window of each detection: the group the
+    -- alert points at.
+    select
+        user_detections.ip_network,
+        user_detections.user_id,
+        user_detections.detected_at,
+        candidate_logins.user_id as co_user_id,
+        min(candidate_logins.occurred_at) as first_login_at
+    from user_detections
+    inner join candidate_logins
+        on user_detections.ip_network = candidate_logins.ip_network
+        and candidate_logins.occurred_at <= user_detections.detected_at
+        and candidate_logins.occurred_at >= {{ dbt.dateadd('day', -window_days, 'user_detections.detected_at') }}
+    group by
+        user_detections.ip_network,
+        user_detections.user_id,
+        user_detections.detected_at,
+        candidate_logins.user_id
+
+),
+
+evidence as (
+
+    select
+        ip_network,
+        user_id,
+        detected_at,
+        count(*) as evidence_count,
+        {{ dbt.listagg('co_user_id', "','", 'order by first_login_at, co_user_id') }} as evidence_ids,
+        min(first_login_at) as pattern_started_at
+    from network_users
+    group by ip_network, user_id, detected_at
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat(["'shared_ip|'", 'user_id', "'|'", 'ip_network'])) }} as alert_id,
+        'shared_ip' as rule_name,
+        user_id,
+        cast(null as {{ dbt.type_string() }}) as severity,
+        ip_network as hit_key,
+        cast(null as {{ type_double() }}) as amount_usd,
+        'user' as evidence_type,
+        evidence_ids,
+        evidence_count,
+        'logins from IP network ' || ip_network as alert_details,
+        pattern_started_at,
+        detected_at
+    from evidence
+
+)
+
+select * from final

@@ -1,0 +1,103 @@
+{{ config(store_failures=true, tags=['financial_integrity']) }}
+
+-- SPEC section 7: a fill's fee equals its notional times its fee rate, within a rounding
+-- tolerance. The rate follows the exchange's rule, which the simulator implements
+-- (ingestion/simulator/engine.py, fills): maker fills pay the pair's maker_fee_rate, taker
+-- fills the trading_fee_rate of the tier the user had at the fill (tier history; the current
+-- tier where none covers it). The fee is charged in the quote asset (quantity * price * rate,
+-- rounded to 1e-8) or, when fee_asset is the base asset, in the base asset (quantity * rate).
+-- Reads fct_trades, so it checks what BI tools see. Returns each fill whose fee is off, with
+-- the fee expected.
+
+with
+
+fills as (
+
+    select * from {{ ref('fct_trades') }}
+
+),
+
+pairs as (
+
+    select * from {{ ref('stg_exchange__trading_pairs') }}
+
+),
+
+tier_history as (
+
+    select * from {{ ref('int_user_tier_history') }}
+
+),
+
+users as (
+
+    select user_id, tier_id from {{ ref('stg_exchange__users') }}
+
+),
+
+tiers as (
+
+    select * from {{ ref('stg_exchange__user_tiers') }}
+
+),
+
+with_rate as (
+
+    select
+        fills.trade_id,
+        fills.order_id,
+        fills.user_id,
+        fills.pair_id,
+        fills.is_maker,
+        fills.quantity,
+        fills.price,
+        fills.fee_amount,
+        fills.fee_asset,
+        pairs.base_asset,
+        pairs.quote_asset,
+        coalesce(tier_history.tier_id, users.tier_id) as tier_id,
+        case
+            when fills.is_maker then pairs.maker_fee_rate
+            else tiers.trading_fee_rate
+        end as fee_rate,
+        case
+            when fills.fee_asset = pairs.quote_asset then fills.quantity * fills.price
+            when fills.fee_asset = pairs.base_asset then fills.quantity
+        end as fee_base,
+        fills.executed_at
+    from fills
+    left join pairs
+        on fills.pair_id = pairs.pair_id
+    left join tier_history
+        on fills.user_id = tier_history.user_id
+        and (tier_history.valid_from is null or fills.executed_at >= tier_history.valid_from)
+        and (tier_history.valid_to is null or fills.executed_at < tier_history.valid_to)
+    left join users
+        on fills.user_id = users.user_id
+    left join tiers
+        on coalesce(tier_history.tier_id, users.tier_id) = tiers.tier_id
+
+),
+
+compared as (
+
+    select
+        *,
+        fee_base * fee_rate as expected_fee_amount
+    from with_rate
+
+)
+
+select
+    *,
+    fee_amount - expected_fee_amount as difference,
+    case
+        when fee_base is null then 'fee asset is neither the base nor the quote asset of the pair'
+        when fee_rate is null then 'no fee rate for the fill'
+        else 'fee differs from notional times rate'
+    end as failure_reason
+from compared
+where expected_fee_amount is null
+    or abs(fee_amount - expected_fee_amount)
+        > {{ var('integrity_fee_absolute_tolerance') }}
+        + {{ var('integrity_fee_relative_tolerance') }} * abs(expected_fee_amount)

@@ -1,0 +1,58 @@
+{{ config(store_failures=true, tags=['financial_integrity']) }}
+
+-- SPEC section 7: no negative wallet balance or locked balance, and no transaction leaves a
+-- negative balance_after. Returns each offending value with where it was found.
+
+with
+
+wallets as (
+
+    select * from {{ ref('stg_exchange__wallets') }}
+
+),
+
+transactions as (
+
+    select transaction_id, user_id, asset, balance_after from {{ ref('fct_transactions') }}
+
+),
+
+negatives as (
+
+    select
+        'wallets' as source_table,
+        wallet_id as row_id,
+        user_id,
+        asset,
+        'balance' as column_name,
+        balance as value
+    from wallets
+    where balance < 0
+
+    union all
+
+    select
+        'wallets' as source_table,
+        wallet_id as row_id,
+        user_id,
+        asset,
+        'locked_balance' as column_name,
+        locked_balance as value
+    from wallets
+    where locked_balance < 0
+
+    union all
+
+    select
+        'transactions' as source_table,
+        transaction_id as row_id,
+        user_id,
+        asset,
+        'balance_after' as column_name,
+        balance_after as value
+    from transactions
+    where balance_after < 0
+
+)
+
+select * from negatives

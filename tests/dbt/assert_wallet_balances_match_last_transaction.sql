@@ -1,0 +1,95 @@
+{{ config(store_failures=true, tags=['financial_integrity']) }}
+
+-- SPEC section 7: a wallet's balance equals the balance_after of the last completed
+-- transaction of its user and asset (up to the wallet's updated_at when it has one: a newer
+-- transaction is not yet in that wallet version). A wallet without any transaction must hold
+-- nothing. Returns the wallets that disagree.
+
+with
+
+wallets as (
+
+    select * from {{ ref('stg_exchange__wallets') }}
+
+),
+
+transactions as (
+
+    select transaction_id, user_id, asset, balance_after, created_at
+    from {{ ref('fct_transactions') }}
+    where transaction_status = 'completed'
+
+),
+
+latest_times as (
+
+    -- The time of the last completed transaction of each wallet's user and asset, up to the
+    -- wallet version's updated_at.
+    select
+        wallets.wallet_id,
+        wallets.user_id,
+        wallets.asset,
+        max(transactions.created_at) as last_transaction_at
+    from wallets
+    inner join transactions
+        on wallets.user_id = transactions.user_id
+        and wallets.asset = transactions.asset
+        and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
+    group by wallets.wallet_id, wallets.user_id, wallets.asset
+
+),
+
+last_transactions as (
+
+    select
+        wallet_id,
+        transaction_id as last_transaction_id,
+        balance_after as last_balance_after,
+        created_at as last_transaction_at
+    from (
+        select
+            latest_times.wallet_id,
+            transactions.transaction_id,
+            transactions.balance_after,
+            transactions.created_at,
+            -- Ties at the same time: the highest id is the later row of the chain.
+            row_number() over (
+                partition by latest_times.wallet_id order by transactions.transaction_id desc
+            ) as tie_rank
+        from latest_times
+        inner join transactions
+            on latest_times.user_id = transactions.user_id
+            and latest_times.asset = transactions.asset
+            and latest_times.last_transaction_at = transactions.created_at
+    ) as at_last_time
+    where tie_rank = 1
+
+),
+
+compared as (
+
+    select
+        wallets.wallet_id,
+        wallets.user_id,
+        wallets.asset,
+        wallets.balance,
+        wallets.locked_balance,
+        wallets.updated_at,
+        last_transactions.last_transaction_id,
+        last_transactions.last_transaction_at,
+        last_transactions.last_balance_after,
+        coalesce(last_transactions.last_balance_after, 0) as expected_balance
+    from wallets
+    left join last_transactions
+        on wallets.wallet_id = last_transactions.wallet_id
+
+)
+
+select
+    *,
+    case
+        when last_transaction_id is null then 'wallet holds a balance without any completed transaction'
+        else 'balance differs from the last balance_after'
+    end as failure_reason
+from compared
+where abs(balance - expected_balance) > {{ var('integrity_balance_tolerance') }}
