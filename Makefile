@@ -36,7 +36,7 @@ simulate: install  ## write a simulated landing directory
 	$(PY) -m ingestion.simulator --scale $(SCALE) --out $(EXCHANGE_LANDING_DIR)
 
 load: install  ## load new landing files into the raw schema
-	$(PY) -m ingestion.loaders --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE)
+	$(PY) -m ingestion.loaders --quiet --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE)
 
 build: install  ## dbt build: seeds, models, snapshots and tests
 	$(BIN)/dbt build
