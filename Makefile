@@ -48,8 +48,9 @@ evaluate: install  ## print the churn model and anomaly detection evaluation rep
 	$(PY) -m predictive evaluate --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
 
 dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensors, checks)
-	$(BIN)/dbt parse --quiet
-	env --default-signal=TERM,INT $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	mkdir -p data/dagster_home && cp -n orchestration/dagster.yaml data/dagster_home/
+	DAGSTER_HOME=$(CURDIR)/data/dagster_home env --default-signal=TERM,INT \
+		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 test: install  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration)
 	$(BIN)/pytest

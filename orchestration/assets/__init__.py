@@ -1,0 +1,28 @@
+"""The assets of the code location: loaders, dbt, alert notifications, the daily report."""
+
+from orchestration.assets.alerts import ALERTS_KEY, alert_notifications
+from orchestration.assets.dbt import (
+    DBT_ASSETS,
+    dbt_incremental_models,
+    dbt_models,
+    dbt_upstream_models,
+)
+from orchestration.assets.landing import LANDING_KEYS, TABLE_KEYS, landing_tables
+from orchestration.assets.report import REPORT_KEY, daily_report
+
+ASSETS = [landing_tables, *DBT_ASSETS, alert_notifications, daily_report]
+
+__all__ = [
+    "ALERTS_KEY",
+    "ASSETS",
+    "DBT_ASSETS",
+    "LANDING_KEYS",
+    "REPORT_KEY",
+    "TABLE_KEYS",
+    "alert_notifications",
+    "daily_report",
+    "dbt_incremental_models",
+    "dbt_models",
+    "dbt_upstream_models",
+    "landing_tables",
+]

@@ -1,0 +1,203 @@
+"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks.
+
+Split by the dbt tag ``incremental``:
+
+* ``dbt_incremental_models`` (``select="tag:incremental"``): the large incremental facts,
+  daily-partitioned. A run gets its partition window as ``--vars '{"min_date": ...,
+  "max_date": ...}'`` (see orchestration/partitions.py: open-ended at the first and the last
+  partition); a backfill over many days is ONE dbt invocation (``BackfillPolicy.single_run()``).
+* The rest (``exclude="tag:incremental"``), unpartitioned, built with the project's default
+  vars (all history), in two sets so that no set is both upstream and downstream of the
+  incremental facts (Dagster would otherwise cut it into several steps, each a dbt call):
+  ``dbt_upstream_models`` (``select="+tag:incremental", exclude="tag:incremental"``: staging,
+  seeds, the rates the facts read) and ``dbt_models`` (``exclude="+tag:incremental"``: the
+  marts and everything else).
+
+Without any node tagged ``incremental`` there is one set, ``dbt_models``: everything.
+
+Dagster's dbt runs leave dbt's unit tests to CI (``make test``). Data tests run with
+``DBT_INDIRECT_SELECTION=buildable``: only in a step where every model a test reads is built
+or upstream of what is built (``eager``, dbt's default, would run a relationships test between
+a staging model and a mart in the staging step, before the mart exists).
+
+Asset keys are dagster-dbt's defaults (``[<schema>, <model>]``; sources ``[<source>, <table>]``),
+so the loader assets, keyed like the sources, connect to staging: lineage runs unbroken from
+the landing files to the marts. Each dbt command holds the warehouse lock (one writer at a time).
+"""
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.dbt_project import dbt_project, load_manifest
+from orchestration.partitions import daily_partitions, dbt_vars_arg, dbt_vars_for_partition_range
+from orchestration.resources import WarehouseResource
+
+INCREMENTAL_TAG = "incremental"
+INCREMENTAL_SELECT = f"tag:{INCREMENTAL_TAG}"
+UPSTREAM_OF_INCREMENTAL_SELECT = f"+{INCREMENTAL_SELECT}"
+INDIRECT_SELECTION = "buildable"
+ASSET_NODE_TYPES = ("model", "seed", "snapshot")
+
+
+class ExchangeDbtTranslator(DagsterDbtTranslator):
+    """dagster-dbt's defaults (keys, descriptions, checks), grouped by layer (the schema)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        schema = (dbt_resource_props.get("config") or {}).get("schema")
+        if schema:
+            return str(schema)
+        return super().get_group_name(dbt_resource_props)
+
+
+translator = ExchangeDbtTranslator()
+
+
+def has_incremental_nodes(manifest: Mapping[str, Any]) -> bool:
+    return any(
+        INCREMENTAL_TAG in (node.get("tags") or [])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ASSET_NODE_TYPES
+    )
+
+
+def dbt_build_args(dbt_vars: Mapping[str, str] | None = None) -> list[str]:
+    """The dbt command of a run (dagster-dbt appends the ``--select`` of the run's subset).
+
+    Unit tests are left out: they check the SQL on hand-made rows, not the data, and under a
+    partition's ``--vars`` their fixture rows fall outside the window. CI runs them.
+    """
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if dbt_vars:
+        args += dbt_vars_arg(dict(dbt_vars))
+    return args
+
+
+@contextlib.contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_dbt(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    dbt_vars: Mapping[str, str] | None,
+) -> Iterator[Any]:
+    args = dbt_build_args(dbt_vars)
+    context.log.info(f"dbt {' '.join(args)} (waiting for the warehouse lock if held)")
+    with (
+        warehouse.lock(),
+        warehouse.dbt_environment(),
+        _environment(DBT_INDIRECT_SELECTION=INDIRECT_SELECTION),
+    ):
+        yield from dbt.cli(args, context=context).stream()
+
+
+MANIFEST = load_manifest()
+PARTITIONED = has_incremental_nodes(MANIFEST)
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    project=dbt_project,
+    exclude=UPSTREAM_OF_INCREMENTAL_SELECT if PARTITIONED else "",
+    dagster_dbt_translator=translator,
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    yield from _run_dbt(context, dbt, warehouse, None)
+
+
+def _upstream_assets() -> dg.AssetsDefinition | None:
+    if not PARTITIONED:
+        return None
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        project=dbt_project,
+        select=UPSTREAM_OF_INCREMENTAL_SELECT,
+        exclude=INCREMENTAL_SELECT,
+        dagster_dbt_translator=translator,
+        name="dbt_upstream_models",
+    )
+    def dbt_upstream_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
+        yield from _run_dbt(context, dbt, warehouse, None)
+
+    return dbt_upstream_models
+
+
+def _incremental_assets() -> dg.AssetsDefinition | None:
+    if not PARTITIONED:
+        return None
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        project=dbt_project,
+        select=INCREMENTAL_SELECT,
+        dagster_dbt_translator=translator,
+        name="dbt_incremental_models",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def dbt_incremental_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
+        keys = context.partition_key_range
+        yield from _run_dbt(
+            context, dbt, warehouse, dbt_vars_for_partition_range(keys.start, keys.end)
+        )
+
+    return dbt_incremental_models
+
+
+dbt_upstream_models = _upstream_assets()
+dbt_incremental_models = _incremental_assets()
+
+DBT_ASSETS: list[dg.AssetsDefinition] = [
+    a for a in (dbt_upstream_models, dbt_incremental_models, dbt_models) if a is not None
+]
+
+
+@cache
+def node_asset_key(name: str, resource_type: str = "model") -> dg.AssetKey | None:
+    """The asset key of a dbt model (seed, snapshot) by name; None when the project lacks it."""
+    for unique_id, node in MANIFEST["nodes"].items():
+        if node["resource_type"] == resource_type and node["name"] == name:
+            return translator.get_asset_spec(MANIFEST, unique_id, dbt_project).key
+    return None
+
+
+def node_relation(name: str) -> str | None:
+    """``<schema>.<table>`` of a dbt model, as built for the manifest's target (no database:
+    the DuckDB catalog is named after whatever file is open)."""
+    for node in MANIFEST["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] == name:
+            return f"{node['schema']}.{node.get('alias') or node['name']}"
+    return None
+
+
+def source_asset_keys() -> dict[str, dg.AssetKey]:
+    """dbt source table name -> its asset key (``["exchange", "trades"]``, ...)."""
+    keys: dict[str, dg.AssetKey] = {}
+    for unique_id, source in MANIFEST["sources"].items():
+        keys[source["name"]] = translator.get_asset_spec(MANIFEST, unique_id, dbt_project).key
+    return keys

@@ -1,0 +1,117 @@
+"""The daily report: the last days' KPIs beside their targets, and the compliance alert count.
+
+Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
+metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
+(default ``data/reports``).
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets.alerts import ALERT_MARTS, ALERT_RELATIONS
+from orchestration.assets.dbt import node_asset_key, node_relation
+from orchestration.dbt_project import PROJECT_DIR
+from orchestration.resources import WarehouseResource
+
+REPORT_KEY = dg.AssetKey(["ops", "daily_report"])
+KPI_MART = "fct_daily_exchange_kpis"
+REPORT_DAYS = 7
+
+# (column, label, format, target column or None)
+KPI_COLUMNS = (
+    ("active_traders", "DAU", "{:,.0f}", "active_traders_target"),
+    ("trade_count", "fills", "{:,.0f}", None),
+    ("trading_volume_usd", "volume USD", "{:,.0f}", "trading_volume_usd_target"),
+    ("revenue_usd", "revenue USD", "{:,.0f}", "revenue_usd_target"),
+    ("revenue_per_trade_usd", "USD/fill", "{:,.2f}", "revenue_per_trade_usd_target"),
+    ("fill_rate", "fill rate", "{:.1%}", "fill_rate_target"),
+    ("new_registrations", "sign-ups", "{:,.0f}", None),
+)
+
+
+def report_dir() -> Path:
+    path = Path(os.environ.get("EXCHANGE_REPORT_DIR") or "data/reports")
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def _fmt(fmt: str, value) -> str:
+    return "–" if value is None else fmt.format(float(value))
+
+
+def render_report(con, kpi_relation: str, compliance_relation: str | None) -> tuple[str, str]:
+    """(last data day, Markdown report)."""
+    from orchestration.alerts import relation_exists
+
+    if not relation_exists(con, kpi_relation):
+        return "", f"# Daily report\n\n{kpi_relation} is not built yet.\n"
+    available = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            kpi_relation.split(".", 1),
+        ).fetchall()
+    }
+    columns = [c for c in KPI_COLUMNS if c[0] in available]
+    select = ", ".join(
+        ["kpi_date"]
+        + [c[0] for c in columns]
+        + [c[3] for c in columns if c[3] and c[3] in available]
+    )
+    cursor = con.execute(
+        f"SELECT {select} FROM {kpi_relation} ORDER BY kpi_date DESC LIMIT {REPORT_DAYS}"
+    )
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    if not rows:
+        return "", f"# Daily report\n\n{kpi_relation} has no rows yet.\n"
+    last_day = str(rows[0]["kpi_date"])
+    lines = [f"# Daily report: {last_day}", "", "## KPIs, last days of data", ""]
+    lines.append("| day | " + " | ".join(c[1] for c in columns) + " |")
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for row in rows:
+        cells = [_fmt(c[2], row[c[0]]) for c in columns]
+        lines.append(f"| {row['kpi_date']} | " + " | ".join(cells) + " |")
+    latest = rows[0]
+    targets = [
+        f"- {label}: {_fmt(fmt, latest[col])} (target {_fmt(fmt, latest[target])})"
+        for col, label, fmt, target in columns
+        if target and target in latest and latest[target] is not None
+    ]
+    if targets:
+        lines += ["", f"## {last_day} against targets", "", *targets]
+    if compliance_relation and relation_exists(con, compliance_relation):
+        counts = con.execute(
+            f"SELECT severity, count(*) FROM {compliance_relation} "
+            "WHERE CAST(detected_at AS DATE) = CAST(? AS DATE) GROUP BY severity ORDER BY 1",
+            [last_day],
+        ).fetchall()
+        summary = ", ".join(f"{n} {severity}" for severity, n in counts) or "none"
+        lines += ["", f"## Compliance alerts detected on {last_day}", "", summary]
+    return last_day, "\n".join(lines) + "\n"
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    deps=[k for k in (node_asset_key(KPI_MART), node_asset_key(ALERT_MARTS["compliance"])) if k],
+    group_name="ops",
+    kinds={"python", "markdown"},
+    description="Daily report: the last days' KPIs beside their targets and the day's compliance "
+    "alerts, as Markdown (asset metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
+)
+def daily_report(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    kpi_relation = node_relation(KPI_MART) or f"marts.{KPI_MART}"
+    with warehouse.connect(read_only=True) as con:
+        last_day, markdown = render_report(con, kpi_relation, ALERT_RELATIONS["compliance"])
+    metadata: dict = {"report": dg.MetadataValue.md(markdown), "last_data_day": last_day}
+    if last_day:
+        path = report_dir() / f"daily_report_{last_day}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown)
+        metadata["path"] = dg.MetadataValue.path(str(path))
+        context.log.info(f"report written to {path}")
+    return dg.MaterializeResult(metadata=metadata)

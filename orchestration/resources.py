@@ -1,0 +1,159 @@
+"""Resources: the DuckDB warehouse (one writer at a time), the landing directory, the alert
+webhook and dbt.
+
+Every setting defaults from the environment when the resource is used, so one variable drives
+the loaders, dbt (profiles.yml reads it too) and Dagster alike: ``EXCHANGE_WAREHOUSE``,
+``EXCHANGE_LANDING_DIR``, ``EXCHANGE_ALERT_WEBHOOK_URL``. Relative paths are taken from the
+project directory, which is where dbt runs.
+
+One writer at a time: the loaders lock ``<warehouse>.lock`` (an exclusive ``flock``, see
+``ingestion/loaders/locking.py``) for every load. Dagster takes the same lock around each dbt
+invocation and around its own reads and writes of the warehouse, so a load, a dbt build and an
+alert run never open the DuckDB file at once, whichever process starts them: the second waits
+(up to ``lock_timeout_seconds``) and then stops with an error naming the holder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_project import PROJECT_DIR, dbt_executable, dbt_project
+
+DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
+
+
+def _project_path(value: str | os.PathLike) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file, opened by one process at a time."""
+
+    path: str | None = None
+    lock_timeout_seconds: float | None = None
+
+    def resolved_path(self) -> Path:
+        from ingestion.warehouse import warehouse_path
+
+        return _project_path(self.path or warehouse_path())
+
+    def resolved_lock_timeout(self) -> float:
+        if self.lock_timeout_seconds is not None:
+            return float(self.lock_timeout_seconds)
+        return float(os.environ.get("EXCHANGE_LOADER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the warehouse's writer lock (the loaders' lock file)."""
+        from ingestion.loaders.locking import WarehouseLock
+
+        path = self.resolved_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with WarehouseLock(path, self.resolved_lock_timeout()):
+            yield
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A DuckDB connection under the lock; closed and unlocked on exit.
+
+        ``read_only`` on a file that does not exist yet raises FileNotFoundError.
+        """
+        import duckdb
+
+        path = self.resolved_path()
+        if read_only and not path.exists():
+            raise FileNotFoundError(f"warehouse {path} does not exist yet: run a load first")
+        with self.lock():
+            con = duckdb.connect(str(path), read_only=read_only)
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def dbt_environment(self) -> Iterator[None]:
+        """Point dbt (profiles.yml) at this warehouse while a dbt command runs."""
+        saved = os.environ.get("EXCHANGE_WAREHOUSE")
+        os.environ["EXCHANGE_WAREHOUSE"] = str(self.resolved_path())
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("EXCHANGE_WAREHOUSE", None)
+            else:
+                os.environ["EXCHANGE_WAREHOUSE"] = saved
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The landing directory: ``<landing>/<table>/`` folders of files (SPEC section 2)."""
+
+    path: str | None = None
+
+    def resolved_path(self) -> Path:
+        from ingestion.warehouse import landing_dir
+
+        return _project_path(self.path or landing_dir())
+
+
+class AlertWebhookError(RuntimeError):
+    """The webhook did not accept a message."""
+
+
+class AlertWebhookResource(dg.ConfigurableResource):
+    """A Slack-compatible incoming webhook: POST ``{"text": ...}`` as JSON."""
+
+    url: str | None = None
+    timeout_seconds: float = 10.0
+
+    def resolved_url(self) -> str | None:
+        return self.url or os.environ.get("EXCHANGE_ALERT_WEBHOOK_URL") or None
+
+    def post(self, payload: dict[str, Any]) -> None:
+        url = self.resolved_url()
+        if not url:
+            raise AlertWebhookError("no webhook URL: set EXCHANGE_ALERT_WEBHOOK_URL")
+        post_json(url, payload, self.timeout_seconds)
+
+
+def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
+    """POST ``payload`` as JSON; raises AlertWebhookError unless the answer is 2xx."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as e:
+        raise AlertWebhookError(f"webhook answered HTTP {e.code}: {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise AlertWebhookError(f"webhook unreachable: {e}") from None
+    if not 200 <= status < 300:
+        raise AlertWebhookError(f"webhook answered HTTP {status}")
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+def default_resources() -> dict[str, Any]:
+    return {
+        "dbt": dbt_resource(),
+        "warehouse": WarehouseResource(),
+        "landing": LandingResource(),
+        "alert_webhook": AlertWebhookResource(),
+    }

@@ -1,0 +1,401 @@
+"""The Dagster code location: definitions and lineage, partitions -> dbt vars, the landing
+sensor, the alert webhook (a real HTTP receiver on 127.0.0.1), the blocking Great Expectations
+gate, the warehouse lock, and `dagster definitions validate`.
+
+Real Dagster, real DuckDB files under tmp_path, no dbt run (the dbt models are tested by dbt).
+Importing the code location runs `dbt parse` first when target/manifest.json is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+TRADES = dg.AssetKey(["exchange", "trades"])
+TRADES_HEADER = (
+    "trade_id,order_id,user_id,pair_id,side,quantity,price,fee,fee_asset,is_maker,executed_at"
+)
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from orchestration.definitions import defs
+
+    return defs
+
+
+# --------------------------------------------------------------------------------------
+# definitions
+
+
+def test_definitions_load_with_unbroken_lineage(defs):
+    from ingestion.contract import TABLES
+    from orchestration.assets import TABLE_KEYS
+    from orchestration.assets.dbt import MANIFEST, node_asset_key
+    from orchestration.checks import CONTRACT_CHECK
+
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+
+    # One materializable asset per landed table, keyed like the dbt sources.
+    assert set(TABLE_KEYS) == set(TABLES)
+    assert TABLE_KEYS["trades"] == TRADES
+    assert TABLE_KEYS["external_prices"] == dg.AssetKey(["market_feeds", "external_prices"])
+    for key in TABLE_KEYS.values():
+        assert key in keys and graph.get(key).is_materializable, key
+        assert dg.AssetCheckKey(key, CONTRACT_CHECK) in graph.asset_check_keys
+    # Every dbt model, seed and snapshot is an asset.
+    for node in MANIFEST["nodes"].values():
+        if node["resource_type"] in ("model", "seed", "snapshot"):
+            assert node_asset_key(node["name"], node["resource_type"]) in keys, node["name"]
+    # dbt tests became asset checks.
+    fct_trades = node_asset_key("fct_trades")
+    assert any(check.asset_key == fct_trades for check in graph.asset_check_keys)
+
+    # Lineage: landing table -> staging -> ... -> marts, through materializable assets only.
+    seen, queue = {TRADES}, deque([TRADES])
+    while queue:
+        for child in graph.get(queue.popleft()).child_keys:
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    assert node_asset_key("stg_exchange__trades") in seen
+    assert fct_trades in seen
+    assert node_asset_key("fct_daily_exchange_kpis") in seen
+    staging = graph.get(node_asset_key("stg_exchange__trades"))
+    assert staging.parent_keys == {TRADES}
+
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"load_landing", "hourly_incremental", "daily_full_build"} <= jobs
+
+
+def test_partition_window_becomes_dbt_vars(defs):
+    from orchestration.assets.dbt import dbt_build_args, dbt_incremental_models
+    from orchestration.partitions import (
+        daily_partitions,
+        dbt_vars_for_partition_keys,
+        dbt_vars_for_partition_range,
+    )
+    from orchestration.schedules import daily_full_build_schedule, hourly_incremental_schedule
+
+    assert dbt_vars_for_partition_keys("2026-10-05", "2026-10-05") == {
+        "min_date": "2026-10-05",
+        "max_date": "2026-10-06",
+    }
+    assert dbt_vars_for_partition_keys("2026-10-01", "2026-10-31") == {
+        "min_date": "2026-10-01",
+        "max_date": "2026-11-01",
+    }
+    now = dt.datetime(2026, 11, 25, 10, 5, tzinfo=dt.UTC)
+    first = daily_partitions.get_first_partition_key()
+    # The edges are open: the first partition holds all older rows, today all newer ones.
+    assert dbt_vars_for_partition_range("2026-10-05", "2026-10-07", current_time=now) == {
+        "min_date": "2026-10-05",
+        "max_date": "2026-10-08",
+    }
+    assert dbt_vars_for_partition_range(first, "2026-10-07", current_time=now) == {
+        "max_date": "2026-10-08"
+    }
+    assert dbt_vars_for_partition_range("2026-11-25", "2026-11-25", current_time=now) == {
+        "min_date": "2026-11-25"
+    }
+    assert dbt_vars_for_partition_range(first, "2026-11-25", current_time=now) == {}
+    assert dbt_build_args({"min_date": "2026-10-05", "max_date": "2026-10-06"})[-2:] == [
+        "--vars",
+        '{"max_date": "2026-10-06", "min_date": "2026-10-05"}',
+    ]
+    assert "--vars" not in dbt_build_args({})
+
+    if dbt_incremental_models is not None:  # the project has models tagged `incremental`
+        assert dbt_incremental_models.partitions_def == daily_partitions
+        assert dbt_incremental_models.backfill_policy == dg.BackfillPolicy.single_run()
+        context = dg.build_schedule_context(scheduled_execution_time=now)
+        assert hourly_incremental_schedule(context).partition_key == "2026-11-25"
+        daily = daily_full_build_schedule(context)
+        assert daily.tags["dagster/asset_partition_range_start"] == first
+        assert daily.tags["dagster/asset_partition_range_end"] == "2026-11-25"
+
+
+# --------------------------------------------------------------------------------------
+# landing sensor
+
+
+def _landing_file(landing: Path, rel: str, text: str = "a\n1\n", age: float = 60.0) -> None:
+    path = landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    past = time.time() - age
+    os.utime(path, (past, past))
+
+
+def test_landing_sensor_requests_a_load_for_new_files_only(defs, tmp_path, monkeypatch):
+    from orchestration.assets import TABLE_KEYS
+    from orchestration.checks import CONTRACT_CHECK, RANGE_CHECK
+    from orchestration.resources import LandingResource
+    from orchestration.sensors import landing_files_sensor
+
+    monkeypatch.setenv("EXCHANGE_LANDING_SETTLE_SECONDS", "5")
+    landing = tmp_path / "landing"
+    _landing_file(landing, "trades/2026-10-01.csv")
+    _landing_file(landing, "users/users.jsonl")
+    _landing_file(landing, "_simulator/planted_cases.csv")  # not a table: ignored
+    _landing_file(landing, "trades/.upload.csv")  # hidden (partial upload): ignored
+    _landing_file(landing, "trades/2026-10-02.csv", age=-600)  # still being written: next tick
+    resources = {"landing": LandingResource(path=str(landing))}
+
+    def tick(cursor):
+        with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+            result = landing_files_sensor(context)
+        return result.run_requests or [], result.cursor
+
+    requests, cursor = tick(None)
+    assert len(requests) == 1
+    assert set(requests[0].asset_selection) == {TABLE_KEYS["trades"], TABLE_KEYS["users"]}
+    assert {k.asset_key for k in requests[0].asset_check_keys} == {
+        TABLE_KEYS["trades"],
+        TABLE_KEYS["users"],
+    }
+    assert {k.name for k in requests[0].asset_check_keys} <= {CONTRACT_CHECK, RANGE_CHECK}
+    assert requests[0].tags["exchange/new_files"] == "2"
+    assert set(json.loads(cursor)) == {"trades/2026-10-01.csv", "users/users.jsonl"}
+
+    # Files seen before: nothing to do (the settled file is new, though).
+    os.utime(landing / "trades/2026-10-02.csv", (time.time() - 60, time.time() - 60))
+    requests, cursor = tick(cursor)
+    assert [r.asset_selection for r in requests] == [[TABLE_KEYS["trades"]]]
+    requests, cursor = tick(cursor)
+    assert requests == []
+
+    _landing_file(landing, "external_prices/prices.parquet")
+    requests, cursor = tick(cursor)
+    assert [r.asset_selection for r in requests] == [[TABLE_KEYS["external_prices"]]]
+
+
+# --------------------------------------------------------------------------------------
+# alerts
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    posts: list[dict] = []
+    fail_next = 0
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if _Receiver.fail_next:
+            _Receiver.fail_next -= 1
+            self.send_response(500)
+        else:
+            _Receiver.posts.append(json.loads(body))
+            self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    _Receiver.posts, _Receiver.fail_next = [], 0
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts", _Receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _compliance_mart(path: Path, rows: list[tuple]) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS marts.fct_compliance_alerts (alert_id VARCHAR, rule VARCHAR, "
+        "user_id VARCHAR, severity VARCHAR, amount_usd DOUBLE, detected_at TIMESTAMP)"
+    )
+    con.executemany("INSERT INTO marts.fct_compliance_alerts VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.close()
+
+
+def _kpi_anomalies_mart(path: Path, relation: str) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {relation.split('.')[0]}")
+    con.execute(
+        f"CREATE TABLE {relation} AS SELECT * FROM (VALUES "
+        "(DATE '2026-10-12', 'new_registrations', 192.0, 37.0, 41.8, true, 'spike'), "
+        "(DATE '2026-10-12', 'trade_count', 510.0, 500.0, 0.2, false, NULL)"
+        ") AS t(kpi_date, metric_name, metric_value, baseline_value, robust_z_score, "
+        "is_anomaly, anomaly_direction)"
+    )
+    con.close()
+
+
+def test_alerts_are_posted_to_the_webhook_once(defs, tmp_path, webhook):
+    from orchestration.assets import alert_notifications
+    from orchestration.assets.alerts import ALERT_RELATIONS
+    from orchestration.resources import AlertWebhookResource, WarehouseResource
+
+    url, receiver = webhook
+    warehouse = tmp_path / "wh.duckdb"
+    anomalies = ALERT_RELATIONS["kpi_anomaly"]  # None while the project has no anomaly mart
+    if anomalies:
+        _kpi_anomalies_mart(warehouse, anomalies)
+    _compliance_mart(
+        warehouse,
+        [
+            ("a1", "large_transaction", "u1", "high", 25_000.0, dt.datetime(2026, 10, 1, 9)),
+            ("a2", "high_risk_country", "u2", "medium", 1_500.0, dt.datetime(2026, 10, 1, 10)),
+            ("a3", "structuring", "u3", "high", 27_000.0, dt.datetime(2026, 10, 2, 11)),
+        ],
+    )
+    resources = {
+        "warehouse": WarehouseResource(path=str(warehouse), lock_timeout_seconds=5),
+        "alert_webhook": AlertWebhookResource(url=url, timeout_seconds=5),
+    }
+
+    def run():
+        result = dg.materialize([alert_notifications], resources=resources, raise_on_error=False)
+        return result
+
+    # A webhook that fails: the run fails, nothing is recorded as sent.
+    receiver.fail_next = 1
+    assert not run().success
+    assert receiver.posts == []
+
+    assert run().success
+    assert len(receiver.posts) == 1
+    text = receiver.posts[0]["text"]
+    assert "2 new high-severity compliance alerts" in text
+    assert "(alert a1)" in text and "(alert a3)" in text and "a2" not in text
+    if anomalies:
+        assert "1 new KPI anomaly" in text
+        assert "2026-10-12: new_registrations = 192.0 (spike" in text
+        assert "trade_count" not in text
+
+    assert run().success  # nothing new: nothing posted
+    assert len(receiver.posts) == 1
+
+    _compliance_mart(
+        warehouse, [("a4", "rapid_in_out", "u4", "critical", 50_000.0, dt.datetime(2026, 10, 3))]
+    )
+    assert run().success
+    assert len(receiver.posts) == 2
+    assert "(alert a4)" in receiver.posts[1]["text"]
+    assert "a1" not in receiver.posts[1]["text"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    sent = sorted(r[0] for r in con.execute("SELECT alert_key FROM ops.sent_alerts").fetchall())
+    con.close()
+    expected = ["compliance:a1", "compliance:a3", "compliance:a4"]
+    if anomalies:
+        expected.append("kpi_anomaly:2026-10-12:new_registrations")
+    assert sent == expected
+
+
+# --------------------------------------------------------------------------------------
+# quality gate
+
+
+def test_blocking_expectations_stop_downstream_assets(defs, tmp_path):
+    from orchestration.assets import landing_tables
+    from orchestration.checks import CONTRACT_CHECK, raw_table_expectations
+    from orchestration.resources import LandingResource, WarehouseResource
+
+    @dg.asset(deps=[TRADES])
+    def downstream_of_trades() -> None:
+        pass
+
+    def materialize(landing: Path, warehouse: Path):
+        return dg.materialize(
+            [landing_tables, raw_table_expectations, downstream_of_trades],
+            selection=[TRADES, downstream_of_trades.key],
+            resources={
+                "warehouse": WarehouseResource(path=str(warehouse), lock_timeout_seconds=5),
+                "landing": LandingResource(path=str(landing)),
+            },
+            raise_on_error=False,
+        )
+
+    def outcome(result):
+        checks = {
+            (e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()
+        }
+        materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+        return checks, materialized
+
+    # No trades landed: raw.trades is created empty and the row-count expectation fails.
+    (tmp_path / "empty" / "trades").mkdir(parents=True)
+    result = materialize(tmp_path / "empty", tmp_path / "bad.duckdb")
+    checks, materialized = outcome(result)
+    assert not result.success
+    assert checks[(TRADES, CONTRACT_CHECK)] is False
+    assert TRADES in materialized
+    assert downstream_of_trades.key not in materialized
+
+    # Two good fills: the gate passes and the downstream asset runs.
+    _landing_file(
+        tmp_path / "good",
+        "trades/fills.csv",
+        TRADES_HEADER
+        + "\nt1,o1,u1,1,buy,0.5,60000,0.03,USDT,false,2026-10-01T10:00:00Z"
+        + "\nt2,o2,u2,1,sell,0.5,60000,0.03,USDT,true,2026-10-01T10:00:00Z\n",
+    )
+    result = materialize(tmp_path / "good", tmp_path / "good.duckdb")
+    checks, materialized = outcome(result)
+    assert result.success
+    assert checks[(TRADES, CONTRACT_CHECK)] is True
+    assert downstream_of_trades.key in materialized
+
+
+# --------------------------------------------------------------------------------------
+# one writer at a time
+
+
+def test_dagster_waits_for_the_loaders_lock(tmp_path):
+    from ingestion.loaders import WarehouseLockedError
+    from ingestion.loaders.locking import WarehouseLock
+    from orchestration.resources import WarehouseResource
+
+    path = tmp_path / "wh.duckdb"
+    resource = WarehouseResource(path=str(path), lock_timeout_seconds=0.3)
+    with WarehouseLock(path, timeout=0), pytest.raises(WarehouseLockedError), resource.connect():
+        pass
+    with resource.connect() as con:  # free again
+        assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+# --------------------------------------------------------------------------------------
+# the CLI
+
+
+def test_dagster_definitions_validate(defs):
+    env = dict(os.environ, DO_NOT_TRACK="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("DAGSTER_HOME", None)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    print(f"dagster definitions validate: {seconds:.1f}s")
