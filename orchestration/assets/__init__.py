@@ -8,18 +8,21 @@ from orchestration.assets.dbt import (
     dbt_upstream_models,
 )
 from orchestration.assets.landing import LANDING_KEYS, TABLE_KEYS, landing_tables
+from orchestration.assets.predictions import PREDICTIONS_KEY, churn_predictions
 from orchestration.assets.report import REPORT_KEY, daily_report
 
-ASSETS = [landing_tables, *DBT_ASSETS, alert_notifications, daily_report]
+ASSETS = [landing_tables, *DBT_ASSETS, churn_predictions, alert_notifications, daily_report]
 
 __all__ = [
     "ALERTS_KEY",
     "ASSETS",
     "DBT_ASSETS",
     "LANDING_KEYS",
+    "PREDICTIONS_KEY",
     "REPORT_KEY",
     "TABLE_KEYS",
     "alert_notifications",
+    "churn_predictions",
     "daily_report",
     "dbt_incremental_models",
     "dbt_models",

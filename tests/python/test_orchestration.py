@@ -78,6 +78,8 @@ def test_definitions_load_with_unbroken_lineage(defs):
     assert node_asset_key("stg_exchange__trades") in seen
     assert fct_trades in seen
     assert node_asset_key("fct_daily_exchange_kpis") in seen
+    # The churn model is scored after the marts it reads, as a mart of its own.
+    assert dg.AssetKey(["marts", "fct_churn_predictions"]) in seen
     staging = graph.get(node_asset_key("stg_exchange__trades"))
     assert staging.parent_keys == {TRADES}
 
