@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate load build score evaluate dagster test lint docs clean
+.PHONY: help install pipeline simulate load build score evaluate dagster bench-ingest test lint docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensor
 	mkdir -p data/dagster_home && cp -n orchestration/dagster.yaml data/dagster_home/
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home env --default-signal=TERM,INT \
 		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+bench-ingest: install  ## simulator and loader throughput at SCALE, the loader against DuckDB's plain read
+	rm -rf data/bench/$(SCALE)
+	$(PY) -m ingestion.simulator --scale $(SCALE) --out data/bench/$(SCALE)/landing 2>/dev/null
+	mkdir -p data/bench/$(SCALE)/scratch
+	$(PY) -m ingestion.loaders.benchmark data/bench/$(SCALE)/landing --scratch data/bench/$(SCALE)/scratch
 
 test: install  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration)
 	$(BIN)/pytest
