@@ -80,3 +80,79 @@ def tiny_warehouse(tmp_path_factory, tiny_landing, profiles_file) -> BuiltWareho
          "--warehouse", str(warehouse)], env)
     dbt(["build"], env)
     return BuiltWarehouse(root, tiny_landing, warehouse, env)
+
+
+# --------------------------------------------------------------------------------------
+# PostgreSQL: one rule for every test that needs the server
+
+POSTGRES_DSN_ENV = "WAREHOUSE_TEST_POSTGRES_DSN"
+DEFAULT_TEST_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _running_under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The PostgreSQL server of the tests: $WAREHOUSE_TEST_POSTGRES_DSN, default
+    postgresql://postgres@127.0.0.1:5432/test. When it cannot be reached the test is skipped
+    with the reason, except under CI (CI=true), where a missing server is a failure."""
+    import psycopg2
+
+    from ingestion.postgres.connection import redact
+
+    dsn = os.environ.get(POSTGRES_DSN_ENV) or DEFAULT_TEST_POSTGRES_DSN
+    try:
+        psycopg2.connect(dsn, connect_timeout=5).close()
+    except psycopg2.Error as e:
+        reason = (
+            f"PostgreSQL is not reachable at {redact(dsn)} (set {POSTGRES_DSN_ENV}): "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
+        )
+        if _running_under_ci():
+            pytest.fail(f"{reason}. CI=true: the PostgreSQL tests must run in CI.", pytrace=False)
+        pytest.skip(reason)
+    return dsn
+
+
+def _unique_name(prefix: str) -> str:
+    import uuid
+
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn):
+    """A schema of its own for one test, dropped afterwards: (dsn, schema)."""
+    import psycopg2
+
+    schema = _unique_name("test")
+    yield postgres_dsn, schema
+    con = psycopg2.connect(postgres_dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute(f'drop schema if exists "{schema}" cascade')
+        con.commit()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_dsn):
+    """A database of its own for a test module (dbt builds use fixed schema names: raw,
+    staging, marts...), dropped afterwards. Yields its DSN."""
+    import psycopg2
+    from psycopg2.extensions import make_dsn, parse_dsn
+
+    name = _unique_name("crypto_exchange_test")
+    admin = psycopg2.connect(postgres_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    try:
+        yield make_dsn(**(parse_dsn(postgres_dsn) | {"dbname": name}))
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()

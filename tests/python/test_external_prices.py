@@ -679,10 +679,8 @@ def test_both_sources_in_one_run_and_the_cli(api, waits, warehouse, monkeypatch,
 
 
 @pytest.mark.postgres
-def test_postgres_warehouse(api, waits):
-    dsn = os.environ.get("WAREHOUSE_TEST_POSTGRES_DSN")
-    if not dsn:
-        pytest.skip("WAREHOUSE_TEST_POSTGRES_DSN is not set")
+def test_postgres_warehouse(api, waits, postgres_dsn):
+    dsn = postgres_dsn
     import psycopg2
 
     schema = f"external_prices_test_{os.getpid()}"

@@ -849,10 +849,8 @@ def test_postgres_dialect_builds_the_same_checks():
 
 
 @pytest.mark.postgres
-def test_postgres_dialect_on_a_real_server():
-    dsn = os.environ.get("WAREHOUSE_TEST_POSTGRES_DSN")
-    if not dsn:
-        pytest.skip("WAREHOUSE_TEST_POSTGRES_DSN is not set")
+def test_postgres_dialect_on_a_real_server(postgres_dsn):
+    dsn = postgres_dsn
     import psycopg2
 
     plan = plan_columns(TABLES["trades"], [Col(c) for c in TRADE_COLUMNS])

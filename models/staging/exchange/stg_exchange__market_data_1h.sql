@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['pair_id', '"timestamp"'], version_column=none) }}
+    {{ latest_version('source', ['pair_id', adapter.quote('timestamp')], version_column=none) }}
 
 ),
 
@@ -16,7 +16,7 @@ renamed as (
 
     select
         pair_id,
-        "timestamp" as opened_at,
+        {{ adapter.quote('timestamp') }} as opened_at,
         open_price,
         high_price,
         low_price,

@@ -1,0 +1,21 @@
+#!/usr/bin/env python
+"""Compile every model for BigQuery offline and report SQL that BigQuery would refuse.
+
+    .venv/bin/python scripts/check_bigquery_sql.py            # exit status 1 on findings
+    .venv/bin/python scripts/check_bigquery_sql.py --select fct_trades+ --json
+
+No BigQuery, credential or network is needed: dbt compiles with the real dbt-bigquery adapter
+whose network layer is replaced, and the rendered SQL is checked with sqlglot's BigQuery
+dialect plus rules for what sqlglot accepts but BigQuery does not (tests/python/bigquery_check.py
+explains the method; docs/bigquery.md how to run the project on a real BigQuery).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.python.bigquery_check import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
