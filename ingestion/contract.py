@@ -186,7 +186,11 @@ TABLES: dict[str, SourceTable] = {
             (
                 _c("transaction_id", required=True),
                 _c("user_id", required=True),
-                _c("transaction_type", required=True, enum=("deposit", "withdrawal", "trade", "fee")),
+                _c(
+                    "transaction_type",
+                    required=True,
+                    enum=("deposit", "withdrawal", "trade", "fee"),
+                ),
                 _c("asset", required=True),
                 _c("amount", "decimal", required=True),
                 _c("balance_before", "decimal", required=True),
@@ -270,7 +274,9 @@ TABLES: dict[str, SourceTable] = {
                 _c("alert_id", required=True),
                 _c("user_id"),
                 _c("transaction_id"),
-                _c("alert_type", enum=("large_transaction", "unusual_pattern", "high_risk_country")),
+                _c(
+                    "alert_type", enum=("large_transaction", "unusual_pattern", "high_risk_country")
+                ),
                 _c("transaction_amount", "decimal"),
                 _c("investigation_status", enum=("pending", "completed")),
                 _c("disposition", enum=("no_action", "reported", "account_flagged")),
@@ -305,7 +311,13 @@ TABLES: dict[str, SourceTable] = {
                 _c(
                     "event_type",
                     required=True,
-                    enum=("login_success", "login_failed", "password_change", "2fa_enabled", "2fa_disabled"),
+                    enum=(
+                        "login_success",
+                        "login_failed",
+                        "password_change",
+                        "2fa_enabled",
+                        "2fa_disabled",
+                    ),
                 ),
                 _c("ip_address"),
                 _c("country_code"),

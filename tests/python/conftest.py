@@ -65,8 +65,19 @@ def profiles_file() -> None:
 @pytest.fixture(scope="session")
 def tiny_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("tiny_landing") / "landing"
-    run([sys.executable, "-m", "ingestion.simulator", "--scale", "tiny", "--out", str(landing), "--quiet"],
-        dict(os.environ))
+    run(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.simulator",
+            "--scale",
+            "tiny",
+            "--out",
+            str(landing),
+            "--quiet",
+        ],
+        dict(os.environ),
+    )
     return landing
 
 
@@ -76,8 +87,18 @@ def tiny_warehouse(tmp_path_factory, tiny_landing, profiles_file) -> BuiltWareho
     root = tmp_path_factory.mktemp("tiny_warehouse")
     warehouse = root / "warehouse.duckdb"
     env = project_env(root, warehouse)
-    run([sys.executable, "-m", "ingestion.loaders", "--landing", str(tiny_landing),
-         "--warehouse", str(warehouse)], env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.loaders",
+            "--landing",
+            str(tiny_landing),
+            "--warehouse",
+            str(warehouse),
+        ],
+        env,
+    )
     dbt(["build"], env)
     return BuiltWarehouse(root, tiny_landing, warehouse, env)
 

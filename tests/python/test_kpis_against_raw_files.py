@@ -83,9 +83,15 @@ def expected(tiny_landing) -> pd.DataFrame:
     trades = latest(valid_rows(read_table(tiny_landing, "trades"), "trades"), ["trade_id"])
     pairs = valid_rows(read_table(tiny_landing, "trading_pairs"), "trading_pairs")
     candles = valid_rows(read_table(tiny_landing, "market_data_1h"), "market_data_1h")
-    fees = latest(valid_rows(read_table(tiny_landing, "fee_collections"), "fee_collections"), ["fee_id"])
-    orders = latest(valid_rows(read_table(tiny_landing, "orders"), "orders"), ["order_id"], "updated_at")
-    users = latest(valid_rows(read_table(tiny_landing, "users"), "users"), ["user_id"], "updated_at")
+    fees = latest(
+        valid_rows(read_table(tiny_landing, "fee_collections"), "fee_collections"), ["fee_id"]
+    )
+    orders = latest(
+        valid_rows(read_table(tiny_landing, "orders"), "orders"), ["order_id"], "updated_at"
+    )
+    users = latest(
+        valid_rows(read_table(tiny_landing, "users"), "users"), ["user_id"], "updated_at"
+    )
 
     # USD rate of an asset at an hour: the close of the latest USDT candle at or before it.
     usdt = candles.merge(pairs[pairs.quote_asset == "USDT"], on="pair_id")
@@ -93,7 +99,9 @@ def expected(tiny_landing) -> pd.DataFrame:
     usdt = usdt.sort_values("timestamp")
 
     def usd_rate(assets: pd.Series, at: pd.Series) -> pd.Series:
-        lookup = pd.DataFrame({"asset": assets.values, "hour": at.dt.floor("h").values, "i": range(len(at))})
+        lookup = pd.DataFrame(
+            {"asset": assets.values, "hour": at.dt.floor("h").values, "i": range(len(at))}
+        )
         lookup = lookup.sort_values("hour")
         merged = pd.merge_asof(lookup, usdt, left_on="hour", right_on="timestamp", by="asset")
         rate = merged.sort_values("i")["close_price"].to_numpy(dtype=float)
@@ -102,22 +110,28 @@ def expected(tiny_landing) -> pd.DataFrame:
 
     trades = trades.merge(pairs[["pair_id", "quote_asset"]], on="pair_id")
     trades["day"] = trades.executed_at.dt.floor("D")
-    trades["notional_usd"] = trades.quantity * trades.price * usd_rate(trades.quote_asset, trades.executed_at)
+    trades["notional_usd"] = (
+        trades.quantity * trades.price * usd_rate(trades.quote_asset, trades.executed_at)
+    )
     fees["day"] = fees.collected_at.dt.floor("D")
     fees["fee_usd"] = fees.fee_amount * usd_rate(fees.fee_asset, fees.collected_at)
     orders["day"] = orders.created_at.dt.floor("D")
     users["day"] = users.created_at.dt.floor("D")
 
-    by_day = pd.DataFrame({
-        "active_traders": trades.groupby("day").user_id.nunique(),
-        "trade_count": trades.groupby("day").size(),
-        "trading_volume_usd": trades[~trades.is_maker].groupby("day").notional_usd.sum(),
-        "revenue_usd": fees.groupby("day").fee_usd.sum(),
-        "trading_fee_revenue_usd": fees[fees.fee_type == "trading_fee"].groupby("day").fee_usd.sum(),
-        "orders_placed": orders.groupby("day").size(),
-        "orders_executed": orders[orders.filled_quantity > 0].groupby("day").size(),
-        "new_registrations": users.groupby("day").size(),
-    })
+    by_day = pd.DataFrame(
+        {
+            "active_traders": trades.groupby("day").user_id.nunique(),
+            "trade_count": trades.groupby("day").size(),
+            "trading_volume_usd": trades[~trades.is_maker].groupby("day").notional_usd.sum(),
+            "revenue_usd": fees.groupby("day").fee_usd.sum(),
+            "trading_fee_revenue_usd": fees[fees.fee_type == "trading_fee"]
+            .groupby("day")
+            .fee_usd.sum(),
+            "orders_placed": orders.groupby("day").size(),
+            "orders_executed": orders[orders.filled_quantity > 0].groupby("day").size(),
+            "new_registrations": users.groupby("day").size(),
+        }
+    )
     first_day = min(trades.day.min(), orders.day.min(), fees.day.min())
     last_day = max(trades.day.max(), orders.day.max(), fees.day.max())
     days = pd.date_range(first_day, last_day, freq="D")
@@ -131,19 +145,27 @@ def test_daily_kpis_match_an_independent_computation(tiny_warehouse, expected):
     assert list(marts.index) == list(expected.index), "the mart has a row for every day of data"
     for column in expected.columns:
         np.testing.assert_allclose(
-            marts[column].astype(float).to_numpy(), expected[column].to_numpy(), rtol=1e-9, atol=1e-6,
+            marts[column].astype(float).to_numpy(),
+            expected[column].to_numpy(),
+            rtol=1e-9,
+            atol=1e-6,
             err_msg=column,
         )
     assert (marts.trade_count > 0).any()
     with_fills = marts[marts.trade_count > 0]
     np.testing.assert_allclose(
-        with_fills.revenue_per_trade_usd, with_fills.trading_fee_revenue_usd / with_fills.trade_count
+        with_fills.revenue_per_trade_usd,
+        with_fills.trading_fee_revenue_usd / with_fills.trade_count,
     )
 
 
 def test_design_document_questions_answer_in_one_query(tiny_warehouse):
     con = duckdb.connect(str(tiny_warehouse.warehouse), read_only=True)
-    (dau,) = con.execute("select active_traders from marts.fct_daily_exchange_kpis order by kpi_date desc limit 1").fetchone()
-    (revenue,) = con.execute("select revenue_usd from marts.fct_daily_exchange_kpis order by kpi_date desc limit 1").fetchone()
+    (dau,) = con.execute(
+        "select active_traders from marts.fct_daily_exchange_kpis order by kpi_date desc limit 1"
+    ).fetchone()
+    (revenue,) = con.execute(
+        "select revenue_usd from marts.fct_daily_exchange_kpis order by kpi_date desc limit 1"
+    ).fetchone()
     (churn,) = con.execute("select churn_rate from marts.rpt_churn_summary").fetchone()
     assert dau >= 0 and revenue >= 0 and 0 <= churn <= 1
