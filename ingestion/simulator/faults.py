@@ -44,8 +44,11 @@ ORDERS_BAD = [
     ("pair_id", "BTCUSDT", "wrong type: pair_id is not an integer"),
     ("side", None, "missing required field: side"),
 ]
-ID_COLUMN = {"trades": ("trade_id", "trade"), "transactions": ("transaction_id", "transaction"),
-             "orders": ("order_id", "order")}
+ID_COLUMN = {
+    "trades": ("trade_id", "trade"),
+    "transactions": ("transaction_id", "transaction"),
+    "orders": ("order_id", "order"),
+}
 
 
 class FaultPlan:
@@ -88,34 +91,73 @@ class FaultPlan:
             main_f[late] = False
             late_fc = np.isin(fc["src"], fills["ctr"][late])
             main_fc &= ~late_fc
-            self.held = ({k: v[late] for k, v in fills.items()}, {k: v[late_fc] for k, v in fc.items()})
+            self.held = (
+                {k: v[late] for k, v in fills.items()},
+                {k: v[late_fc] for k, v in fc.items()},
+            )
         if self.on and d == self.bad_day and F >= 80:
             bad = np.arange(F // 2 - 30, F // 2)
             main_f[bad] = False
-            self.malformed("trades", d, sim.trade_columns({k: v[bad] for k, v in fills.items()}), "csv", TRADES_BAD)
+            self.malformed(
+                "trades",
+                d,
+                sim.trade_columns({k: v[bad] for k, v in fills.items()}),
+                "csv",
+                TRADES_BAD,
+            )
         if self.on and d == self.replay_day - 1 and F >= 40:
             pick = np.flatnonzero(main_f)[np.linspace(0, main_f.sum() - 1, 10).astype(np.int64)]
             self.replay_trades = {k: v[pick] for k, v in fills.items()}
-        sim.w.write("trades", sim.label(d), sim.trade_columns({k: v[main_f] for k, v in fills.items()}), d)
-        sim.w.write("fee_collections", sim.label(d), sim.fee_columns({k: v[main_fc] for k, v in fc.items()}), d)
+        sim.w.write(
+            "trades", sim.label(d), sim.trade_columns({k: v[main_f] for k, v in fills.items()}), d
+        )
+        sim.w.write(
+            "fee_collections",
+            sim.label(d),
+            sim.fee_columns({k: v[main_fc] for k, v in fc.items()}),
+            d,
+        )
         if self.on and d == self.replay_day and self.replay_trades is not None:
-            name, _ = sim.w.write("trades", sim.label(d), sim.trade_columns(self.replay_trades), d,
-                                  suffix="_replay")
-            sim.cases.add("FLT-REPLAY-trades", "fault", [("replayed_rows", "")], "trades",
-                          f"{self.replay_trades['ctr'].size} fills of {sim.label(d - 1)} repeated exactly",
-                          refs=[sim.uid("trade", int(c)) for c in self.replay_trades["ctr"]],
-                          file_name=name, last_day=d)
+            name, _ = sim.w.write(
+                "trades", sim.label(d), sim.trade_columns(self.replay_trades), d, suffix="_replay"
+            )
+            sim.cases.add(
+                "FLT-REPLAY-trades",
+                "fault",
+                [("replayed_rows", "")],
+                "trades",
+                f"{self.replay_trades['ctr'].size} fills of {sim.label(d - 1)} repeated exactly",
+                refs=[sim.uid("trade", int(c)) for c in self.replay_trades["ctr"]],
+                file_name=name,
+                last_day=d,
+            )
         if self.on and d == self.late_write and self.held is not None:
             f, c = self.held
             name_t, _ = sim.w.write("trades", sim.label(d), sim.trade_columns(f), d, suffix="_late")
-            name_f, _ = sim.w.write("fee_collections", sim.label(d), sim.fee_columns(c), d, suffix="_late")
+            name_f, _ = sim.w.write(
+                "fee_collections", sim.label(d), sim.fee_columns(c), d, suffix="_late"
+            )
             late_date = sim.label(self.late_day)
-            sim.cases.add("FLT-LATE-trades", "fault", [("late_file", "")], "trades",
-                          f"the last {f['ctr'].size} fills of {late_date} arrive in a file of {sim.label(d)}",
-                          refs=[sim.uid("trade", int(x)) for x in f["ctr"]], file_name=name_t, last_day=d)
-            sim.cases.add("FLT-LATE-fee_collections", "fault", [("late_file", "")], "fee_collections",
-                          f"the trading fees of those {f['ctr'].size} fills of {late_date} arrive late too",
-                          refs=[sim.uid("fee", int(x)) for x in c["ctr"]], file_name=name_f, last_day=d)
+            sim.cases.add(
+                "FLT-LATE-trades",
+                "fault",
+                [("late_file", "")],
+                "trades",
+                f"the last {f['ctr'].size} fills of {late_date} arrive in a file of {sim.label(d)}",
+                refs=[sim.uid("trade", int(x)) for x in f["ctr"]],
+                file_name=name_t,
+                last_day=d,
+            )
+            sim.cases.add(
+                "FLT-LATE-fee_collections",
+                "fault",
+                [("late_file", "")],
+                "fee_collections",
+                f"the trading fees of those {f['ctr'].size} fills of {late_date} arrive late too",
+                refs=[sim.uid("fee", int(x)) for x in c["ctr"]],
+                file_name=name_f,
+                last_day=d,
+            )
             self.held = None
 
     # ------------------------------------------------------------------ transactions
@@ -129,15 +171,30 @@ class FaultPlan:
             self.malformed("transactions", d, take_rows(cols, bad), "jsonl", TRANSACTIONS_BAD)
         if self.on and d == self.replay_day - 1 and n >= 40:
             pick = np.flatnonzero(main)[np.linspace(0, main.sum() - 1, 10).astype(np.int64)]
-            self.replay_tx = (take_rows(cols, pick), np.asarray(cols["transaction_id"].counter)[pick])
-        sim.w.write("transactions", sim.label(d), take_rows(cols, np.flatnonzero(main)) if not main.all() else cols, d)
+            self.replay_tx = (
+                take_rows(cols, pick),
+                np.asarray(cols["transaction_id"].counter)[pick],
+            )
+        sim.w.write(
+            "transactions",
+            sim.label(d),
+            take_rows(cols, np.flatnonzero(main)) if not main.all() else cols,
+            d,
+        )
         if self.on and d == self.replay_day and self.replay_tx is not None:
             rows, ctrs = self.replay_tx
             # rendered as on the day they were first written, so every line is byte-identical
             name, _ = sim.w.write("transactions", sim.label(d), rows, d - 1, suffix="_replay")
-            sim.cases.add("FLT-REPLAY-transactions", "fault", [("replayed_rows", "")], "transactions",
-                          f"{ctrs.size} transactions of {sim.label(d - 1)} repeated exactly",
-                          refs=[sim.uid("transaction", int(c)) for c in ctrs], file_name=name, last_day=d)
+            sim.cases.add(
+                "FLT-REPLAY-transactions",
+                "fault",
+                [("replayed_rows", "")],
+                "transactions",
+                f"{ctrs.size} transactions of {sim.label(d - 1)} repeated exactly",
+                refs=[sim.uid("transaction", int(c)) for c in ctrs],
+                file_name=name,
+                last_day=d,
+            )
 
     # ------------------------------------------------------------------ malformed files
     def malformed(self, table: str, d: int, good: dict, fmt: str, corruptions: list) -> None:
@@ -147,7 +204,7 @@ class FaultPlan:
         if fmt == "csv":
             header, body = lines[0], lines[1:]
             names = next(csv.reader([header]))
-            template = dict(zip(names, next(csv.reader([body[0]]))))
+            template = dict(zip(names, next(csv.reader([body[0]])), strict=True))
         else:
             header, body = None, lines
             template = json.loads(body[0])
@@ -174,16 +231,26 @@ class FaultPlan:
         step = max(1, len(body) // (len(bad_lines) + 1))
         for k, item in enumerate(bad_lines):
             take = step if k else min(2, len(body))
-            out.extend(body[gi:gi + take])
+            out.extend(body[gi : gi + take])
             gi += take
             out.append(item[1])
             positions.append(len(out))  # 1-based data row number
         out.extend(body[gi:])
         name = f"{table}_{sim.label(d)}_part2.{fmt}"
         sim.w.write_text(table, name, ([header] if header else []) + out, rows=len(out))
-        for k, ((row, _, col, value, reason), pos) in enumerate(zip(bad_lines, positions)):
+        for k, ((row, _, col, value, reason), pos) in enumerate(
+            zip(bad_lines, positions, strict=True)
+        ):
             user = row.get("user_id") or ""
-            sim.cases.add(f"FLT-MAL-{table}-{k + 1}", "fault", [("malformed_row", "")], table,
-                          f"{reason} ({col} = {'<absent>' if value is None else value})",
-                          users=[user] if user else [], refs=[row[id_col]], file_name=name,
-                          row_number=pos, last_day=d)
+            sim.cases.add(
+                f"FLT-MAL-{table}-{k + 1}",
+                "fault",
+                [("malformed_row", "")],
+                table,
+                f"{reason} ({col} = {'<absent>' if value is None else value})",
+                users=[user] if user else [],
+                refs=[row[id_col]],
+                file_name=name,
+                row_number=pos,
+                last_day=d,
+            )

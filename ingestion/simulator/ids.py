@@ -3,8 +3,8 @@
 An id is `CCCCCCCC-CCCC-8EEE-VHHH-HHHHHHHHHHHH`: the first 12 hex digits are the counter (so ids
 of one entity sort in counter order, which the simulator makes time order for trades and
 transactions), `8` marks a custom (RFC 9562 version 8) UUID, `EEE` is the entity code, and the
-rest is a 62-bit hash of (counter, entity, seed). The same function runs vectorised (numpy, formatted
-into an Arrow string array) and in plain Python (for the few ids written to planted_cases.csv).
+rest is a 62-bit hash of (counter, entity, seed). The same function runs vectorised (numpy,
+formatted into an Arrow string array) and in plain Python (for the ids in planted_cases.csv).
 """
 
 from __future__ import annotations
@@ -45,18 +45,18 @@ def id_hash(counter: np.ndarray, entity: int | np.ndarray, seed_salt: int) -> np
 def uuid_str(counter: int, entity: int, seed_salt: int) -> str:
     """The same id in plain Python."""
     h = _mix64_int((((counter << 12) & _M64) ^ entity ^ seed_salt) & _M64) >> 2
-    return "%08x-%04x-%04x-%04x-%012x" % (
-        (counter >> 16) & 0xFFFFFFFF,
-        counter & 0xFFFF,
-        0x8000 + (entity & 0xFFF),
-        0x8000 + ((h >> 48) & 0x3FFF),
-        h & 0xFFFFFFFFFFFF,
+    return (
+        f"{(counter >> 16) & 0xFFFFFFFF:08x}-{counter & 0xFFFF:04x}-"
+        f"{0x8000 + (entity & 0xFFF):04x}-{0x8000 + ((h >> 48) & 0x3FFF):04x}-"
+        f"{h & 0xFFFFFFFFFFFF:012x}"
     )
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 # byte -> its two hex digits, packed so that viewed as bytes the high digit comes first
-_HEX2 = (_HEX[np.arange(256) >> 4].astype(np.uint16) | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8)).astype("<u2")
+_HEX2 = (
+    _HEX[np.arange(256) >> 4].astype(np.uint16) | (_HEX[np.arange(256) & 15].astype(np.uint16) << 8)
+).astype("<u2")
 
 
 def uuid_array(counter: np.ndarray, entity, seed_salt: int):
@@ -70,10 +70,14 @@ def uuid_array(counter: np.ndarray, entity, seed_salt: int):
     c = np.where(valid, counter, 0).astype(np.uint64)
     e = np.asarray(entity, dtype=np.int64).astype(np.uint64) & np.uint64(0xFFF)
     h = id_hash(np.where(valid, counter, 0), entity, seed_salt).astype(np.uint64)
-    hi = (((c >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) << np.uint64(32)) | (
-        (c & np.uint64(0xFFFF)) << np.uint64(16)) | (np.uint64(0x8000) | e)
+    hi = (
+        (((c >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) << np.uint64(32))
+        | ((c & np.uint64(0xFFFF)) << np.uint64(16))
+        | (np.uint64(0x8000) | e)
+    )
     lo = ((np.uint64(0x8000) | ((h >> np.uint64(48)) & np.uint64(0x3FFF))) << np.uint64(48)) | (
-        h & np.uint64(0xFFFFFFFFFFFF))
+        h & np.uint64(0xFFFFFFFFFFFF)
+    )
     words = np.empty((n, 2), dtype=">u8")
     words[:, 0] = hi
     words[:, 1] = lo
@@ -88,5 +92,9 @@ def uuid_array(counter: np.ndarray, entity, seed_salt: int):
     offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32 if 36 * n < 2**31 else np.int64)
     bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
-    return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))],
-                                 null_count=int(n - valid.sum()))
+    return pa.Array.from_buffers(
+        typ,
+        n,
+        [bitmap, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))],
+        null_count=int(n - valid.sum()),
+    )

@@ -20,14 +20,18 @@ def segments(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return seg, starts
 
 
-def running(opening: np.ndarray, moves: np.ndarray, seg: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def running(
+    opening: np.ndarray, moves: np.ndarray, seg: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
     """Balance after each row: opening balance of its segment plus the moves so far."""
     cs = np.cumsum(moves)
     before_segment = cs[starts] - moves[starts]
     return opening[seg] + cs - before_segment[seg]
 
 
-def strictly_increasing(t: np.ndarray, seg: np.ndarray, starts: np.ndarray, origin: int) -> np.ndarray:
+def strictly_increasing(
+    t: np.ndarray, seg: np.ndarray, starts: np.ndarray, origin: int
+) -> np.ndarray:
     """Times made strictly increasing within each segment by pushing ties forward by 1 µs.
 
     `t` is sorted within segments and every value lies in [origin, origin + 1 day)."""

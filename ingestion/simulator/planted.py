@@ -15,8 +15,18 @@ import numpy as np
 
 from .config import ASSETS, COUNTRY_CODES, DAY, HOUR, INF_TIME, MIN, SEC, UNIT, A
 
-COLUMNS = ("case_id", "kind", "rule", "user_id", "table_name", "reference_ids", "expected_severity",
-           "description", "file_name", "row_number")
+COLUMNS = (
+    "case_id",
+    "kind",
+    "rule",
+    "user_id",
+    "table_name",
+    "reference_ids",
+    "expected_severity",
+    "description",
+    "file_name",
+    "row_number",
+)
 
 USDT = A["USDT"]
 SHARED_IP = (185 << 24) | (220 << 16) | (101 << 8) | 47
@@ -48,15 +58,38 @@ class PlantedCases:
         self.cases: dict[str, Case] = {}
         self.order: list[str] = []
         self.script: list[tuple] = []  # (day, time in day, user, kind, amount, case_id)
-        self.login_script: list[tuple] = []  # (day, time in day, user, type, ip kind, ip, country, case)
+        self.login_script: list[
+            tuple
+        ] = []  # (day, time in day, user, type, ip kind, ip, country, case)
         self.ticket_script: list[tuple] = []
         self.tags: list[str] = []  # flow tag -> case id
 
     # ------------------------------------------------------------------ registry
-    def add(self, case_id: str, kind: str, rules, table: str, description: str, users=(), refs=(),
-            file_name: str = "", row_number="", last_day: int = -1) -> Case:
-        c = Case(case_id, kind, list(rules), list(users), table, list(refs), description, file_name,
-                 str(row_number), last_day)
+    def add(
+        self,
+        case_id: str,
+        kind: str,
+        rules,
+        table: str,
+        description: str,
+        users=(),
+        refs=(),
+        file_name: str = "",
+        row_number="",
+        last_day: int = -1,
+    ) -> Case:
+        c = Case(
+            case_id,
+            kind,
+            list(rules),
+            list(users),
+            table,
+            list(refs),
+            description,
+            file_name,
+            str(row_number),
+            last_day,
+        )
         self.cases[case_id] = c
         self.order.append(case_id)
         return c
@@ -75,14 +108,22 @@ class PlantedCases:
             users = c.users or [None]
             for user in users:
                 for rule, severity in c.rules:
-                    rows.append({
-                        "case_id": c.case_id, "kind": c.kind, "rule": rule,
-                        "user_id": user if isinstance(user, str) else (
-                            sim.uid("user", user) if user is not None else ""),
-                        "table_name": c.table, "reference_ids": ";".join(c.refs),
-                        "expected_severity": severity, "description": c.description,
-                        "file_name": c.file_name, "row_number": c.row_number,
-                    })
+                    rows.append(
+                        {
+                            "case_id": c.case_id,
+                            "kind": c.kind,
+                            "rule": rule,
+                            "user_id": user
+                            if isinstance(user, str)
+                            else (sim.uid("user", user) if user is not None else ""),
+                            "table_name": c.table,
+                            "reference_ids": ";".join(c.refs),
+                            "expected_severity": severity,
+                            "description": c.description,
+                            "file_name": c.file_name,
+                            "row_number": c.row_number,
+                        }
+                    )
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
             writer.writeheader()
@@ -99,9 +140,11 @@ class PlantedCases:
         new = np.flatnonzero(~sim.is_pre)
         picks = rng.choice(pre, 9, replace=False)
         names = ["L1", "L2", "A1", "S1", "R1", "H1", "H2", "H3", "Z1"]
-        self.u = dict(zip(names, (int(x) for x in picks)))
+        self.u = dict(zip(names, (int(x) for x in picks), strict=True))
         n_day = min(fd(0.1), D - 3)
-        cand = new[(sim.created[new] >= s0 + n_day * DAY) & (sim.created[new] < s0 + (n_day + 1) * DAY)]
+        cand = new[
+            (sim.created[new] >= s0 + n_day * DAY) & (sim.created[new] < s0 + (n_day + 1) * DAY)
+        ]
         self.u["N1"] = int(cand[0]) if cand.size else int(rng.choice(new))
         countries = {"H1": "IR", "H2": "VN", "H3": "DE"}
         for name, u in self.u.items():
@@ -124,10 +167,17 @@ class PlantedCases:
             if name in countries:
                 sim.country[u] = COUNTRY_CODES.index(countries[name])
 
-        usd = UNIT
         self.history = [  # (user, days before the window, amount)
-            ("L1", 40, 800), ("L2", 50, 4_000), ("L2", 45, 4_500), ("L2", 35, 4_800), ("A1", 20, 300),
-            ("S1", 25, 500), ("R1", 30, 400), ("H1", 15, 600), ("H2", 12, 500), ("H3", 18, 700),
+            ("L1", 40, 800),
+            ("L2", 50, 4_000),
+            ("L2", 45, 4_500),
+            ("L2", 35, 4_800),
+            ("A1", 20, 300),
+            ("S1", 25, 500),
+            ("R1", 30, 400),
+            ("H1", 15, 600),
+            ("H2", 12, 500),
+            ("H3", 18, 700),
             ("Z1", 250, 800),
         ]
         r_day = min(fd(0.6), D - 2)
@@ -153,90 +203,212 @@ class PlantedCases:
         ]
         U = self.u
         last = {}
-        for day, tod, name, amount, cid in script:
+        for day, _, _, _, cid in script:
             last[cid] = max(last.get(cid, -1), day)
-        self.add("CMP-01", "compliance", [("large_transaction", "high"), ("daily_aggregate", "medium")],
-                 "transactions", "one deposit of 15,000 USDT", [U["L1"]], last_day=last["CMP-01"])
-        self.add("CMP-02", "compliance", [("large_transaction", "high"), ("daily_aggregate", "medium")],
-                 "transactions", "one withdrawal of 12,000 USDT from savings deposited over weeks",
-                 [U["L2"]], last_day=last["CMP-02"])
-        self.add("CMP-03", "compliance", [("daily_aggregate", "medium")], "transactions",
-                 "deposits of 6,000 and 4,500 USDT on one day (10,500 in total)", [U["A1"]],
-                 last_day=last["CMP-03"])
-        self.add("CMP-04", "compliance", [("structuring", "high"), ("daily_aggregate", "medium")],
-                 "transactions", "three deposits of 9,000, 8,500 and 9,200 USDT within 11 hours",
-                 [U["S1"]], last_day=last["CMP-04"])
-        self.add("CMP-05", "compliance", [("rapid_in_out", "high")], "transactions",
-                 "deposit of 7,000 USDT at 21:00, withdrawal of 6,800 six hours later (next day), no trading",
-                 [U["R1"]], last_day=last["CMP-05"])
-        self.add("CMP-06", "compliance", [("high_risk_country", "high")], "transactions",
-                 "deposit of 2,500 USDT by a user from IR (FATF black list)", [U["H1"]], last_day=last["CMP-06"])
-        self.add("CMP-07", "compliance", [("high_risk_country", "medium")], "transactions",
-                 "deposit of 1,800 USDT by a user from VN (FATF grey list)", [U["H2"]], last_day=last["CMP-07"])
-        self.add("CMP-08", "compliance", [("high_risk_country", "high")], "transactions",
-                 "user from DE logs in from KP at 10:00, deposits 3,000 USDT at 14:00 the same day",
-                 [U["H3"]], last_day=last["CMP-08"])
-        self.add("CMP-09", "compliance", [("dormant_reactivation", "medium")], "transactions",
-                 "last transaction 250+ days before the window, then a deposit of 6,000 USDT",
-                 [U["Z1"]], last_day=last["CMP-09"])
-        self.add("CMP-10", "compliance", [("new_account_drain", "high")], "transactions",
-                 "registers, deposits 3,000 USDT, withdraws 2,800 USDT two days later", [U["N1"]],
-                 last_day=last["CMP-10"])
+        self.add(
+            "CMP-01",
+            "compliance",
+            [("large_transaction", "high"), ("daily_aggregate", "medium")],
+            "transactions",
+            "one deposit of 15,000 USDT",
+            [U["L1"]],
+            last_day=last["CMP-01"],
+        )
+        self.add(
+            "CMP-02",
+            "compliance",
+            [("large_transaction", "high"), ("daily_aggregate", "medium")],
+            "transactions",
+            "one withdrawal of 12,000 USDT from savings deposited over weeks",
+            [U["L2"]],
+            last_day=last["CMP-02"],
+        )
+        self.add(
+            "CMP-03",
+            "compliance",
+            [("daily_aggregate", "medium")],
+            "transactions",
+            "deposits of 6,000 and 4,500 USDT on one day (10,500 in total)",
+            [U["A1"]],
+            last_day=last["CMP-03"],
+        )
+        self.add(
+            "CMP-04",
+            "compliance",
+            [("structuring", "high"), ("daily_aggregate", "medium")],
+            "transactions",
+            "three deposits of 9,000, 8,500 and 9,200 USDT within 11 hours",
+            [U["S1"]],
+            last_day=last["CMP-04"],
+        )
+        self.add(
+            "CMP-05",
+            "compliance",
+            [("rapid_in_out", "high")],
+            "transactions",
+            "deposit of 7,000 USDT at 21:00, withdrawal of 6,800 six hours later (next day), "
+            "no trading",
+            [U["R1"]],
+            last_day=last["CMP-05"],
+        )
+        self.add(
+            "CMP-06",
+            "compliance",
+            [("high_risk_country", "high")],
+            "transactions",
+            "deposit of 2,500 USDT by a user from IR (FATF black list)",
+            [U["H1"]],
+            last_day=last["CMP-06"],
+        )
+        self.add(
+            "CMP-07",
+            "compliance",
+            [("high_risk_country", "medium")],
+            "transactions",
+            "deposit of 1,800 USDT by a user from VN (FATF grey list)",
+            [U["H2"]],
+            last_day=last["CMP-07"],
+        )
+        self.add(
+            "CMP-08",
+            "compliance",
+            [("high_risk_country", "high")],
+            "transactions",
+            "user from DE logs in from KP at 10:00, deposits 3,000 USDT at 14:00 the same day",
+            [U["H3"]],
+            last_day=last["CMP-08"],
+        )
+        self.add(
+            "CMP-09",
+            "compliance",
+            [("dormant_reactivation", "medium")],
+            "transactions",
+            "last transaction 250+ days before the window, then a deposit of 6,000 USDT",
+            [U["Z1"]],
+            last_day=last["CMP-09"],
+        )
+        self.add(
+            "CMP-10",
+            "compliance",
+            [("new_account_drain", "high")],
+            "transactions",
+            "registers, deposits 3,000 USDT, withdraws 2,800 USDT two days later",
+            [U["N1"]],
+            last_day=last["CMP-10"],
+        )
         self.script = [(day, tod, U[name], amount, cid) for day, tod, name, amount, cid in script]
         # logins before each scripted movement, and the scripted IP cases
-        for day, tod, u, _, cid in self.script:
+        for day, tod, u, _, _ in self.script:
             country = int(sim.country[u])
-            self.login_script.append((day, tod - 20 * MIN, u, 0, int(sim.ip_kind[u]), int(sim.ip_val[u]), country, None))
-        self.login_script.append((n_day, _hm(9, 2), U["N1"], 0, int(sim.ip_kind[U["N1"]]), int(sim.ip_val[U["N1"]]),
-                                  int(sim.country[U["N1"]]), None))
-        self.login_script.append((h3_day, _hm(10), U["H3"], 0, 0, KP_IP, COUNTRY_CODES.index("KP"), "CMP-08"))
+            self.login_script.append(
+                (day, tod - 20 * MIN, u, 0, int(sim.ip_kind[u]), int(sim.ip_val[u]), country, None)
+            )
+        self.login_script.append(
+            (
+                n_day,
+                _hm(9, 2),
+                U["N1"],
+                0,
+                int(sim.ip_kind[U["N1"]]),
+                int(sim.ip_val[U["N1"]]),
+                int(sim.country[U["N1"]]),
+                None,
+            )
+        )
+        self.login_script.append(
+            (h3_day, _hm(10), U["H3"], 0, 0, KP_IP, COUNTRY_CODES.index("KP"), "CMP-08")
+        )
 
         ordinary = np.flatnonzero(sim.is_pre & (sim.kyc == 1) & ~sim.reserved & (sim.approved < s0))
         shared = rng.choice(ordinary, 4, replace=False)
         s_day = fd(0.25)
         days = [min(s_day + k, D - 1) for k in range(4)]
-        self.add("CMP-11", "compliance", [("shared_ip", "medium")], "login_events",
-                 "four users log in from 185.220.101.47 on four consecutive days",
-                 [int(x) for x in shared], last_day=max(days))
+        self.add(
+            "CMP-11",
+            "compliance",
+            [("shared_ip", "medium")],
+            "login_events",
+            "four users log in from 185.220.101.47 on four consecutive days",
+            [int(x) for x in shared],
+            last_day=max(days),
+        )
         for k, u in enumerate(shared):
-            self.login_script.append((days[k], _hm(19, 7 * k), int(u), 0, 0, SHARED_IP, int(sim.country[u]), "CMP-11"))
+            self.login_script.append(
+                (days[k], _hm(19, 7 * k), int(u), 0, 0, SHARED_IP, int(sim.country[u]), "CMP-11")
+            )
         burst_user = int(rng.choice(np.setdiff1d(ordinary, shared)))
         b_day = fd(0.55)
         self.burst = (b_day, burst_user)
-        self.add("CMP-12", "compliance", [("failed_login_burst", "medium")], "login_events",
-                 "six failed logins within about six minutes from 45.155.205.12", [burst_user], last_day=b_day)
+        self.add(
+            "CMP-12",
+            "compliance",
+            [("failed_login_burst", "medium")],
+            "login_events",
+            "six failed logins within about six minutes from 45.155.205.12",
+            [burst_user],
+            last_day=b_day,
+        )
         for off in (0, 50, 115, 190, 260, 370):
-            self.login_script.append((b_day, _hm(2, 10) + off * SEC, burst_user, 1, 0, BURST_IP,
-                                      COUNTRY_CODES.index("NL"), "CMP-12"))
+            self.login_script.append(
+                (
+                    b_day,
+                    _hm(2, 10) + off * SEC,
+                    burst_user,
+                    1,
+                    0,
+                    BURST_IP,
+                    COUNTRY_CODES.index("NL"),
+                    "CMP-12",
+                )
+            )
         self.self_day = fd(0.65)
 
         # churn-risk attention: more than 2 tickets in the last 30 days
-        t_users = rng.choice(np.setdiff1d(ordinary, np.append(shared, burst_user)), 3, replace=False)
+        t_users = rng.choice(
+            np.setdiff1d(ordinary, np.append(shared, burst_user)), 3, replace=False
+        )
         window = [max(0, D - k) for k in (26, 17, 9, 3)]
         for i, u in enumerate(t_users):
             n = 3 + (i == 1)
             for j in range(n):
                 self.ticket_script.append((window[j], _hm(9 + 2 * i + j), int(u), f"ANO-T{i + 1}"))
-            self.add(f"ANO-T{i + 1}", "anomaly", [("support_tickets_attention", "")], "support_tickets",
-                     f"{n} support tickets in the last 30 days (churn-risk indicator: more than 2)",
-                     [int(u)], last_day=max(window[:n]))
+            self.add(
+                f"ANO-T{i + 1}",
+                "anomaly",
+                [("support_tickets_attention", "")],
+                "support_tickets",
+                f"{n} support tickets in the last 30 days (churn-risk indicator: more than 2)",
+                [int(u)],
+                last_day=max(window[:n]),
+            )
 
         for rule, day in sorted(sim.anomaly_days.items(), key=lambda kv: kv[1]):
-            table = {"registration_surge": "users", "volume_spike": "trades", "revenue_drop": "fee_collections"}[rule]
-            desc = {
-                "registration_surge": "a marketing campaign: about five times the usual registrations",
-                "volume_spike": "about three times the usual trading volume and fills",
-                "revenue_drop": "matching-engine outage 06:00-15:00 UTC: far fewer fills and fees; slow API",
+            table = {
+                "registration_surge": "users",
+                "volume_spike": "trades",
+                "revenue_drop": "fee_collections",
             }[rule]
-            self.add(f"ANO-{rule}", "anomaly", [(rule, "")], table, desc,
-                     refs=[sim.label(day)], last_day=day)
+            desc = {
+                "registration_surge": "a marketing campaign: about five times the registrations",
+                "volume_spike": "about three times the usual trading volume and fills",
+                "revenue_drop": "matching-engine outage 06:00-15:00 UTC: few fills, fees; slow API",
+            }[rule]
+            self.add(
+                f"ANO-{rule}",
+                "anomaly",
+                [(rule, "")],
+                table,
+                desc,
+                refs=[sim.label(day)],
+                last_day=day,
+            )
 
         self.market_days = {"candles": fd(0.4), "books": fd(0.5), "external": fd(0.6)}
 
     # ------------------------------------------------------------------ flows
     def history_deposits(self):
         sim = self.sim
-        users, times, amounts, tags = [], [], [], []
+        users, times, amounts = [], [], []
         for name, days_before, amount in self.history:
             users.append(self.u[name])
             times.append(sim.start_us - days_before * DAY + _hm(10))
@@ -260,7 +432,9 @@ class PlantedCases:
             else:
                 w = sim._flow([u, u], [USDT, USDT], [ds + tod, ds + tod], 3, [amount * UNIT, -UNIT])
                 w["kind"] = np.array([3, 4], np.int64)
-                w["partner"] = np.array([-1, 0], np.int64)  # relative: the fee points at the withdrawal
+                w["partner"] = np.array(
+                    [-1, 0], np.int64
+                )  # relative: the fee points at the withdrawal
                 w["tag"] = np.array([tag, -1])
                 out.append(w)
         return out
@@ -284,7 +458,16 @@ class PlantedCases:
         sim = self.sim
         ds = sim.day_start(d)
         rows = [r for r in self.login_script if r[0] == d]
-        cols = {"user": [], "t": [], "type": [], "ipk": [], "ipv": [], "country": [], "device": [], "tag": []}
+        cols = {
+            "user": [],
+            "t": [],
+            "type": [],
+            "ipk": [],
+            "ipv": [],
+            "country": [],
+            "device": [],
+            "tag": [],
+        }
         for _, tod, u, typ, ipk, ipv, country, cid in rows:
             cols["user"].append(u)
             cols["t"].append(ds + max(tod, 0) // SEC * SEC)
@@ -306,8 +489,13 @@ class PlantedCases:
         if d != day:
             z = np.zeros(0, np.int64)
             return {"user": z, "type": z, "sev": z, "risk": z, "t": z}
-        return {"user": np.array([u]), "type": np.array([0]), "sev": np.array([2]), "risk": np.array([85]),
-                "t": np.array([self.sim.day_start(d) + _hm(2, 17)])}
+        return {
+            "user": np.array([u]),
+            "type": np.array([0]),
+            "sev": np.array([2]),
+            "risk": np.array([85]),
+            "t": np.array([self.sim.day_start(d) + _hm(2, 17)]),
+        }
 
     # ------------------------------------------------------------------ self trades
     def self_trade_matches(self, d: int, rng, taker_users, pairs, carried) -> np.ndarray:
@@ -323,17 +511,28 @@ class PlantedCases:
 
     def record_self_trades(self, d: int, ranks: np.ndarray, trade_base: int, taker_users) -> None:
         for k, r in enumerate(np.sort(ranks)):
-            self.add(f"CMP-13-{k + 1}", "compliance", [("self_trade", "high")], "trades",
-                     "a user's taker order matched the same user's resting order (one match, both fills)",
-                     [int(taker_users[r])], [self.sim.uid("trade", int(trade_base + 2 * r)),
-                                             self.sim.uid("trade", int(trade_base + 2 * r + 1))], last_day=d)
+            self.add(
+                f"CMP-13-{k + 1}",
+                "compliance",
+                [("self_trade", "high")],
+                "trades",
+                "a user's taker order matched the same user's resting order (both fills)",
+                [int(taker_users[r])],
+                [
+                    self.sim.uid("trade", int(trade_base + 2 * r)),
+                    self.sim.uid("trade", int(trade_base + 2 * r + 1)),
+                ],
+                last_day=d,
+            )
 
     # ------------------------------------------------------------------ tickets
     def tickets(self, d: int):
         sim = self.sim
         rows = [r for r in self.ticket_script if r[0] == d]
-        return (np.array([r[2] for r in rows], np.int64),
-                np.array([sim.day_start(d) + r[1] for r in rows], np.int64))
+        return (
+            np.array([r[2] for r in rows], np.int64),
+            np.array([sim.day_start(d) + r[1] for r in rows], np.int64),
+        )
 
     def record_tickets(self, d: int, tk: dict) -> None:
         rows = [r for r in self.ticket_script if r[0] == d]
@@ -354,7 +553,7 @@ class PlantedCases:
         rng = sim.rng("planted-candles", d)
         picks = np.sort(rng.choice(has, 3, replace=False))
         what = ["volume", "trade_count", "high_price"]
-        for i, col in zip(picks, what):
+        for i, col in zip(picks, what, strict=True):
             before = int(cols[col][i])
             if col == "volume":
                 cols[col][i] = before + max(before // 500, 1)
@@ -363,10 +562,16 @@ class PlantedCases:
             else:
                 cols[col][i] = before + max(before // 1000, 1)
             ref = f"{int(cols['pair_id'][i])}@{sim.iso(int(cols['timestamp'][i]))}"
-            self.add(f"MKT-C{len([c for c in self.order if c.startswith('MKT-C')]) + 1}", "market",
-                     [("candle_mismatch", "")], "market_data_1h",
-                     f"{col} differs from the candle rebuilt from taker fills ({before} -> {int(cols[col][i])} in 1e-8 units or count)",
-                     refs=[ref], last_day=d)
+            self.add(
+                f"MKT-C{len([c for c in self.order if c.startswith('MKT-C')]) + 1}",
+                "market",
+                [("candle_mismatch", "")],
+                "market_data_1h",
+                f"{col} differs from the candle rebuilt from taker fills "
+                f"({before} -> {int(cols[col][i])}, in 1e-8 units or a count)",
+                refs=[ref],
+                last_day=d,
+            )
 
     def order_books(self, d: int, cols: dict, ctr, pair, ts) -> None:
         if d != self.market_days["books"]:
@@ -384,8 +589,15 @@ class PlantedCases:
             else:
                 cols["ask_null"][i] = True
                 rule, desc = "missing_book_side", "no asks (ask side empty)"
-            self.add(f"MKT-B{k + 1}", "market", [(rule, "")], "order_book_snapshots", desc,
-                     refs=[sim.uid("snapshot", int(ctr[i]))], last_day=d)
+            self.add(
+                f"MKT-B{k + 1}",
+                "market",
+                [(rule, "")],
+                "order_book_snapshots",
+                desc,
+                refs=[sim.uid("snapshot", int(ctr[i]))],
+                last_day=d,
+            )
 
     def external_prices(self, d: int, cols: dict) -> None:
         if d != self.market_days["external"]:
@@ -393,11 +605,16 @@ class PlantedCases:
         sim = self.sim
         rng = sim.rng("planted-external", d)
         picks = rng.choice(cols["price"].size, 3, replace=False)
-        for k, (i, factor) in enumerate(zip(picks, (1.05, 0.94, 1.07))):
+        for k, (i, factor) in enumerate(zip(picks, (1.05, 0.94, 1.07), strict=True)):
             cols["price"][i] *= factor
             src = ("coingecko", "coinmarketcap")[int(cols["source"][i])]
             ref = f"{src}|{ASSETS[int(cols['asset'][i])]}|{sim.iso(int(cols['t'][i]))}"
-            self.add(f"MKT-E{k + 1}", "market", [("external_price_deviation", "")], "external_prices",
-                     f"external price off by {round((factor - 1) * 100)}% from the exchange",
-                     refs=[ref], last_day=d)
-
+            self.add(
+                f"MKT-E{k + 1}",
+                "market",
+                [("external_price_deviation", "")],
+                "external_prices",
+                f"external price off by {round((factor - 1) * 100)}% from the exchange",
+                refs=[ref],
+                last_day=d,
+            )

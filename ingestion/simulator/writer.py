@@ -65,7 +65,60 @@ def _ts_array(values) -> pa.Array:
     arr = _as_arrow(values)
     if pa.types.is_timestamp(arr.type):
         return arr
-    return arr.cast(pa.int64()).view(pa.timestamp("us")) if isinstance(arr, pa.Array) else arr.cast(pa.timestamp("us"))
+    return (
+        arr.cast(pa.int64()).view(pa.timestamp("us"))
+        if isinstance(arr, pa.Array)
+        else arr.cast(pa.timestamp("us"))
+    )
+
+
+BATCH_ROWS = 1 << 20
+
+
+def _length(value) -> int:
+    if isinstance(value, Uuid):
+        return len(value.counter)
+    if isinstance(value, Expr):
+        return _length(next(iter(value.helpers.values())))
+    return len(value)
+
+
+def _plain_maker(value, timestamp: bool = False):
+    if isinstance(value, (pa.Array, pa.ChunkedArray)):
+
+        def make(a: int, b: int) -> pa.Array:
+            part = value.slice(a, b - a)
+            return _ts_array(part) if timestamp else part
+    else:
+        arr = np.asarray(value)
+
+        def make(a: int, b: int) -> pa.Array:
+            return _ts_array(arr[a:b]) if timestamp else pa.array(arr[a:b])
+
+    return make
+
+
+class _Source:
+    """Rows to write, produced as Arrow record batches on demand."""
+
+    def __init__(self, num_rows: int, makers: list):
+        self.num_rows = num_rows
+        self.makers = makers
+
+    def batch(self, a: int, b: int) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [m(a, b) for _, m in self.makers], names=[n for n, _ in self.makers]
+        )
+
+    def reader(self) -> pa.RecordBatchReader:
+        first = self.batch(0, min(self.num_rows, BATCH_ROWS))
+
+        def batches():
+            yield first
+            for a in range(BATCH_ROWS, self.num_rows, BATCH_ROWS):
+                yield self.batch(a, min(a + BATCH_ROWS, self.num_rows))
+
+        return pa.RecordBatchReader.from_batches(first.schema, batches())
 
 
 def _sql_str(value: str) -> str:
@@ -94,8 +147,12 @@ class LandingWriter:
     def uuids(self, value: Uuid) -> pa.Array:
         """Formatted ids; user ids (in nearly every table) come from a cache."""
         counter = np.asarray(value.counter, dtype=np.int64)
-        if isinstance(value.entity, (int, np.integer)) and int(value.entity) == self.user_entity \
-                and self.user_ids is not None and counter.size > 1000:
+        if (
+            isinstance(value.entity, (int, np.integer))
+            and int(value.entity) == self.user_entity
+            and self.user_ids is not None
+            and counter.size > 1000
+        ):
             valid = counter >= 0
             idx = pa.array(np.where(valid, counter, 0), mask=~valid)
             return self.user_ids.take(idx)
@@ -105,55 +162,67 @@ class LandingWriter:
         self.user_entity = entity
         self.user_ids = uuid_array(np.arange(n_users), entity, self.seed_salt)
 
-    def _build(self, table: str, columns: dict, fmt: str, ts_suffix: str) -> tuple[pa.Table, str]:
+    def _build(self, table: str, columns: dict, fmt: str, ts_suffix: str) -> tuple[_Source, str]:
+        """A lazy source of Arrow record batches (ids formatted batch by batch, so memory stays
+        bounded) and the SELECT that renders them to the contract's columns."""
         spec = TABLES[table]
         names = spec.column_names
         if set(columns) != set(names):
             raise ValueError(f"{table}: columns {sorted(columns)} != contract {sorted(names)}")
-        arrays: dict[str, pa.Array] = {}
+        makers: list[tuple[str, object]] = []
         selects = []
         ts_fmt = "%Y-%m-%dT%H:%M:%S.%f" if table in MICROSECOND_TABLES else "%Y-%m-%dT%H:%M:%S"
         for col in spec.columns:
             name, value = col.name, columns[col.name]
             q = f'"{name}"'
             if isinstance(value, Uuid):
-                arrays[name] = self.uuids(value)
+                makers.append((name, self._uuid_maker(value)))
                 selects.append(f"{q}::VARCHAR AS {q}")
                 continue
             if isinstance(value, Expr):
                 sql = value.sql
                 for helper, arr in value.helpers.items():
-                    arrays[f"{name}__{helper}"] = _as_arrow(arr)
+                    makers.append((f"{name}__{helper}", _plain_maker(arr)))
                     sql = sql.replace("{" + helper + "}", f'"{name}__{helper}"')
                 selects.append(f"({sql})::VARCHAR AS {q}")
                 continue
             if col.type == "timestamp":
-                arrays[name] = _ts_array(value)
+                makers.append((name, _plain_maker(value, timestamp=True)))
                 if fmt == "parquet":
                     selects.append(f"{q}::TIMESTAMP AS {q}")
                 else:
                     suffix = f" || {_sql_str(ts_suffix)}" if ts_suffix else ""
                     selects.append(f"strftime({q}, '{ts_fmt}'){suffix} AS {q}")
-            elif col.type == "decimal":
-                arrays[name] = _as_arrow(value)
+                continue
+            makers.append((name, _plain_maker(value)))
+            if col.type == "decimal":
                 dec = f"({q}::DECIMAL(18,0) * 0.00000001)::DECIMAL(20,8)"
-                selects.append(f"{dec}::VARCHAR AS {q}" if fmt.startswith("jsonl") else f"{dec} AS {q}")
+                selects.append(
+                    f"{dec}::VARCHAR AS {q}" if fmt.startswith("jsonl") else f"{dec} AS {q}"
+                )
             elif col.type == "integer":
-                arrays[name] = _as_arrow(value)
                 selects.append(f"{q}::INTEGER AS {q}")
             elif col.type == "boolean":
-                arrays[name] = _as_arrow(value)
                 selects.append(f"{q}::BOOLEAN AS {q}")
             else:
-                arrays[name] = _as_arrow(value)
                 selects.append(f"{q}::VARCHAR AS {q}")
-        lengths = {len(a) for a in arrays.values()}
+        lengths = {_length(columns[c]) for c in names}
         if len(lengths) > 1:
             raise ValueError(f"{table}: columns of different lengths {lengths}")
-        return pa.table(arrays), "SELECT " + ", ".join(selects) + " FROM __src"
+        return _Source(lengths.pop(), makers), "SELECT " + ", ".join(selects) + " FROM __src"
 
-    def _copy(self, arrow: pa.Table, select: str, fmt: str, path: Path) -> None:
-        self.con.register("__src", arrow)
+    def _uuid_maker(self, value: Uuid):
+        counter = np.asarray(value.counter, dtype=np.int64)
+        scalar = isinstance(value.entity, (int, np.integer))
+        entity = value.entity if scalar else np.asarray(value.entity)
+
+        def make(a: int, b: int) -> pa.Array:
+            return self.uuids(Uuid(counter[a:b], entity if scalar else entity[a:b]))
+
+        return make
+
+    def _copy(self, source: _Source, select: str, fmt: str, path: Path) -> None:
+        self.con.register("__src", source.reader())
         try:
             if fmt == "parquet":
                 options = "FORMAT parquet, COMPRESSION snappy"
@@ -185,9 +254,12 @@ class LandingWriter:
 
     def _gzip_install(self, src: Path, dest: Path) -> None:
         packed = src.with_suffix(src.suffix + ".gz")
-        with open(src, "rb") as raw, open(packed, "wb") as sink:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=1, mtime=0) as gz:
-                shutil.copyfileobj(raw, gz, 1 << 22)
+        with (
+            open(src, "rb") as raw,
+            open(packed, "wb") as sink,
+            gzip.GzipFile(filename="", mode="wb", fileobj=sink, compresslevel=1, mtime=0) as gz,
+        ):
+            shutil.copyfileobj(raw, gz, 1 << 22)
         src.unlink()
         self._install(packed, dest)
 
@@ -203,8 +275,15 @@ class LandingWriter:
         fmt = fmt or FORMATS[table][0]
         return f"{table}_{label}{suffix}.{fmt}"
 
-    def write(self, table: str, label: str, columns: dict, day_index: int = 0, suffix: str = "",
-              fmt: str | None = None) -> tuple[str, int]:
+    def write(
+        self,
+        table: str,
+        label: str,
+        columns: dict,
+        day_index: int = 0,
+        suffix: str = "",
+        fmt: str | None = None,
+    ) -> tuple[str, int]:
         """Write one file `<table>/<table>_<label><suffix>.<fmt>`; returns (file name, rows)."""
         fmt = fmt or FORMATS[table][0]
         arrow, select = self._build(table, columns, fmt, self.ts_suffix(table, day_index))
@@ -254,7 +333,11 @@ def take_rows(columns: dict, idx: np.ndarray) -> dict:
     out = {}
     for name, value in columns.items():
         if isinstance(value, Uuid):
-            entity = value.entity if isinstance(value.entity, (int, np.integer)) else np.asarray(value.entity)[idx]
+            entity = (
+                value.entity
+                if isinstance(value.entity, (int, np.integer))
+                else np.asarray(value.entity)[idx]
+            )
             out[name] = Uuid(np.asarray(value.counter)[idx], entity)
         elif isinstance(value, Expr):
             out[name] = Expr(value.sql, {k: _take(v, idx) for k, v in value.helpers.items()})

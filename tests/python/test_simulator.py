@@ -16,8 +16,18 @@ import pytest
 from ingestion.contract import TABLES
 from ingestion.simulator import simulate
 
-RULES = ("large_transaction", "daily_aggregate", "structuring", "rapid_in_out", "high_risk_country",
-         "dormant_reactivation", "new_account_drain", "shared_ip", "failed_login_burst", "self_trade")
+RULES = (
+    "large_transaction",
+    "daily_aggregate",
+    "structuring",
+    "rapid_in_out",
+    "high_risk_country",
+    "dormant_reactivation",
+    "new_account_drain",
+    "shared_ip",
+    "failed_login_burst",
+    "self_trade",
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +56,32 @@ def load(db, landing: Path, table: str) -> None:
     spec = TABLES[table]
     names = spec.column_names
     parts = []
+    as_varchar = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in names) + "}"
     for path in files(landing, table):
         name = path.name
         if name.endswith(".parquet"):
             src = f"read_parquet('{path}')"
-            raw = {c: (f"strftime(\"{c}\", '%Y-%m-%dT%H:%M:%S.%f')" if spec.column(c).type == "timestamp"
-                       else f'"{c}"::VARCHAR') for c in names}
+            raw = {
+                c: (
+                    f"strftime(\"{c}\", '%Y-%m-%dT%H:%M:%S.%f')"
+                    if spec.column(c).type == "timestamp"
+                    else f'"{c}"::VARCHAR'
+                )
+                for c in names
+            }
         elif ".csv" in name:
-            src = f"read_csv('{path}', all_varchar=true, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, columns={{{', '.join(repr(c) + ': ' + repr('VARCHAR') for c in names)}}})"
+            src = (
+                f"read_csv('{path}', all_varchar=true, header=true, delim=',', quote='\"', "
+                f"escape='\"', auto_detect=false, columns={as_varchar})"
+            )
             raw = {c: f'"{c}"' for c in names}
         else:
-            src = f"read_json('{path}', format='newline_delimited', columns={{{', '.join(repr(c) + ': ' + repr('VARCHAR') for c in names)}}})"
+            src = f"read_json('{path}', format='newline_delimited', columns={as_varchar})"
             raw = {c: f'"{c}"' for c in names}
-        parts.append(f"SELECT {', '.join(f'{e} AS {c}' for c, e in raw.items())}, '{name}' AS _file, "
-                     f"row_number() OVER () AS _row FROM {src}")
+        parts.append(
+            f"SELECT {', '.join(f'{e} AS {c}' for c, e in raw.items())}, '{name}' AS _file, "
+            f"row_number() OVER () AS _row FROM {src}"
+        )
     db.execute(f"CREATE TABLE {table}_raw AS " + " UNION ALL ".join(parts))
     typed, bad = [], []
     for c in spec.columns:
@@ -82,16 +104,23 @@ def load(db, landing: Path, table: str) -> None:
             bad.append(f"({q} IS NOT NULL AND {q} NOT IN ({', '.join(repr(v) for v in c.enum)}))")
         if c.positive:
             bad.append(f"({e} <= 0)")
-    db.execute(f"CREATE TABLE {table}_all AS SELECT {', '.join(typed)}, _file, _row, "
-               f"coalesce({' OR '.join(bad)}, false) AS _bad FROM {table}_raw")
+    db.execute(
+        f"CREATE TABLE {table}_all AS SELECT {', '.join(typed)}, _file, _row, "
+        f"coalesce({' OR '.join(bad)}, false) AS _bad FROM {table}_raw"
+    )
     cols = ", ".join(f'"{c}"' for c in names)
-    db.execute(f"CREATE TABLE {table} AS SELECT {cols}, min(_file) AS _file, min(_row) AS _row "
-               f"FROM {table}_all WHERE NOT _bad GROUP BY ALL")
+    db.execute(
+        f"CREATE TABLE {table} AS SELECT {cols}, min(_file) AS _file, min(_row) AS _row "
+        f"FROM {table}_all WHERE NOT _bad GROUP BY ALL"
+    )
 
 
 def latest(db, table: str, key: str, version: str | None) -> str:
     order = f"{version} DESC, _file DESC, _row DESC" if version else "_file DESC, _row DESC"
-    return f"(SELECT * FROM {table} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1)"
+    return (
+        f"(SELECT * FROM {table} "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1)"
+    )
 
 
 def planted(landing: Path) -> list[dict]:
@@ -116,7 +145,9 @@ def test_every_table_has_a_folder_with_exactly_the_contract_columns(landing):
         assert paths, f"no files for {table}"
         for path in paths:
             name = path.name
-            assert name.startswith(f"{table}_") and name.endswith((".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz"))
+            assert name.startswith(f"{table}_") and name.endswith(
+                (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
+            )
             if name.endswith(".parquet"):
                 header = duckdb.sql(f"DESCRIBE SELECT * FROM '{path}'").fetchall()
                 columns = [r[0] for r in header]
@@ -130,7 +161,7 @@ def test_every_table_has_a_folder_with_exactly_the_contract_columns(landing):
 
 def test_timestamps_come_with_z_offset_and_no_zone(landing):
     seen = set()
-    for table in ("users", "user_kyc", "orders", "transactions"):
+    for table in ("users", "user_kyc", "orders", "fee_collections"):
         for path in files(landing, table):
             opener = gzip.open if path.name.endswith(".gz") else open
             with opener(path, "rt") as fh:
@@ -153,7 +184,11 @@ def test_manifest_counts_the_rows(landing, con):
 
 # ---------------------------------------------------------------------------------- faults
 def test_bad_rows_are_exactly_the_labelled_malformed_rows(landing, con):
-    labelled = {(r["file_name"], int(r["row_number"])) for r in planted(landing) if r["rule"] == "malformed_row"}
+    labelled = {
+        (r["file_name"], int(r["row_number"]))
+        for r in planted(landing)
+        if r["rule"] == "malformed_row"
+    }
     assert {name.split("_")[0] for name, _ in labelled} >= {"trades", "transactions", "orders"}
     found = set()
     for table in TABLES:
@@ -166,16 +201,22 @@ def test_replayed_and_late_rows_are_labelled(landing, con):
     for table, key in (("trades", "trade_id"), ("transactions", "transaction_id")):
         case = cases[f"FLT-REPLAY-{table}"]
         ids = case["reference_ids"].split(";")
-        rows = con.execute(f"SELECT {key}, count(*) FROM {table}_all WHERE {key} IN ({', '.join(map(repr, ids))}) "
-                           f"GROUP BY 1").fetchall()
+        rows = con.execute(
+            f"SELECT {key}, count(*) FROM {table}_all WHERE {key} IN ({', '.join(map(repr, ids))}) "
+            f"GROUP BY 1"
+        ).fetchall()
         assert len(rows) == len(ids) and all(n == 2 for _, n in rows)
         # exact duplicates: they collapse to one valid row each
-        (distinct,) = con.execute(f"SELECT count(*) FROM {table} WHERE {key} IN ({', '.join(map(repr, ids))})").fetchone()
+        (distinct,) = con.execute(
+            f"SELECT count(*) FROM {table} WHERE {key} IN ({', '.join(map(repr, ids))})"
+        ).fetchone()
         assert distinct == len(ids)
     late = cases["FLT-LATE-trades"]
     (n, day, files_) = con.execute(
-        f"SELECT count(*), max(executed_at)::DATE::VARCHAR, string_agg(DISTINCT _file, ',') FROM trades "
-        f"WHERE trade_id IN ({', '.join(map(repr, late['reference_ids'].split(';')))})").fetchone()
+        "SELECT count(*), max(executed_at)::DATE::VARCHAR, string_agg(DISTINCT _file, ',') "
+        "FROM trades "
+        f"WHERE trade_id IN ({', '.join(map(repr, late['reference_ids'].split(';')))})"
+    ).fetchone()
     assert n == len(late["reference_ids"].split(";")) and files_ == late["file_name"]
     assert day < late["file_name"].split("_")[1]
 
@@ -185,10 +226,12 @@ def test_balance_chains_hold_and_never_go_negative(con):
     broken = con.execute("""
         WITH chain AS (
             SELECT *, lag(balance_after) OVER w AS prev_after
-            FROM transactions WINDOW w AS (PARTITION BY user_id, asset ORDER BY created_at, transaction_id)
+            FROM transactions
+            WINDOW w AS (PARTITION BY user_id, asset ORDER BY created_at, transaction_id)
         )
         SELECT
-            count(*) FILTER (WHERE status = 'completed' AND balance_after <> balance_before + amount),
+            count(*) FILTER (WHERE status = 'completed'
+                             AND balance_after <> balance_before + amount),
             count(*) FILTER (WHERE status <> 'completed' AND balance_after <> balance_before),
             count(*) FILTER (WHERE prev_after IS NOT NULL AND balance_before <> prev_after),
             count(*) FILTER (WHERE prev_after IS NULL AND balance_before <> 0),
@@ -197,28 +240,34 @@ def test_balance_chains_hold_and_never_go_negative(con):
         FROM chain
     """).fetchone()
     assert broken[:5] == (0, 0, 0, 0, 0) and broken[5] > 1000
-    (ties,) = con.execute("SELECT count(*) FROM (SELECT user_id, asset, created_at FROM transactions "
-                          "GROUP BY ALL HAVING count(*) > 1)").fetchone()
+    (ties,) = con.execute(
+        "SELECT count(*) FROM (SELECT user_id, asset, created_at FROM transactions "
+        "GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()
     assert ties == 0, "timestamps within one wallet's chain are strictly increasing"
 
 
 def test_wallets_equal_the_last_completed_balance(con):
     rows = con.execute(f"""
         WITH last_tx AS (
-            SELECT user_id, asset, arg_max(balance_after, created_at) AS balance, max(created_at) AS at
+            SELECT user_id, asset, arg_max(balance_after, created_at) AS balance,
+                   max(created_at) AS at
             FROM transactions WHERE status = 'completed' GROUP BY ALL
-        ), w AS {latest(con, 'wallets', 'wallet_id', 'updated_at')}
+        ), w AS {latest(con, "wallets", "wallet_id", "updated_at")}
         SELECT
             count(*) FILTER (WHERE w.balance IS DISTINCT FROM t.balance),
             count(*) FILTER (WHERE w.updated_at IS DISTINCT FROM t.at),
-            count(*) FILTER (WHERE w.balance < 0 OR w.locked_balance < 0 OR w.locked_balance > w.balance),
+            count(*) FILTER (WHERE w.balance < 0 OR w.locked_balance < 0
+                             OR w.locked_balance > w.balance),
             count(*) FILTER (WHERE w.user_id IS NULL OR t.user_id IS NULL),
             count(*)
         FROM w FULL JOIN last_tx t USING (user_id, asset)
     """).fetchone()
     assert rows[:4] == (0, 0, 0, 0) and rows[4] > 100
-    (dupes,) = con.execute("SELECT count(*) FROM (SELECT user_id, asset FROM "
-                           f"{latest(con, 'wallets', 'wallet_id', 'updated_at')} GROUP BY ALL HAVING count(*) > 1)").fetchone()
+    (dupes,) = con.execute(
+        "SELECT count(*) FROM (SELECT user_id, asset FROM "
+        f"{latest(con, 'wallets', 'wallet_id', 'updated_at')} GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchone()
     assert dupes == 0
 
 
@@ -231,7 +280,8 @@ def test_every_fill_moves_both_legs_and_its_fee(con):
             FROM transactions GROUP BY 1
         )
         SELECT count(*) FROM trades t LEFT JOIN legs l ON l.reference_id = t.trade_id
-        WHERE l.trade_legs IS DISTINCT FROM 2 OR l.fee_rows IS DISTINCT FROM 1 OR -l.fee_amount <> t.fee
+        WHERE l.trade_legs IS DISTINCT FROM 2 OR l.fee_rows IS DISTINCT FROM 1
+           OR -l.fee_amount <> t.fee
     """).fetchone()
     assert missing == 0
 
@@ -239,15 +289,17 @@ def test_every_fill_moves_both_legs_and_its_fee(con):
 # ---------------------------------------------------------------------------------- trading
 def test_orders_filled_quantity_is_the_sum_of_their_fills(con):
     bad = con.execute(f"""
-        WITH o AS {latest(con, 'orders', 'order_id', 'updated_at')},
+        WITH o AS {latest(con, "orders", "order_id", "updated_at")},
         f AS (SELECT order_id, sum(quantity) AS q, any_value(user_id) AS u, any_value(pair_id) AS p,
                      any_value(side) AS s, count(DISTINCT (user_id, pair_id, side)) AS variants
               FROM trades GROUP BY 1)
         SELECT
             count(*) FILTER (WHERE coalesce(f.q, 0) <> o.filled_quantity),
-            count(*) FILTER (WHERE f.order_id IS NOT NULL AND (f.u <> o.user_id OR f.p <> o.pair_id OR f.s <> o.side OR f.variants > 1)),
+            count(*) FILTER (WHERE f.order_id IS NOT NULL AND (f.u <> o.user_id
+                             OR f.p <> o.pair_id OR f.s <> o.side OR f.variants > 1)),
             count(*) FILTER (WHERE o.status = 'filled' AND o.filled_quantity <> o.quantity),
-            count(*) FILTER (WHERE o.status = 'partial' AND NOT (o.filled_quantity > 0 AND o.filled_quantity < o.quantity)),
+            count(*) FILTER (WHERE o.status = 'partial'
+                             AND NOT (o.filled_quantity > 0 AND o.filled_quantity < o.quantity)),
             count(*) FILTER (WHERE o.status = 'pending' AND o.filled_quantity <> 0),
             count(*) FILTER (WHERE o.filled_quantity > o.quantity),
             count(*) FILTER (WHERE (o.order_type = 'market') <> (o.price IS NULL)),
@@ -258,13 +310,16 @@ def test_orders_filled_quantity_is_the_sum_of_their_fills(con):
     """).fetchone()
     assert bad[:9] == (0,) * 9
     assert 0.9 <= bad[9] <= 0.99, f"fill rate {bad[9]}"
-    (versions,) = con.execute("SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY 1 HAVING count(DISTINCT _file) > 1)").fetchone()
+    (versions,) = con.execute(
+        "SELECT count(*) FROM (SELECT order_id FROM orders GROUP BY 1 "
+        "HAVING count(DISTINCT _file) > 1)"
+    ).fetchone()
     assert versions > 0, "some orders change after the day they were placed"
 
 
 def test_each_fill_fee_follows_the_documented_rate(con):
     """Maker fills pay the pair's maker_fee_rate, taker fills the user's tier trading_fee_rate
-    (the tier in force at executed_at); fee = round(quantity * price * rate, 8) in the quote asset."""
+    (the tier in force at executed_at); fee = round(quantity * price * rate, 8), quote asset."""
     bad = con.execute("""
         WITH tiers AS (
             SELECT user_id, user_tier_id, updated_at AS valid_from,
@@ -290,7 +345,8 @@ def test_maker_and_taker_fills_pair_up(con):
     bad = con.execute("""
         SELECT count(*) FROM (
             SELECT pair_id, executed_at, price, quantity,
-                   count(*) FILTER (WHERE is_maker) AS makers, count(*) FILTER (WHERE NOT is_maker) AS takers,
+                   count(*) FILTER (WHERE is_maker) AS makers,
+                   count(*) FILTER (WHERE NOT is_maker) AS takers,
                    count(DISTINCT side) AS sides
             FROM trades GROUP BY ALL
         ) WHERE makers <> takers OR sides <> 2
@@ -300,7 +356,8 @@ def test_maker_and_taker_fills_pair_up(con):
 
 def test_fills_come_after_kyc_approval(con):
     (early,) = con.execute(f"""
-        SELECT count(*) FROM trades t JOIN {latest(con, 'user_kyc', 'user_id', 'updated_at')} k USING (user_id)
+        SELECT count(*) FROM trades t
+        JOIN {latest(con, "user_kyc", "user_id", "updated_at")} k USING (user_id)
         WHERE k.verification_status <> 'approved' OR t.executed_at < k.approved_at
     """).fetchone()
     assert early == 0
@@ -308,15 +365,18 @@ def test_fills_come_after_kyc_approval(con):
 
 def test_trading_fees_reconcile_with_trades_per_day_and_asset(con):
     diff = con.execute("""
-        WITH t AS (SELECT executed_at::DATE AS day, fee_asset, sum(fee) AS fee, count(*) AS n FROM trades GROUP BY ALL),
+        WITH t AS (SELECT executed_at::DATE AS day, fee_asset, sum(fee) AS fee, count(*) AS n
+                   FROM trades GROUP BY ALL),
         f AS (SELECT collected_at::DATE AS day, fee_asset, sum(fee_amount) AS fee, count(*) AS n
               FROM fee_collections WHERE fee_type = 'trading_fee' GROUP BY ALL)
-        SELECT count(*) FROM t FULL JOIN f USING (day, fee_asset) WHERE t.fee IS DISTINCT FROM f.fee OR t.n IS DISTINCT FROM f.n
+        SELECT count(*) FROM t FULL JOIN f USING (day, fee_asset)
+        WHERE t.fee IS DISTINCT FROM f.fee OR t.n IS DISTINCT FROM f.n
     """).fetchone()
     assert diff == (0,)
     (wfees,) = con.execute("""
         SELECT count(*) FROM fee_collections f LEFT JOIN transactions t
-          ON t.user_id = f.user_id AND t.transaction_type = 'fee' AND t.created_at = f.collected_at AND -t.amount = f.fee_amount
+          ON t.user_id = f.user_id AND t.transaction_type = 'fee'
+         AND t.created_at = f.collected_at AND -t.amount = f.fee_amount
         WHERE f.fee_type = 'withdrawal_fee' AND t.transaction_id IS NULL
     """).fetchone()
     assert wfees == 0
@@ -326,7 +386,8 @@ def test_candles_match_taker_fills_except_the_planted_mismatches(landing, con):
     rebuilt = con.execute("""
         WITH f AS (SELECT * FROM trades WHERE NOT is_maker),
         c AS (
-            SELECT pair_id, date_trunc('hour', executed_at) AS ts, arg_min(price, (executed_at, trade_id)) AS o,
+            SELECT pair_id, date_trunc('hour', executed_at) AS ts,
+                   arg_min(price, (executed_at, trade_id)) AS o,
                    max(price) AS h, min(price) AS l, arg_max(price, (executed_at, trade_id)) AS c,
                    sum(quantity) AS v, count(*) AS n
             FROM f GROUP BY ALL
@@ -334,15 +395,21 @@ def test_candles_match_taker_fills_except_the_planted_mismatches(landing, con):
         SELECT m.pair_id || '@' || strftime(m.timestamp, '%Y-%m-%dT%H:%M:%S')
         FROM market_data_1h m LEFT JOIN c ON c.pair_id = m.pair_id AND c.ts = m.timestamp
         WHERE coalesce(c.n, 0) <> m.trade_count OR coalesce(c.v, 0) <> m.volume
-           OR (c.n > 0 AND (c.o <> m.open_price OR c.h <> m.high_price OR c.l <> m.low_price OR c.c <> m.close_price))
-           OR (c.n IS NULL AND NOT (m.open_price = m.close_price AND m.high_price = m.low_price AND m.open_price = m.high_price))
+           OR (c.n > 0 AND (c.o <> m.open_price OR c.h <> m.high_price
+                            OR c.l <> m.low_price OR c.c <> m.close_price))
+           OR (c.n IS NULL AND NOT (m.open_price = m.close_price AND m.high_price = m.low_price
+                                    AND m.open_price = m.high_price))
     """).fetchall()
     labelled = {r["reference_ids"] for r in planted(landing) if r["rule"] == "candle_mismatch"}
     assert {r[0] for r in rebuilt} == labelled and len(labelled) == 3
-    (invalid,) = con.execute("""SELECT count(*) FROM market_data_1h WHERE low_price > least(open_price, close_price)
-                                 OR greatest(open_price, close_price) > high_price OR volume < 0""").fetchone()
+    (invalid,) = con.execute("""SELECT count(*) FROM market_data_1h
+                       WHERE low_price > least(open_price, close_price)
+                          OR greatest(open_price, close_price) > high_price
+                          OR volume < 0""").fetchone()
     assert invalid == 0
-    (hours,) = con.execute("SELECT count(DISTINCT (pair_id, timestamp)) FROM market_data_1h").fetchone()
+    (hours,) = con.execute(
+        "SELECT count(DISTINCT (pair_id, timestamp)) FROM market_data_1h"
+    ).fetchone()
     assert hours == 10 * 24 * 10, "every active pair has a candle every hour"
 
 
@@ -354,8 +421,10 @@ def test_every_compliance_rule_is_planted_and_points_at_real_rows(landing, con):
         ids = case["reference_ids"].split(";")
         assert case["user_id"] and ids != [""], case
         (n,) = con.execute(
-            f"SELECT count(*) FROM (SELECT transaction_id AS id FROM transactions UNION ALL SELECT event_id FROM login_events "
-            f"UNION ALL SELECT trade_id FROM trades) WHERE id IN ({', '.join(map(repr, ids))})").fetchone()
+            "SELECT count(*) FROM (SELECT transaction_id AS id FROM transactions "
+            "UNION ALL SELECT event_id FROM login_events "
+            f"UNION ALL SELECT trade_id FROM trades) WHERE id IN ({', '.join(map(repr, ids))})"
+        ).fetchone()
         assert n == len(ids), case["case_id"]
     sev = {(r["rule"], r["expected_severity"]) for r in cases if r["rule"] == "high_risk_country"}
     assert sev == {("high_risk_country", "high"), ("high_risk_country", "medium")}
@@ -368,29 +437,55 @@ def test_planted_transfers_fire_their_rules(landing, con):
     def users(rule):
         return {r["user_id"] for r in cases if r["rule"] == rule}
 
-    large = {u for (u,) in con.execute("""SELECT DISTINCT user_id FROM transactions WHERE status = 'completed'
-        AND transaction_type IN ('deposit', 'withdrawal') AND asset = 'USDT' AND abs(amount) >= 10000""").fetchall()}
+    large = {
+        u
+        for (
+            u,
+        ) in con.execute("""SELECT DISTINCT user_id FROM transactions WHERE status = 'completed'
+        AND transaction_type IN ('deposit', 'withdrawal') AND asset = 'USDT'
+        AND abs(amount) >= 10000""").fetchall()
+    }
     assert users("large_transaction") <= large
-    daily = {u for (u,) in con.execute("""SELECT user_id FROM transactions WHERE status = 'completed' AND asset = 'USDT'
-        AND transaction_type IN ('deposit', 'withdrawal') GROUP BY user_id, created_at::DATE HAVING sum(abs(amount)) > 10000""").fetchall()}
+    daily = {
+        u
+        for (u,) in con.execute("""SELECT user_id FROM transactions
+        WHERE status = 'completed' AND asset = 'USDT'
+          AND transaction_type IN ('deposit', 'withdrawal')
+        GROUP BY user_id, created_at::DATE HAVING sum(abs(amount)) > 10000""").fetchall()
+    }
     assert users("daily_aggregate") <= daily
-    burst = {u for (u,) in con.execute("""SELECT DISTINCT a.user_id FROM login_events a JOIN login_events b
-        ON a.user_id = b.user_id AND b.event_type = 'login_failed' AND b.occurred_at BETWEEN a.occurred_at AND a.occurred_at + INTERVAL 10 MINUTE
-        WHERE a.event_type = 'login_failed' GROUP BY a.user_id, a.event_id HAVING count(*) >= 5""").fetchall()}
+    burst = {
+        u
+        for (u,) in con.execute("""SELECT DISTINCT a.user_id FROM login_events a JOIN login_events b
+        ON a.user_id = b.user_id AND b.event_type = 'login_failed'
+        AND b.occurred_at BETWEEN a.occurred_at AND a.occurred_at + INTERVAL 10 MINUTE
+        WHERE a.event_type = 'login_failed' GROUP BY a.user_id, a.event_id
+        HAVING count(*) >= 5""").fetchall()
+    }
     assert burst == users("failed_login_burst")
-    shared = {u for (u,) in con.execute("""SELECT DISTINCT user_id FROM login_events WHERE ip_address IN (
-        SELECT ip_address FROM login_events GROUP BY 1 HAVING count(DISTINCT user_id) >= 3)""").fetchall()}
+    shared = {
+        u
+        for (u,) in con.execute("""SELECT DISTINCT user_id FROM login_events WHERE ip_address IN (
+        SELECT ip_address FROM login_events GROUP BY 1
+        HAVING count(DISTINCT user_id) >= 3)""").fetchall()
+    }
     assert shared == users("shared_ip")
-    selfs = {u for (u,) in con.execute("""SELECT DISTINCT a.user_id FROM trades a JOIN trades b
-        ON a.user_id = b.user_id AND a.pair_id = b.pair_id AND a.price = b.price AND a.side = 'buy' AND b.side = 'sell'
-        AND abs(epoch(a.executed_at) - epoch(b.executed_at)) <= 60""").fetchall()}
+    selfs = {
+        u
+        for (u,) in con.execute("""SELECT DISTINCT a.user_id FROM trades a JOIN trades b
+        ON a.user_id = b.user_id AND a.pair_id = b.pair_id AND a.price = b.price
+        AND a.side = 'buy' AND b.side = 'sell'
+        AND abs(epoch(a.executed_at) - epoch(b.executed_at)) <= 60""").fetchall()
+    }
     assert selfs == users("self_trade")
 
 
 def test_anomaly_days_are_labelled_at_small_scale_and_up():
     from ingestion.simulator import SCALES
 
-    assert not SCALES["tiny"].anomalies and all(SCALES[s].anomalies for s in ("small", "medium", "large"))
+    assert not SCALES["tiny"].anomalies and all(
+        SCALES[s].anomalies for s in ("small", "medium", "large")
+    )
 
 
 def test_no_faults_option_writes_only_good_rows(tmp_path):
@@ -410,10 +505,17 @@ def test_until_writes_a_prefix_of_the_same_run(landing, tmp_path):
     until = dt.date.fromisoformat(manifest["start_date"]) + dt.timedelta(days=4)
     out = tmp_path / "prefix"
     simulate(out, scale="tiny", seed=42, until=until)
-    written = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and "_simulator" not in p.parts)
+    written = sorted(
+        p.relative_to(out) for p in out.rglob("*") if p.is_file() and "_simulator" not in p.parts
+    )
     dates = {re.search(r"_(\d{4}-\d{2}-\d{2})", p.name).group(1) for p in written}
     assert written and max(dates) == until.isoformat()
     assert all(filecmp.cmp(out / p, landing / p, shallow=False) for p in written)
-    later = [p for p in landing.rglob("*.*") if p.is_file() and "_simulator" not in p.parts
-             and p.relative_to(landing) not in set(written)]
+    later = [
+        p
+        for p in landing.rglob("*.*")
+        if p.is_file()
+        and "_simulator" not in p.parts
+        and p.relative_to(landing) not in set(written)
+    ]
     assert later, "the full run has files for the later days"
