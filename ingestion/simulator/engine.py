@@ -279,6 +279,13 @@ class Simulator:
             return None
         return {k: np.concatenate([o[k] for o in out]) for k in out[0]}
 
+    def with_deferred(self, table: str, d: int, batch: dict) -> dict:
+        """The day's batch followed by the rows deferred to day d (later versions of rows)."""
+        later = self.pop_deferred(table, d)
+        if later is None:
+            return batch
+        return {k: np.concatenate([batch[k], later[k]]) for k in batch}
+
     # ------------------------------------------------------------------ intraday time
     def hour_weights(self, d: int) -> np.ndarray:
         w = np.array(HOUR_WEIGHTS, dtype=np.float64)
@@ -1966,9 +1973,7 @@ class Simulator:
             self.day_of(rt[resolve]),
             {**{k: v[resolve] for k, v in ev.items()}, "status": np.ones(resolve.sum(), np.int64)},
         )
-        later = self.pop_deferred("security_events", d)
-        if later is not None:
-            ev = {k: np.concatenate([ev[k], later[k]]) for k in ev}
+        ev = self.with_deferred("security_events", d, ev)
         self.w.write(
             "security_events",
             self.label(d),
@@ -2029,9 +2034,7 @@ class Simulator:
                 "disp": rng.choice(3, done.sum(), p=[0.7, 0.2, 0.1]),
             },
         )
-        later = self.pop_deferred("compliance_alerts", d)
-        if later is not None:
-            al = {k: np.concatenate([al[k], later[k]]) for k in al}
+        al = self.with_deferred("compliance_alerts", d, al)
         self.w.write(
             "compliance_alerts",
             self.label(d),
@@ -2088,10 +2091,8 @@ class Simulator:
                 "resolved": res_t[final],
             },
         )
-        later = self.pop_deferred("support_tickets", d)
-        if later is not None:
-            # a ticket's pending and final versions may fall on one day: keep them in order
-            tk = {k: np.concatenate([tk[k], later[k]]) for k in tk}
+        # a ticket's pending and final versions may fall on one day: the sort below orders them
+        tk = self.with_deferred("support_tickets", d, tk)
         order = np.lexsort(
             (tk["status"], tk["ctr"], np.where(tk["resolved"] >= 0, tk["resolved"], tk["created"]))
         )
