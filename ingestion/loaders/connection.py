@@ -14,8 +14,10 @@ import duckdb
 from .locking import WarehouseLock, connect_duckdb
 from .raw_schema import ensure_bookkeeping
 
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "3GB"  # the whole load process stays under 4 GiB
 DEFAULT_LOCK_TIMEOUT = 300.0
+# One file of each of two tables at once keeps both cores busy: one file alone does not.
+DEFAULT_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class LoaderSettings:
     temp_directory: str | None = None
     threads: int | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    # tables loaded at once (each through its own connection); 1 = one table after another
+    workers: int = DEFAULT_WORKERS
 
     @classmethod
     def from_env(cls, **overrides) -> LoaderSettings:
@@ -41,6 +45,7 @@ class LoaderSettings:
             if env.get("EXCHANGE_DUCKDB_THREADS")
             else None,
             "lock_timeout": float(env.get("EXCHANGE_LOADER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)),
+            "workers": int(env.get("EXCHANGE_LOADER_WORKERS", DEFAULT_WORKERS)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

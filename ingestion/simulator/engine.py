@@ -640,19 +640,21 @@ class Simulator:
         """Chain the day's flows per wallet, write transactions and wallets, update balances.
 
         Returns per original flow row: transaction counter and adjusted time."""
+        # A large day has tens of millions of flows: each temporary array below is hundreds of
+        # MB, so each is freed as soon as it is used (peak memory, SPEC section 8).
         key = f["user"] * N_ASSETS + f["asset"]
         o = np.lexsort((f["tie"], f["kind"], f["t"], key))
         key_s = key[o]
+        del key
         seg, starts = ledger.segments(key_s)
         t = f["t"][o]
         if strict and t.size:
             t = ledger.strictly_increasing(t, seg, starts, self.day_start(d))
         completed = f["status"][o] == ST_COMPLETED
-        amt = f["amt"][o]
-        moves = np.where(completed, amt, 0)
+        moves = np.where(completed, f["amt"][o], 0)
         opening = self.bal[key_s[starts]]
         after = ledger.running(opening, moves, seg, starts)
-        before = after - moves
+        del opening
         if t.size:
             if (after < 0).any():
                 bad = np.flatnonzero(after < 0)[:5]
@@ -661,8 +663,11 @@ class Simulator:
                 same = (np.diff(t) <= 0) & (seg[1:] == seg[:-1])
                 if same.any():
                     raise AssertionError("history flows of one wallet share a timestamp")
+        if t.size:
+            self._write_wallets(d, key_s, starts, completed, t, after)
         # transaction counters in global time order (ties: wallet key), so ids sort like time
         g = np.lexsort((key_s, t))
+        del key_s, seg, starts, completed
         og = o[g]  # original row of each output row: index the inputs once
         n = t.size
         ctr_out = self.take("transaction", n)
@@ -676,7 +681,11 @@ class Simulator:
         has_partner = partner >= 0
         ref[has_partner] = ctr_orig[partner[has_partner]]
         ref_entity[has_partner] = ENTITY["transaction"]
-        del partner, has_partner, o
+        del partner, has_partner, o, t
+        balance_after = after[g]
+        del after
+        balance_before = balance_after - moves[g]
+        del moves
         # written in time order
         cols = {
             "transaction_id": Uuid(ctr_out, ENTITY["transaction"]),
@@ -684,44 +693,45 @@ class Simulator:
             "transaction_type": cat(TX_TYPE_CODE[f["kind"][og]], TX_TYPE_NAMES),
             "asset": cat(f["asset"][og], ASSETS),
             "amount": f["amt"][og],
-            "balance_before": before[g],
-            "balance_after": after[g],
+            "balance_before": balance_before,
+            "balance_after": balance_after,
             "reference_id": Uuid(np.where(ref < 0, -1, ref), np.maximum(ref_entity, 0)),
             "status": cat(f["status"][og], TX_STATUS),
-            "created_at": t[g],
+            "created_at": t_orig[og],
         }
-        del ref, ref_entity, og
+        del ref, ref_entity, og, g, balance_before, balance_after
         self.faults_plan.transactions(d, cols)
-        # wallets: one row per wallet with a completed movement (end-of-day balance)
-        if t.size:
-            last_idx = np.append(starts[1:], t.size) - 1
-            comp_t = np.where(completed, t, -1)
-            last_comp = np.maximum.reduceat(comp_t, starts)
-            moved = np.add.reduceat(completed.astype(np.int64), starts) > 0
-            end_bal = after[last_idx]
-            wkeys = key_s[starts]
-            self.bal[wkeys] = end_bal
-            wk, wb, wt = wkeys[moved], end_bal[moved], last_comp[moved]
-            rng = self.rng("wallets", d)
-            locked = np.where(
-                rng.random(wk.size) < 0.25, (wb * rng.random(wk.size) * 0.3).astype(np.int64), 0
-            )
-            wo = np.lexsort((wk, wt))
-            wk, wb, wt, locked = wk[wo], wb[wo], wt[wo], locked[wo]
-            self.w.write(
-                "wallets",
-                self.label(d),
-                {
-                    "wallet_id": Uuid(wk, ENTITY["wallet"]),
-                    "user_id": Uuid(wk // N_ASSETS, ENTITY["user"]),
-                    "asset": cat(wk % N_ASSETS, ASSETS),
-                    "balance": wb,
-                    "locked_balance": locked,
-                    "updated_at": wt,
-                },
-                d,
-            )
         return {"ctr": ctr_orig, "t": t_orig}
+
+    def _write_wallets(self, d, key_s, starts, completed, t, after) -> None:
+        """Wallets: one row per wallet with a completed movement (end-of-day balance)."""
+        last_idx = np.append(starts[1:], t.size) - 1
+        comp_t = np.where(completed, t, -1)
+        last_comp = np.maximum.reduceat(comp_t, starts)
+        moved = np.add.reduceat(completed.astype(np.int64), starts) > 0
+        end_bal = after[last_idx]
+        wkeys = key_s[starts]
+        self.bal[wkeys] = end_bal
+        wk, wb, wt = wkeys[moved], end_bal[moved], last_comp[moved]
+        rng = self.rng("wallets", d)
+        locked = np.where(
+            rng.random(wk.size) < 0.25, (wb * rng.random(wk.size) * 0.3).astype(np.int64), 0
+        )
+        wo = np.lexsort((wk, wt))
+        wk, wb, wt, locked = wk[wo], wb[wo], wt[wo], locked[wo]
+        self.w.write(
+            "wallets",
+            self.label(d),
+            {
+                "wallet_id": Uuid(wk, ENTITY["wallet"]),
+                "user_id": Uuid(wk // N_ASSETS, ENTITY["user"]),
+                "asset": cat(wk % N_ASSETS, ASSETS),
+                "balance": wb,
+                "locked_balance": locked,
+                "updated_at": wt,
+            },
+            d,
+        )
 
     def topups(self, d: int, rng, f: dict, lower: np.ndarray) -> dict:
         """Deposits that fund a wallet before its balance would go negative: one before the
@@ -1564,12 +1574,14 @@ class Simulator:
         for part in parts:  # partner indices are relative to their part
             part["partner"] = np.where(part["partner"] >= 0, part["partner"] + offset, -1)
             offset += part["user"].size
-        fl = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        # column by column, each part's column freed once copied: never two whole copies
+        fl = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
         del parts
         # fund what would go negative
         tops = self.topups(d, rng, fl, np.maximum(self.approved + MIN, self.created + MIN))
         self.funded_day[tops["user"]] = d
-        fl = {k: np.concatenate([fl[k], tops[k]]) for k in fl}
+        for k in fl:
+            fl[k] = np.concatenate([fl[k], tops.pop(k)])
         del tops
         # end-of-day balances before withdrawals
         key = fl["user"] * N_ASSETS + fl["asset"]
@@ -1631,7 +1643,8 @@ class Simulator:
             comp = status == ST_COMPLETED
             fee = self._flow(wu[comp], wa[comp], wt[comp], K_WFEE, -WFEE[wa[comp]])
             fee["partner"] = (n0 + np.flatnonzero(comp)).astype(np.int32)
-            fl = {k: np.concatenate([fl[k], w[k], fee[k]]) for k in fl}
+            for k in fl:
+                fl[k] = np.concatenate([fl[k], w.pop(k), fee.pop(k)])
         res = self.post_ledger(d, fl)
         fl["ctr"] = res["ctr"]
         fl["t_adj"] = res["t"]

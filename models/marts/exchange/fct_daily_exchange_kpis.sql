@@ -1,5 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='kpi_date',
+        incremental_strategy=incremental_strategy(),
+        on_schema_change='append_new_columns',
+    )
+}}
+
 -- One row per UTC day from the first to the last day of data: every daily KPI of SPEC
 -- section 4, zero-filled, each beside its target from the kpi_targets seed.
+--
+-- Incremental: a run rebuilds the days from the first day touched by new rows to the last
+-- day; earlier days keep their rows. A new fill, fee or order version only changes its own
+-- day's counts and, through the running measures (traders to date, 30-day actives, churn),
+-- later days, never earlier ones: a fill on day D starts a trader's history no later than D
+-- and keeps the trader active on [D, D + 29]. The running measures are recomputed from the
+-- activity spells (one row per user and spell), so the days kept are never read back.
+-- Registrations and KYC approvals are dimension-sized: they are counted for every day and the
+-- days whose count changed (a later user or KYC version) are rebuilt too.
+-- Not tagged `incremental`: Dagster partitions that tag's models, and this one reads the
+-- activity spells, which are downstream of the fills; it runs after them, unpartitioned.
 
 with
 
@@ -11,19 +31,19 @@ days as (
 
 trades as (
 
-    select * from {{ ref('int_trades_valued') }}
+    select executed_date, user_id, is_maker, notional_usd, loaded_at from {{ ref('int_trades_valued') }}
 
 ),
 
 fees as (
 
-    select * from {{ ref('int_fee_collections_valued') }}
+    select collected_date, fee_type, fee_usd, loaded_at from {{ ref('int_fee_collections_valued') }}
 
 ),
 
 orders as (
 
-    select * from {{ ref('stg_exchange__orders') }}
+    select placed_date, is_executed, loaded_at from {{ ref('fct_orders') }}
 
 ),
 
@@ -51,42 +71,6 @@ targets as (
 
 ),
 
-daily_trading as (
-
-    select
-        executed_date as date_day,
-        count(distinct user_id) as active_traders,
-        count(*) as trade_count,
-        -- Each match counted once, on its taker side.
-        sum(case when is_maker = false then notional_usd end) as trading_volume_usd
-    from trades
-    group by executed_date
-
-),
-
-daily_fees as (
-
-    select
-        collected_date as date_day,
-        sum(case when fee_type = 'trading_fee' then fee_usd end) as trading_fee_revenue_usd,
-        sum(case when fee_type = 'withdrawal_fee' then fee_usd end) as withdrawal_fee_revenue_usd,
-        sum(fee_usd) as revenue_usd
-    from fees
-    group by collected_date
-
-),
-
-daily_orders as (
-
-    select
-        {{ to_day('placed_at') }} as date_day,
-        count(*) as orders_placed,
-        sum(case when filled_quantity > 0 then 1 else 0 end) as orders_executed
-    from orders
-    group by {{ to_day('placed_at') }}
-
-),
-
 daily_registrations as (
 
     select
@@ -106,6 +90,102 @@ daily_kyc_approvals as (
     where verification_status = 'approved'
         and approved_at is not null
     group by {{ to_day('approved_at') }}
+
+),
+
+{% if is_incremental() %}
+-- The days already built, with their dimension-sized counts.
+stored as (
+
+    select kpi_date, new_registrations, kyc_approvals from {{ this }}
+
+),
+
+-- Days whose registrations or KYC approvals differ from the stored ones (a later user or KYC
+-- version), or that are not built yet.
+changed_dimension_days as (
+
+    select days.date_day
+    from days
+    left join daily_registrations on days.date_day = daily_registrations.date_day
+    left join daily_kyc_approvals on days.date_day = daily_kyc_approvals.date_day
+    left join stored on days.date_day = stored.kpi_date
+    where stored.kpi_date is null
+        or coalesce(daily_registrations.new_registrations, 0) <> stored.new_registrations
+        or coalesce(daily_kyc_approvals.kyc_approvals, 0) <> stored.kyc_approvals
+
+),
+
+-- The first day to rebuild: the earliest event day among the rows loaded since the last
+-- build (a partitioned run: its first day), or a changed dimension day. NULL: nothing new.
+recompute_from as (
+
+    select min(date_day) as first_day
+    from (
+        {% if is_partitioned_run() %}
+        select cast('{{ var("min_date") }}' as date) as date_day
+        {% else %}
+        select min(executed_date) as date_day from trades
+        where loaded_at > {{ incremental_watermark('loaded_at') }}
+        union all
+        select min(collected_date) from fees
+        where loaded_at > {{ incremental_watermark('loaded_at') }}
+        union all
+        select min(placed_date) from orders
+        where loaded_at > {{ incremental_watermark('loaded_at') }}
+        {% endif %}
+        union all
+        select min(date_day) from changed_dimension_days
+    ) as first_days
+
+),
+
+{% endif %}
+daily_trading as (
+
+    select
+        executed_date as date_day,
+        count(distinct user_id) as active_traders,
+        count(*) as trade_count,
+        -- Each match counted once, on its taker side.
+        sum(case when is_maker = false then notional_usd end) as trading_volume_usd,
+        max(loaded_at) as loaded_at
+    from trades
+    {% if is_incremental() %}
+    where executed_date >= (select first_day from recompute_from)
+    {% endif %}
+    group by executed_date
+
+),
+
+daily_fees as (
+
+    select
+        collected_date as date_day,
+        sum(case when fee_type = 'trading_fee' then fee_usd end) as trading_fee_revenue_usd,
+        sum(case when fee_type = 'withdrawal_fee' then fee_usd end) as withdrawal_fee_revenue_usd,
+        sum(fee_usd) as revenue_usd,
+        max(loaded_at) as loaded_at
+    from fees
+    {% if is_incremental() %}
+    where collected_date >= (select first_day from recompute_from)
+    {% endif %}
+    group by collected_date
+
+),
+
+daily_orders as (
+
+    select
+        placed_date as date_day,
+        count(*) as orders_placed,
+        sum(case when is_executed then 1 else 0 end) as orders_executed,
+        max(loaded_at) as loaded_at
+    from orders
+    {% if is_incremental() %}
+    where placed_date >= (select first_day from recompute_from)
+    {% endif %}
+    group by placed_date
 
 ),
 
@@ -136,6 +216,23 @@ activity_changes as (
 
 ),
 
+-- The newest load among the rows counted on a day: the incremental watermark.
+daily_loaded_at as (
+
+    select
+        date_day,
+        max(loaded_at) as loaded_at
+    from (
+        select date_day, loaded_at from daily_trading
+        union all
+        select date_day, loaded_at from daily_fees
+        union all
+        select date_day, loaded_at from daily_orders
+    ) as loads
+    group by date_day
+
+),
+
 joined as (
 
     select
@@ -151,7 +248,8 @@ joined as (
         coalesce(daily_registrations.new_registrations, 0) as new_registrations,
         coalesce(daily_kyc_approvals.kyc_approvals, 0) as kyc_approvals,
         coalesce(daily_first_traders.first_time_traders, 0) as first_time_traders,
-        coalesce(activity_changes.active_change, 0) as active_change
+        coalesce(activity_changes.active_change, 0) as active_change,
+        daily_loaded_at.loaded_at
     from days
     left join daily_trading on days.date_day = daily_trading.date_day
     left join daily_fees on days.date_day = daily_fees.date_day
@@ -160,6 +258,7 @@ joined as (
     left join daily_kyc_approvals on days.date_day = daily_kyc_approvals.date_day
     left join daily_first_traders on days.date_day = daily_first_traders.date_day
     left join activity_changes on days.date_day = activity_changes.date_day
+    left join daily_loaded_at on days.date_day = daily_loaded_at.date_day
 
 ),
 
@@ -214,9 +313,13 @@ final as (
         with_running_totals.active_traders_30d,
         with_running_totals.traders_to_date - with_running_totals.active_traders_30d as churned_traders,
         {{ safe_divide('with_running_totals.traders_to_date - with_running_totals.active_traders_30d',
-                       'with_running_totals.traders_to_date') }} as churn_rate
+                       'with_running_totals.traders_to_date') }} as churn_rate,
+        with_running_totals.loaded_at
     from with_running_totals
     cross join target_values
+    {% if is_incremental() %}
+    where with_running_totals.date_day >= (select first_day from recompute_from)
+    {% endif %}
 
 )
 

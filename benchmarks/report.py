@@ -1,0 +1,96 @@
+"""The Markdown summary of a benchmark result (result.json -> result.md)."""
+
+from __future__ import annotations
+
+GIB = 2**30
+LABELS = {
+    "simulate": "simulate",
+    "load_floor": "load floor: DuckDB plain read",
+    "load": "load (loader)",
+    "dbt_parse": "dbt parse",
+    "build": "full dbt build",
+    "build_floor": "build floor: kpi_floor.sql",
+    "dashboard": "dashboard queries (all runs)",
+    "inc_load_prefix": "increment: load all but last day",
+    "inc_dbt_parse": "increment: dbt parse",
+    "inc_build_prefix": "increment: build all but last day",
+    "inc_load_day": "increment: load last day",
+    "inc_build_day": "increment: dbt build last day",
+}
+
+
+def _num(value, fmt: str = ",.0f") -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def _note(name: str, stage: dict) -> str:
+    d = stage.get("details") or {}
+    if name in ("build", "inc_build_prefix", "inc_build_day") and d:
+        types = d.get("node_seconds_by_type", {})
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(d.get("statuses", {}).items()))
+        return (
+            f"dbt {d.get('dbt_elapsed_seconds', 0):.1f} s; node s: models "
+            f"{types.get('model', 0):.0f}, tests {types.get('test', 0):.0f}; {statuses}"
+        )
+    if name == "build_floor" and d:
+        agreement = d.get("agreement", {})
+        verdict = "agrees with the mart" if agreement.get("agrees") else f"differs: {agreement}"
+        return f"query {d.get('seconds', 0):.2f} s; {d.get('days')} days; {verdict}"
+    if name == "load" and d:
+        return f"{d.get('files_loaded')} files, {d.get('rows_quarantined')} rows quarantined"
+    if name in ("inc_load_day", "inc_load_prefix", "simulate") and d:
+        return ", ".join(f"{k} {v}" for k, v in d.items())
+    return ""
+
+
+def markdown(result: dict) -> str:
+    stages = result["stages"]
+    machine = result["machine"]
+    lines = [
+        f"## Benchmark: scale `{result['scale']}`",
+        "",
+        f"Commit {result['git_commit']}, {result['started_at']} to {result['finished_at']}; "
+        f"{machine['cores']} cores, {machine['memory_bytes'] / GIB:.0f} GiB; load average "
+        f"{' / '.join(map(str, machine['load_average_at_start']))} at start, "
+        f"{' / '.join(map(str, machine['load_average_at_end']))} at end (1/5/15 min); "
+        f"DuckDB memory_limit {result['settings']['duckdb_memory_limit']}.",
+        "",
+        "| stage | wall s | CPU s | rows | rows/s | peak RSS GiB | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, stage in stages.items():
+        lines.append(
+            f"| {LABELS.get(name, name)} | {stage['wall_seconds']:.1f} | "
+            f"{stage['cpu_seconds']:.1f} | {_num(stage.get('rows'))} | "
+            f"{_num(stage.get('rows_per_second'))} | {stage['peak_rss_bytes'] / GIB:.2f} | "
+            f"{_note(name, stage)} |"
+        )
+    ratios = {k: v for k, v in result["ratios"].items() if v is not None}
+    if ratios:
+        lines += ["", "Ratios: " + "; ".join(f"{k} **{v:.2f}x**" for k, v in ratios.items()) + "."]
+    sizes = result.get("sizes_bytes", {})
+    if sizes:
+        lines += [
+            "",
+            "Sizes: " + "; ".join(f"{k} {v / 1e6:,.0f} MB" for k, v in sizes.items()) + ".",
+        ]
+    queries = (stages.get("dashboard", {}).get("details") or {}).get("queries")
+    if queries:
+        repeat = stages["dashboard"]["details"].get("repeat")
+        lines += [
+            "",
+            f"Dashboard queries (read-only connection, {repeat} runs each):",
+            "",
+            "| query | median ms | max ms | first run ms | rows |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, q in queries.items():
+            lines.append(
+                f"| {name} | {q['median_ms']:.1f} | {q['max_ms']:.1f} | {q['first_ms']:.1f} | "
+                f"{q['rows']} |"
+            )
+    lines.append(
+        f"\nPeak RSS of any stage: {result['peak_rss_bytes_max'] / GIB:.2f} GiB "
+        "(sum over the stage's process tree, sampled every 0.1 s)."
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,178 @@
+"""Benchmark stages that run inside a child process (so their time and memory are measured
+like the simulator's, the loader's and dbt's): ``python -m benchmarks.stages <stage> ...``.
+
+Each prints one JSON object on stdout.
+
+* ``load-floor``: DuckDB reading the landing files straight into tables (the loader's floor).
+* ``kpi-floor``: ``kpi_floor.sql`` (the daily KPI table straight from raw) on a read-only
+  connection, then its agreement with ``marts.fct_daily_exchange_kpis``.
+* ``dashboard``: the dashboard queries of ``dashboard.py`` on a read-only connection, each
+  run several times: median and slowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from .dashboard import DASHBOARD_QUERIES
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+KPI_FLOOR_SQL = HERE / "kpi_floor.sql"
+# Columns compared between the floor and the mart; counts must match exactly, USD and ratios
+# within a relative tolerance (float sums in another order).
+KPI_EXACT = (
+    "active_traders",
+    "trade_count",
+    "orders_placed",
+    "orders_executed",
+    "new_registrations",
+    "kyc_approvals",
+    "first_time_traders",
+    "traders_to_date",
+    "active_traders_30d",
+    "churned_traders",
+)
+KPI_APPROX = (
+    "trading_volume_usd",
+    "trading_fee_revenue_usd",
+    "withdrawal_fee_revenue_usd",
+    "revenue_usd",
+    "revenue_per_trade_usd",
+    "fill_rate",
+    "churn_rate",
+)
+RELATIVE_TOLERANCE = 1e-6
+
+
+def _read_only(warehouse: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def load_floor(landing: Path, database: Path, memory_limit: str) -> dict:
+    from ingestion.contract import TABLES
+    from ingestion.loaders.benchmark import plain_duckdb_read
+    from ingestion.loaders.connection import LoaderSettings
+    from ingestion.loaders.files import discover_files
+
+    tables = [t for t in TABLES if discover_files(landing, t)]
+    settings = LoaderSettings.from_env(memory_limit=memory_limit)
+    started = time.perf_counter()
+    rows = plain_duckdb_read(landing, tables, database, settings)
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def kpi_floor(warehouse: Path, memory_limit: str | None) -> dict:
+    sql = KPI_FLOOR_SQL.read_text().replace("{seeds}", str(REPO / "seeds"))
+    con = _read_only(warehouse, memory_limit)
+    started = time.perf_counter()
+    con.execute(sql)
+    seconds = time.perf_counter() - started
+    days = con.execute("select count(*) from floor_daily_kpis").fetchone()[0]
+    return {"seconds": seconds, "days": days, "agreement": kpi_agreement(con)}
+
+
+def kpi_agreement(con: duckdb.DuckDBPyConnection) -> dict:
+    """Day by day, how the floor's KPI columns compare with the mart's."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'fct_daily_exchange_kpis'"
+    ).fetchone()[0]
+    if not exists:
+        return {"compared": False, "reason": "marts.fct_daily_exchange_kpis does not exist"}
+    columns = [*KPI_EXACT, *KPI_APPROX]
+    select = ", ".join(f"f.{c}, m.{c}" for c in columns)
+    rows = con.execute(
+        f"select f.kpi_date is not null, m.kpi_date is not null, {select} "
+        "from floor_daily_kpis as f full join marts.fct_daily_exchange_kpis as m "
+        "on f.kpi_date = m.kpi_date"
+    ).fetchall()
+    only_floor = sum(1 for r in rows if r[0] and not r[1])
+    only_mart = sum(1 for r in rows if r[1] and not r[0])
+    mismatched: dict[str, int] = {}
+    worst_relative: dict[str, float] = {}
+    both = [r for r in rows if r[0] and r[1]]
+    for i, column in enumerate(columns):
+        floor_values = [r[2 + 2 * i] for r in both]
+        mart_values = [r[3 + 2 * i] for r in both]
+        bad, worst = 0, 0.0
+        for a, b in zip(floor_values, mart_values, strict=True):
+            if a is None or b is None:
+                bad += (a is None) != (b is None)
+                continue
+            a, b = float(a), float(b)
+            relative = abs(a - b) / max(abs(a), abs(b), 1e-12)
+            worst = max(worst, relative if math.isfinite(relative) else math.inf)
+            if column in KPI_EXACT and a != b or relative > RELATIVE_TOLERANCE:
+                bad += 1
+        mismatched[column] = bad
+        worst_relative[column] = worst
+    return {
+        "compared": True,
+        "days_both": len(both),
+        "days_only_in_floor": only_floor,
+        "days_only_in_mart": only_mart,
+        "mismatched_days_by_column": {c: n for c, n in mismatched.items() if n},
+        "worst_relative_difference": max(worst_relative.values(), default=0.0),
+        "agrees": only_floor == 0 and only_mart == 0 and not any(mismatched.values()),
+    }
+
+
+def dashboard(warehouse: Path, repeat: int, memory_limit: str | None) -> dict:
+    con = _read_only(warehouse, memory_limit)
+    results = {}
+    for name, sql in DASHBOARD_QUERIES.items():
+        times, rows = [], 0
+        for _ in range(max(1, repeat)):
+            started = time.perf_counter()
+            rows = len(con.execute(sql).fetchall())
+            times.append(time.perf_counter() - started)
+        results[name] = {
+            "median_ms": statistics.median(times) * 1000,
+            "max_ms": max(times) * 1000,
+            "first_ms": times[0] * 1000,
+            "rows": rows,
+        }
+    return {"queries": results, "repeat": repeat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages")
+    sub = parser.add_subparsers(dest="stage", required=True)
+    p = sub.add_parser("load-floor")
+    p.add_argument("--landing", type=Path, required=True)
+    p.add_argument("--database", type=Path, required=True)
+    p.add_argument("--memory-limit", required=True)
+    for name in ("kpi-floor", "dashboard"):
+        p = sub.add_parser(name)
+        p.add_argument("--warehouse", type=Path, required=True)
+        p.add_argument("--memory-limit", default=None)
+        if name == "dashboard":
+            p.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.stage == "load-floor":
+        result = load_floor(args.landing, args.database, args.memory_limit)
+    elif args.stage == "kpi-floor":
+        result = kpi_floor(args.warehouse, args.memory_limit)
+    else:
+        result = dashboard(args.warehouse, args.repeat, args.memory_limit)
+    json.dump(result, sys.stdout)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
