@@ -30,6 +30,7 @@ from typing import Any
 import dagster as dg
 
 from ingestion.contract import TABLES, SourceTable
+from ingestion.loaders.raw_schema import ident, raw_table_name
 from orchestration.assets.landing import LANDING_KEYS, TABLE_BY_KEY, TABLE_KEYS
 from orchestration.resources import WarehouseResource
 
@@ -129,7 +130,8 @@ def _columns_used(expectations: list[Any]) -> list[str]:
 
 def read_sample(con, table: str, columns: list[str], limit: int):
     """(row count of ``raw.<table>``, DataFrame of at most ``limit`` rows of ``columns``)."""
-    rows = con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0]
+    relation = raw_table_name(table)
+    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     existing = {
         r[0]
         for r in con.execute(
@@ -140,10 +142,10 @@ def read_sample(con, table: str, columns: list[str], limit: int):
     }
     # A column missing from the table reads as NULL, so its not-null expectation fails.
     select = ", ".join(
-        f'"{c}"' if c in existing else f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns
+        ident(c) if c in existing else f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in columns
     )
     sample = f" USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (42)" if rows > limit else ""
-    frame = con.execute(f'SELECT {select} FROM raw."{table}"{sample}').df()
+    frame = con.execute(f"SELECT {select} FROM {relation}{sample}").df()
     return int(rows), frame
 
 

@@ -91,7 +91,8 @@ def assets_in_warehouse(con: Any, schema: str = RAW_SCHEMA) -> list[str]:
     store = PriceStore(con, schema)
     try:
         rows = store._execute(
-            f"SELECT DISTINCT base_asset FROM {schema}.trading_pairs WHERE base_asset IS NOT NULL"
+            f"SELECT DISTINCT base_asset FROM {store.schema}.trading_pairs "
+            "WHERE base_asset IS NOT NULL"
         )
     except Exception:  # noqa: BLE001 - no such table yet: the caller falls back to defaults
         if store.dialect.name == "postgres":

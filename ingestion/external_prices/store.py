@@ -101,16 +101,20 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class PriceStore:
     """Reads cursors and writes a run's rows, on a DuckDB or a psycopg2 connection."""
 
     def __init__(self, con: Any, schema: str = RAW_SCHEMA):
         self.con = con
         self.dialect = dialect_of(con)
-        self.schema = schema
-        self.prices = f"{schema}.external_prices"
-        self.cursors_table = f"{schema}._external_price_cursors"
-        self.quarantine = f"{schema}._quarantine"
+        self.schema = quote_ident(schema)  # a setting, but never trusted as SQL
+        self.prices = f"{self.schema}.external_prices"
+        self.cursors_table = f"{self.schema}._external_price_cursors"
+        self.quarantine = f"{self.schema}._quarantine"
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ import json
 import logging
 import sys
 
+import duckdb
+
 from ingestion import warehouse as locations
 
 from .connection import LoaderSettings
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit",
         default=None,
         help="DuckDB memory_limit, bigger loads spill to disk "
-        "(default: $EXCHANGE_DUCKDB_MEMORY_LIMIT or 4GB)",
+        "(default: $EXCHANGE_DUCKDB_MEMORY_LIMIT or 3GB)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="DuckDB threads (default: all cores)"
@@ -90,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_LOCKED
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except (OSError, duckdb.IOException) as e:  # disk full, no permission, I/O error
+        print(
+            f"error: the load stopped: {type(e).__name__}: {e}\n"
+            "Files committed before the error stay loaded; the file being loaded was rolled "
+            "back as a whole. Fix the cause and run the same command again to load the rest.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     if args.strict and (report.rows_quarantined or report.files_rejected):

@@ -27,7 +27,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import duckdb
@@ -63,9 +63,14 @@ log = logging.getLogger("ingestion.loaders")
 
 REJECTED_FOLDER = "_rejected"
 CHECKED = "_loader_checked"  # temp table: the typed and checked rows of the file being loaded
-# Test hook: seconds to sleep after a file's rows are inserted and before its commit, so a test
-# can SIGKILL a load in the middle of a transaction. Never set it in production.
+# Test hooks, never set in production: seconds to sleep at the pause points of each file, so a
+# test can SIGKILL a load right there. The points (comma-separated in PAUSE_AT_ENV, default
+# before_commit): checked (read and checked, nothing written yet), inserted (its good rows are
+# in raw.<table>, not its quarantine rows: inside the transaction), before_commit (all written,
+# not committed), committed (before the next file), rejected (a rejection is recorded, the
+# file not moved yet). Unset, they cost one dictionary lookup per file.
 PAUSE_BEFORE_COMMIT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT"
+PAUSE_AT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_AT"
 
 
 def new_load_id() -> str:
@@ -122,6 +127,7 @@ class _FileLoad:
         self.report = TableReport(table.name, load_id)
         self._known_paths: dict[str, list[tuple[str, int, str]]] = {}
         self._loaded_content: dict[str, str] = {}  # sha256 -> first source_file loaded with it
+        self._file_started = time.perf_counter()  # reset as each file starts: load_seconds
         rows = con.execute(
             f"SELECT source_file, file_sha256, file_bytes, status FROM {LOADED_FILES} "
             "WHERE table_name = ? ORDER BY loaded_at, source_file",
@@ -137,8 +143,8 @@ class _FileLoad:
     def _record(self, result: FileResult, loaded_at: dt.datetime) -> None:
         self.con.execute(
             f"INSERT INTO {LOADED_FILES} (load_id, table_name, source_file, file_sha256, "
-            "file_bytes, rows_loaded, rows_quarantined, status, message, loaded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "file_bytes, rows_loaded, rows_quarantined, status, message, loaded_at, load_seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 self.load_id,
                 self.table.name,
@@ -150,6 +156,8 @@ class _FileLoad:
                 "rejected" if result.status == REJECTED else "loaded",
                 result.message,
                 loaded_at,
+                # read, check and insert so far: the commit that follows is not counted
+                time.perf_counter() - self._file_started,
             ],
         )
 
@@ -183,7 +191,7 @@ class _FileLoad:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
             digests = [hasher.submit(file_sha256, path) for path, _, _ in pending]
             for (path, rel, size), digest in zip(pending, digests, strict=True):
-                started = time.perf_counter()
+                started = self._file_started = time.perf_counter()
                 result = self._one(path, rel, size, digest.result())
                 result.seconds = time.perf_counter() - started
                 self.report.files.append(result)
@@ -194,9 +202,9 @@ class _FileLoad:
         result = FileResult(self.table.name, rel, LOADED, file_sha256=sha, file_bytes=size)
         if any(status == "rejected" and known_sha == sha for known_sha, _, status in known):
             # a run was stopped between recording the rejection and moving the file
-            destination = self._move_aside(path)
+            destination, error = self._move_aside(path)
             result.status = REJECTED
-            result.message = f"rejected earlier; moved to {destination}"
+            result.message = f"rejected earlier; {_moved(destination, error)}"
             return result
         if size == 0:
             result.message = "empty file"
@@ -289,6 +297,7 @@ class _FileLoad:
             f"INSERT INTO {QUARANTINE} (table_name, source_file, row_number, reason, record, "
             "load_id, quarantined_at)\n"
         )
+        _pause("checked", rel)
         con.begin()
         try:
             added = add_extra_columns(con, table, list(query.extra_columns))
@@ -298,6 +307,7 @@ class _FileLoad:
                 f"FROM {CHECKED} AS checked WHERE checked._reason IS NULL",
                 [self.load_id, rel, loaded_at],
             ).fetchone()[0]
+            _pause("inserted", rel)
             quarantined = 0
             if bad:
                 quarantined += con.execute(
@@ -327,11 +337,12 @@ class _FileLoad:
                 notes.append("malformed records: file parsed record by record")
             result.message = "; ".join(notes)
             self._record(result, loaded_at)
-            _pause_before_commit(rel)
+            _pause("before_commit", rel)
             con.commit()
         except BaseException:
             con.rollback()
             raise
+        _pause("committed", rel)
         self.report.columns_added.extend(added)
         self._remember(rel, result)
         level = logging.WARNING if result.rows_quarantined else logging.INFO
@@ -345,7 +356,10 @@ class _FileLoad:
         result.message = f"unreadable file: {reason}; moved to {destination}"
         self._record_alone(result)  # first the record, then the move (a re-run finishes it)
         self._remember(result.source_file, result)
-        self._move_aside(path, destination)
+        _pause("rejected", result.source_file)
+        _, error = self._move_aside(path, destination)
+        if error:
+            result.message = f"unreadable file: {reason}; {_moved(destination, error)}"
         log.warning("%s rejected: %s", result.source_file, result.message)
         return result
 
@@ -358,21 +372,40 @@ class _FileLoad:
             n += 1
         return _relative(destination, self.landing)
 
-    def _move_aside(self, path: Path, destination: str | None = None) -> str:
+    def _move_aside(self, path: Path, destination: str | None = None) -> tuple[str, str | None]:
+        """Move a rejected file aside: (destination, None), or (destination, the error) when the
+        move failed (disk full, no permission...): the file then stays where it is, its
+        rejection recorded, and the next run moves it."""
         destination = destination or self._destination(path)
         target = self.landing / destination
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
         except OSError as e:
-            log.error("could not move %s to %s: %s (it will be retried)", path, target, e)
-        return destination
+            log.error(
+                "could not move rejected file %s to %s: %s (it stays in the landing folder, "
+                "not loaded; the next run retries the move)",
+                path,
+                target,
+                e,
+            )
+            return destination, f"{type(e).__name__}: {e}"
+        return destination, None
 
 
-def _pause_before_commit(rel: str) -> None:
+def _moved(destination: str, error: str | None) -> str:
+    if error is None:
+        return f"moved to {destination}"
+    return (
+        f"NOT moved to {destination} ({error}): left in the landing folder, not loaded; "
+        "the next run retries the move"
+    )
+
+
+def _pause(point: str, rel: str) -> None:
     pause = os.environ.get(PAUSE_BEFORE_COMMIT_ENV)
-    if pause:
-        log.warning("%s: pausing %ss before commit (%s)", rel, pause, PAUSE_BEFORE_COMMIT_ENV)
+    if pause and point in os.environ.get(PAUSE_AT_ENV, "before_commit").split(","):
+        log.warning("%s: pausing %ss at %s (%s)", rel, pause, point, PAUSE_BEFORE_COMMIT_ENV)
         time.sleep(float(pause))
 
 
@@ -461,9 +494,51 @@ def load_landing(
     )
     for folder in report.unknown_folders:
         log.warning("ignoring folder %s: not a table of the landing contract", landing / folder)
+    settings = settings or LoaderSettings.from_env()
     with open_warehouse(warehouse, settings) as con:
-        for name in names:
-            report.tables[name] = _FileLoad(con, landing, TABLES[name], report.load_id).run()
+        for name in names:  # catalog changes one at a time, before any worker starts
+            ensure_raw_table(con, TABLES[name])
+        workers = min(settings.workers, len(names))
+        if workers <= 1:
+            for name in names:
+                report.tables[name] = _FileLoad(con, landing, TABLES[name], report.load_id).run()
+        else:
+            tables = _load_tables_in_parallel(con, landing, names, report.load_id, workers)
+            report.tables.update((name, tables[name]) for name in names)
         _checkpoint(con)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _load_tables_in_parallel(
+    con: duckdb.DuckDBPyConnection, landing: Path, names: list[str], load_id: str, workers: int
+) -> dict[str, TableReport]:
+    """Several tables at once, each table's files in order through its own connection (a
+    cursor: own transactions and temp tables), biggest tables first so the workers finish
+    together. Each file is still one transaction: the guarantees of a serial load hold.
+    DuckDB releases the GIL while it reads, checks and inserts."""
+
+    def landing_bytes(name: str) -> int:
+        return sum(p.stat().st_size for p in discover_files(landing, name))
+
+    def load_one(name: str) -> TableReport:
+        with con.cursor() as cursor:
+            configure_session(cursor)
+            return _FileLoad(cursor, landing, TABLES[name], load_id).run()
+
+    order = sorted(names, key=landing_bytes, reverse=True)
+    reports: dict[str, TableReport] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+        futures = {pool.submit(load_one, name): name for name in order}
+        failure: BaseException | None = None
+        for future in as_completed(futures):
+            try:
+                reports[futures[future]] = future.result()
+            except BaseException as e:  # let the running tables finish their file, start no more
+                if failure is None:
+                    failure = e
+                    for other in futures:
+                        other.cancel()
+        if failure is not None:
+            raise failure
+    return reports

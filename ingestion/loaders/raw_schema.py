@@ -7,7 +7,8 @@ columns (``_load_id``, ``_source_file`` relative to the landing directory, ``_ro
 
 ``raw._loaded_files``: one row per file loaded (status ``loaded``; a file whose content was
 already loaded under another name is recorded with 0 rows and a message saying so) or moved
-aside (``rejected``). ``raw._quarantine``: one row per bad record, with its reason and the
+aside (``rejected``), with ``load_seconds`` the wall time of reading, checking and
+inserting it. ``raw._quarantine``: one row per bad record, with its reason and the
 original values as JSON text.
 """
 
@@ -41,8 +42,11 @@ CREATE TABLE IF NOT EXISTS {LOADED_FILES} (
     rows_quarantined BIGINT NOT NULL,
     status VARCHAR NOT NULL,
     message VARCHAR,
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    load_seconds DOUBLE
 );
+-- warehouses created before load_seconds existed get it (NULL for their earlier files)
+ALTER TABLE {LOADED_FILES} ADD COLUMN IF NOT EXISTS load_seconds DOUBLE;
 CREATE TABLE IF NOT EXISTS {QUARANTINE} (
     table_name VARCHAR NOT NULL,
     source_file VARCHAR NOT NULL,

@@ -34,6 +34,7 @@ import gzip
 import io
 import json
 import os
+import re
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -93,6 +94,17 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def path_literal(path: Path | str) -> str:
+    """A file path as a SQL string for DuckDB's readers, which treat ``*``, ``?`` and ``[`` as
+    glob patterns: each is written as a one-character class (``[*]``), so a landing file named
+    ``*.csv`` reads that file alone, never its whole folder."""
+    return sql_literal(glob_escaped(path))
+
+
+def glob_escaped(path: Path | str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 def _columns_struct(names: list[str]) -> str:
     return "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
 
@@ -119,6 +131,13 @@ def first_line(error: BaseException) -> str:
 
 def _open_binary(path: Path):
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115
+
+
+def _read_error(path: Path, error: BaseException) -> str:
+    """The reason a file cannot be read, naming a broken gzip stream as such."""
+    if is_gzip(path) and isinstance(error, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return f"truncated or corrupt gzip file: {error}"
+    return f"cannot read file: {error}"
 
 
 def _compression(path: Path) -> str:
@@ -170,7 +189,7 @@ def read_csv_header(path: Path) -> list[str] | None:
         with _open_binary(path) as fh:
             head = fh.read(HEADER_MAX_BYTES)
     except (OSError, EOFError, zlib.error) as e:
-        raise UnreadableFileError(f"cannot read file: {e}") from e
+        raise UnreadableFileError(_read_error(path, e)) from e
     if not head.strip():
         return None
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
@@ -194,7 +213,7 @@ def _csv_source(path: Path) -> Source:
     if header is None:
         return _empty(path, "csv")
     relation = (
-        f"read_csv({sql_literal(str(path))}, header = true, auto_detect = false, "
+        f"read_csv({path_literal(path)}, header = true, auto_detect = false, "
         f"columns = {_columns_struct(header)}, delim = ',', quote = '\"', escape = '\"', "
         f"strict_mode = true, compression = '{_compression(path)}')"
     )
@@ -245,7 +264,7 @@ def _csv_records(con, path: Path, why: str) -> Source:
                     for i, v in enumerate(record):
                         values[i].append(v if v != "" else None)
     except (OSError, EOFError, zlib.error) as e:
-        raise UnreadableFileError(f"cannot read file: {e}") from e
+        raise UnreadableFileError(_read_error(path, e)) from e
     finally:
         csv.field_size_limit(field_limit)
     if malformed and not row_numbers:
@@ -275,7 +294,7 @@ def _replace_surrogates(value: str) -> str:
 def _jsonl_source(con, path: Path) -> Source:
     """Every key of every object (one pass), then ``read_json`` of those keys as VARCHAR."""
     objects = (
-        f"read_json_objects({sql_literal(str(path))}, format = 'newline_delimited', "
+        f"read_json_objects({path_literal(path)}, format = 'newline_delimited', "
         f"compression = '{_compression(path)}')"
     )
     try:
@@ -296,7 +315,7 @@ def _jsonl_source(con, path: Path) -> Source:
     if len({k.lower() for k in keys}) != len(keys):  # keys equal but for case
         return _jsonl_records(con, path, "keys that differ only in case")
     relation = (
-        f"read_json({sql_literal(str(path))}, format = 'newline_delimited', records = true, "
+        f"read_json({path_literal(path)}, format = 'newline_delimited', records = true, "
         f"columns = {_columns_struct(keys)}, compression = '{_compression(path)}')"
     )
     return Source(path, "jsonl", relation, [SourceColumn(k) for k in keys])
@@ -318,7 +337,9 @@ def _jsonl_records(con, path: Path, why: str) -> Source:
     try:
         with _open_binary(path) as fh:
             record_number = 0
-            for line in fh:
+            for line_number, line in enumerate(fh):
+                if line_number == 0:  # a byte-order mark is no part of the first record
+                    line = line.removeprefix(b"\xef\xbb\xbf")
                 if not line.strip():  # blank lines are no records (DuckDB skips them too)
                     continue
                 record_number += 1
@@ -345,7 +366,7 @@ def _jsonl_records(con, path: Path, why: str) -> Source:
                 records.append(obj)
                 row_numbers.append(record_number)
     except (OSError, EOFError, zlib.error) as e:
-        raise UnreadableFileError(f"cannot read file: {e}") from e
+        raise UnreadableFileError(_read_error(path, e)) from e
     if malformed and not row_numbers:
         raise UnreadableFileError(
             f"no line of the file is a JSON object ({len(malformed)} malformed, first: "
@@ -365,7 +386,7 @@ def _jsonl_records(con, path: Path, why: str) -> Source:
 
 
 def _parquet_source(con, path: Path) -> Source:
-    relation = f"read_parquet({sql_literal(str(path))})"
+    relation = f"read_parquet({path_literal(path)})"
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     except (*READ_ERRORS, duckdb.NotImplementedException, duckdb.BinderException) as e:
@@ -441,7 +462,7 @@ def _json_to_temp(con, table: str, records, types: dict[str, str], select: str) 
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_json("
-            f"{sql_literal(scratch)}, format = 'newline_delimited', columns = {struct})"
+            f"{path_literal(scratch)}, format = 'newline_delimited', columns = {struct})"
         )
     finally:
         os.unlink(scratch)

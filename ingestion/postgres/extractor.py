@@ -48,6 +48,7 @@ import duckdb
 from ingestion.contract import TABLES
 from ingestion.loaders import LoaderSettings, load_table, new_load_id, open_warehouse
 from ingestion.loaders.files import resolve_tables
+from ingestion.loaders.readers import glob_escaped, path_literal
 from ingestion.loaders.report import DUPLICATE, LOADED, REJECTED, SKIPPED
 
 from .connection import (
@@ -306,7 +307,7 @@ def _write_parquet(info: SourceTableInfo, csv_path: Path, parquet_path: Path, me
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         relation = (
-            f"read_csv({_sql_string(str(csv_path))}, header = true, auto_detect = false, "
+            f"read_csv({path_literal(csv_path)}, header = true, auto_detect = false, "
             f"delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, "
             f"columns = {{{types}}})"
         )
@@ -325,7 +326,8 @@ def read_batch_metadata(path: Path) -> dict | None:
     try:
         with duckdb.connect() as con:
             rows = con.execute(
-                "select decode(key), decode(value) from parquet_kv_metadata(?)", [str(path)]
+                "select decode(key), decode(value) from parquet_kv_metadata(?)",
+                [glob_escaped(path)],
             ).fetchall()
     except duckdb.Error as e:
         log.warning("%s: unreadable batch file (%s)", path, str(e).splitlines()[0])

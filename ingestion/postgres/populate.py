@@ -33,6 +33,7 @@ import duckdb
 
 from ingestion.loaders import LoaderSettings, load_landing
 from ingestion.loaders.files import resolve_tables
+from ingestion.loaders.readers import sql_literal
 
 from .connection import check_identifier, connect, quote_ident, redact
 from .oltp_schema import DEFAULT_SCHEMA, UUID_COLUMNS, OltpTable, ensure_schema, oltp_tables
@@ -114,7 +115,8 @@ def _export(
         f"select count(*), count(*) filter (where {check}) from latest"
     ).fetchone()
     scratch.execute(
-        f"copy (select {columns} from latest where {check}) to '{csv_path}' (header, delimiter ',')"
+        f"copy (select {columns} from latest where {check}) to {sql_literal(str(csv_path))} "
+        "(header, delimiter ',')"
     )
     scratch.execute("drop table latest")
     if total != good:

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.loaders import LoaderSettings, open_warehouse
+from ingestion.loaders.readers import sql_literal
 
 from .connection import check_identifier, connect, qualified, quote_ident, redact
 from .pg_types import postgres_type_for
@@ -140,7 +141,7 @@ def _copy(
     path = work / f"{table}.csv"
     wh.execute(
         f"copy (select {names} from {RAW_SCHEMA}.{quote_ident(table)} where {where}) "
-        f"to '{path}' (header, delimiter ',')",
+        f"to {sql_literal(str(path))} (header, delimiter ',')",
         params,
     )
     with con.cursor() as cur, open(path, encoding="utf-8") as fh:

@@ -1,4 +1,6 @@
-"""The daily report: the last days' KPIs beside their targets, and the compliance alert count.
+"""The daily report: the last days' KPIs beside their targets, the compliance alert count, the
+data-quality scorecard (test pass rate, data accuracy against its 99% target) and the system
+metrics that breached their thresholds on the last day.
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
@@ -17,7 +19,10 @@ from orchestration.resources import WarehouseResource
 
 REPORT_KEY = dg.AssetKey(["ops", "daily_report"])
 KPI_MART = "fct_daily_exchange_kpis"
+SCORECARD_MART = "fct_data_quality_scorecard"
+SYSTEM_METRICS_MART = "fct_system_metrics_daily"
 REPORT_DAYS = 7
+SCORECARD_RUNS = 3  # latest dbt invocations that ran tests shown in the report
 
 # (column, label, format, target column or None)
 KPI_COLUMNS = (
@@ -40,7 +45,81 @@ def _fmt(fmt: str, value) -> str:
     return "–" if value is None else fmt.format(float(value))
 
 
-def render_report(con, kpi_relation: str, compliance_relation: str | None) -> tuple[str, str]:
+def _pct(value, digits: int = 1) -> str:
+    return "–" if value is None else f"{float(value):.{digits}%}"
+
+
+def scorecard_section(con, scorecard_relation: str | None) -> list[str]:
+    """The data-quality scorecard: the latest dbt invocations that ran data tests."""
+    from orchestration.alerts import relation_exists
+
+    if not scorecard_relation or not relation_exists(con, scorecard_relation):
+        return []
+    cursor = con.execute(
+        "SELECT run_started_at, dbt_command, tests_run, tests_passed, tests_warned, tests_failed, "
+        "test_pass_rate, records_landed, records_quarantined, records_failing_tests, "
+        "data_accuracy_rate, data_accuracy_target, meets_accuracy_target "
+        f"FROM {scorecard_relation} ORDER BY run_started_at DESC LIMIT {SCORECARD_RUNS}"
+    )
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    lines = ["", "## Data quality scorecard", ""]
+    if not rows:
+        return [*lines, "No dbt run with data tests recorded yet."]
+    lines += [
+        "| dbt run started (UTC) | command | tests passed | warned | failed | pass rate "
+        "| records landed | quarantined | in failing tests | data accuracy | target |",
+        "|---" * 11 + "|",
+    ]
+    for r in rows:
+        verdict = "met" if r["meets_accuracy_target"] else "NOT met"
+        lines.append(
+            f"| {str(r['run_started_at'])[:19]} | {r['dbt_command']} "
+            f"| {r['tests_passed']}/{r['tests_run']} | {r['tests_warned']} | {r['tests_failed']} "
+            f"| {_pct(r['test_pass_rate'])} | {r['records_landed']:,} "
+            f"| {r['records_quarantined']:,} | {r['records_failing_tests']:,} "
+            f"| {_pct(r['data_accuracy_rate'], 3)} "
+            f"| {_pct(r['data_accuracy_target'], 0)} {verdict} |"
+        )
+    lines += [
+        "",
+        "Data accuracy: records landed, less those quarantined and those returned by failing "
+        "or warning tests, over records landed (doc block metric_data_accuracy_rate).",
+    ]
+    return lines
+
+
+def system_metrics_section(con, metrics_relation: str | None, last_day: str) -> list[str]:
+    """The system metrics of the last data day that breached a threshold."""
+    from orchestration.alerts import relation_exists
+
+    if not metrics_relation or not relation_exists(con, metrics_relation):
+        return []
+    rows = con.execute(
+        "SELECT metric_type, unit, p50_value, p95_value, p99_value, p95_threshold, p99_threshold "
+        f"FROM {metrics_relation} WHERE metric_date = CAST(? AS DATE) AND is_breach "
+        "ORDER BY metric_type",
+        [last_day],
+    ).fetchall()
+    lines = ["", f"## System performance on {last_day}", ""]
+    if not rows:
+        return [*lines, "Every metric within its thresholds."]
+    for metric, unit, p50, p95, p99, t95, t99 in rows:
+        lines.append(
+            f"- {metric}: p50 {_fmt('{:,.1f}', p50)}, p95 {_fmt('{:,.1f}', p95)} "
+            f"(max {_fmt('{:,.0f}', t95)}), p99 {_fmt('{:,.1f}', p99)} "
+            f"(max {_fmt('{:,.0f}', t99)}) {unit or ''}: threshold breached"
+        )
+    return lines
+
+
+def render_report(
+    con,
+    kpi_relation: str,
+    compliance_relation: str | None,
+    scorecard_relation: str | None = None,
+    metrics_relation: str | None = None,
+) -> tuple[str, str]:
     """(last data day, Markdown report)."""
     from orchestration.alerts import relation_exists
 
@@ -90,23 +169,41 @@ def render_report(con, kpi_relation: str, compliance_relation: str | None) -> tu
         ).fetchall()
         summary = ", ".join(f"{n} {severity}" for severity, n in counts) or "none"
         lines += ["", f"## Compliance alerts detected on {last_day}", "", summary]
+    lines += system_metrics_section(con, metrics_relation, last_day)
+    lines += scorecard_section(con, scorecard_relation)
     return last_day, "\n".join(lines) + "\n"
 
 
 @dg.asset(
     key=REPORT_KEY,
-    deps=[k for k in (node_asset_key(KPI_MART), node_asset_key(ALERT_MARTS["compliance"])) if k],
+    deps=[
+        k
+        for k in (
+            node_asset_key(KPI_MART),
+            node_asset_key(ALERT_MARTS["compliance"]),
+            node_asset_key(SCORECARD_MART),
+            node_asset_key(SYSTEM_METRICS_MART),
+        )
+        if k
+    ],
     group_name="ops",
     kinds={"python", "markdown"},
-    description="Daily report: the last days' KPIs beside their targets and the day's compliance "
-    "alerts, as Markdown (asset metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
+    description="Daily report: the last days' KPIs beside their targets, the day's compliance "
+    "alerts and system metric breaches, and the data-quality scorecard, as Markdown (asset "
+    "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
 )
 def daily_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     kpi_relation = node_relation(KPI_MART) or f"marts.{KPI_MART}"
     with warehouse.connect(read_only=True) as con:
-        last_day, markdown = render_report(con, kpi_relation, ALERT_RELATIONS["compliance"])
+        last_day, markdown = render_report(
+            con,
+            kpi_relation,
+            ALERT_RELATIONS["compliance"],
+            node_relation(SCORECARD_MART) or f"marts.{SCORECARD_MART}",
+            node_relation(SYSTEM_METRICS_MART) or f"marts.{SYSTEM_METRICS_MART}",
+        )
     metadata: dict = {"report": dg.MetadataValue.md(markdown), "last_data_day": last_day}
     if last_day:
         path = report_dir() / f"daily_report_{last_day}.md"

@@ -1,0 +1,484 @@
+"""Fault injection against real DuckDB files and a real PostgreSQL server (SPEC 9).
+
+A load (or an extract) is killed with SIGKILL at each point of a file's life, or at random
+moments, then run again: the warehouse must equal one clean load of the same files, row for row
+(nothing lost, nothing twice), and the landing folder must look the same (rejected files moved
+aside once). Also: content delivered twice in one run, two real loads racing for one warehouse,
+a PostgreSQL connection dropped and the extract killed mid-run, and a full disk or a blocked
+``_rejected/`` folder. test_loaders.py has the simpler cases (a kill just before a commit, the
+same files loaded twice, a file re-sent under another name, lock holders).
+
+The pause points are the loader's test hooks (``EXCHANGE_LOADER_TEST_PAUSE_AT`` and
+``EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT``, see ingestion/loaders/files.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.contract import TABLES
+from ingestion.loaders import LoaderSettings, load_landing
+from ingestion.loaders import files as files_module
+from ingestion.loaders.files import PAUSE_AT_ENV, PAUSE_BEFORE_COMMIT_ENV
+
+from .bad_input_corpus import csv_bytes, jsonl_bytes, trade
+from .conftest import REPO
+
+FAST = LoaderSettings(lock_timeout=5, memory_limit="1GB")
+TRADE_COLUMNS = TABLES["trades"].column_names
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+
+
+def write_landing(landing: Path) -> Path:
+    """Five trade files: good rows, a bad row in some, one unreadable file (rejected)."""
+    folder = landing / "trades"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_bytes(
+        csv_bytes([trade(i) for i in range(0, 150)] + [trade(150, side="hold")])
+    )
+    (folder / "b.jsonl").write_bytes(
+        jsonl_bytes([trade(i) for i in range(200, 350)] + [trade(350, quantity="-1")])
+    )
+    (folder / "c_garbage.csv").write_bytes(bytes(range(256)) * 8)
+    (folder / "d.csv.gz").write_bytes(gzip.compress(csv_bytes([trade(i) for i in range(400, 550)])))
+    (folder / "e.csv").write_bytes(csv_bytes([trade(i) for i in range(600, 750)]))
+    return landing
+
+
+def clean_copy(landing: Path, target: Path, warehouse: Path) -> Path:
+    """A copy of ``landing`` loaded once, undisturbed: what every faulty run must end as."""
+    shutil.copytree(landing, target)
+    load_landing(target, warehouse, "trades", settings=FAST)
+    return target
+
+
+def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Everything a load leaves in the warehouse, minus what differs between runs."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        columns = ", ".join(f'"{c}"' for c in [*TRADE_COLUMNS, "_source_file", "_row_number"])
+        return {
+            "trades": con.execute(
+                f"SELECT {columns} FROM raw.trades ORDER BY _source_file, _row_number"
+            ).fetchall(),
+            "quarantine": con.execute(
+                "SELECT table_name, source_file, row_number, reason, record FROM raw._quarantine "
+                "ORDER BY ALL"
+            ).fetchall(),
+            "files": con.execute(
+                "SELECT table_name, source_file, file_sha256, file_bytes, rows_loaded, "
+                "rows_quarantined, status FROM raw._loaded_files ORDER BY ALL"
+            ).fetchall(),
+        }
+    finally:
+        con.close()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def assert_as_one_clean_load(warehouse: Path, landing: Path, clean_wh: Path, clean: Path):
+    got = snapshot(warehouse)
+    assert got == snapshot(clean_wh)
+    ids = [row[0] for row in got["trades"]]
+    assert len(ids) == len(set(ids)), "a row loaded twice"
+    assert tree(landing) == tree(clean), "the landing folder differs from a clean load's"
+
+
+def loader_process(landing: Path, warehouse: Path, pause: str, points: str, *extra: str):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        PAUSE_BEFORE_COMMIT_ENV: pause,
+        PAUSE_AT_ENV: points,
+    }
+    if not pause:
+        env.pop(PAUSE_BEFORE_COMMIT_ENV)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.loaders",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--tables",
+            "trades",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_at_pause(process: subprocess.Popen, nth: int, timeout: float = 30) -> list[str]:
+    """SIGKILL the loader as it pauses for the ``nth`` time; returns the pause lines."""
+    pauses: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(pauses) < nth and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        if "pausing" in line:
+            pauses.append(line.strip())
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert len(pauses) == nth, f"the loader did not pause {nth} times: {pauses}"
+    return pauses
+
+
+# --------------------------------------------------------------------------------------
+# SIGKILL
+
+
+@pytest.mark.parametrize(
+    ("point", "nth", "where"),
+    [
+        ("checked", 2, "trades/b.jsonl"),  # read and checked, nothing written
+        ("inserted", 2, "trades/b.jsonl"),  # mid-file: raw rows in, quarantine rows not yet
+        ("committed", 2, "trades/b.jsonl"),  # between files, before any checkpoint (WAL only)
+        ("rejected", 1, "trades/c_garbage.csv"),  # rejection recorded, file not moved yet
+    ],
+)
+def test_sigkill_at_a_pause_point_then_rerun_equals_one_clean_load(
+    tmp_path: Path, point: str, nth: int, where: str
+):
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    pauses = kill_at_pause(loader_process(landing, warehouse, "0.5", point), nth)
+    assert where in pauses[-1] and f"at {point}" in pauses[-1]
+
+    partial = snapshot(warehouse)
+    committed = {row[1] for row in partial["files"]}
+    expected_committed = {
+        "checked": {"trades/a.csv"},
+        "inserted": {"trades/a.csv"},
+        "committed": {"trades/a.csv", "trades/b.jsonl"},
+        "rejected": {"trades/a.csv", "trades/b.jsonl", "trades/c_garbage.csv"},
+    }[point]
+    assert committed == expected_committed  # a file is all in or all out
+    assert {row[-2] for row in partial["trades"]} <= committed
+    if point == "rejected":  # recorded, still in place: the re-run must move it
+        assert (landing / "trades" / "c_garbage.csv").exists()
+
+    rerun = load_landing(landing, warehouse, "trades", settings=FAST)
+    assert rerun.files_skipped == len(committed) - (point == "rejected")
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+def test_sigkill_at_random_moments_then_rerun_equals_one_clean_load(tmp_path: Path):
+    """Three runs killed at seeded random moments (pauses at every point slow the loader so
+    the kills land inside it), then a last run: still exactly one clean load."""
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+    points = "checked,inserted,before_commit,committed,rejected"
+    rng = random.Random(20260101)
+    kills = 0
+    for _ in range(3):
+        process = loader_process(landing, warehouse, "0.3", points, "-q")
+        time.sleep(rng.uniform(0.8, 2.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=30)
+        process.stderr.close()
+    assert kills >= 2, "the loader finished before it could be killed: slow it down"
+    load_landing(landing, warehouse, "trades", settings=FAST)
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+# --------------------------------------------------------------------------------------
+# the same content twice
+
+
+def test_same_content_twice_in_one_run_loads_once(tmp_path: Path):
+    """Two new files with the same bytes in one run: the second is recorded as a duplicate.
+    The content hash is of the bytes: the same rows re-compressed are another file, loaded
+    again; raw keeps both copies and staging's latest_version keeps one per key."""
+    landing = tmp_path / "landing"
+    folder = landing / "trades"
+    folder.mkdir(parents=True)
+    content = csv_bytes([trade(i) for i in range(20)])
+    (folder / "2026-01-01.csv").write_bytes(content)
+    (folder / "2026-01-01-copy.csv").write_bytes(content)
+    (folder / "2026-01-01-regzipped.csv.gz").write_bytes(gzip.compress(content))
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    report = load_landing(landing, warehouse, "trades", settings=FAST)
+
+    status = {f.source_file: f.status for f in report.tables["trades"].files}
+    assert status == {
+        "trades/2026-01-01-copy.csv": "loaded",
+        "trades/2026-01-01-regzipped.csv.gz": "loaded",
+        "trades/2026-01-01.csv": "duplicate",
+    }
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert con.execute(
+            "SELECT count(*), count(DISTINCT trade_id) FROM raw.trades"
+        ).fetchone() == (40, 20)
+        # the rule of staging (macros/latest_version.sql): one row per key
+        latest = con.execute(
+            "SELECT count(*), count(DISTINCT _source_file) FROM (SELECT * FROM raw.trades "
+            "QUALIFY row_number() OVER (PARTITION BY trade_id "
+            "ORDER BY _loaded_at DESC, _source_file DESC, _row_number DESC) = 1)"
+        ).fetchone()
+        assert latest == (20, 1)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------
+# two loads at once
+
+
+def test_two_real_loads_at_once_one_waits_one_fails_clearly(tmp_path: Path):
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+
+    first = loader_process(landing, warehouse, "0.3", "before_commit")
+    line = ""
+    while "pausing" not in line:  # the first load holds the lock and is inside a transaction
+        line = first.stderr.readline()
+        assert line, "the first load ended early"
+    impatient = loader_process(landing, warehouse, "", "", "--lock-timeout", "0")
+    patient = loader_process(landing, warehouse, "", "", "--lock-timeout", "60")
+    _, impatient_err = impatient.communicate(timeout=30)
+    first.stderr.close()
+    assert first.wait(timeout=60) == 0
+    _, patient_err = patient.communicate(timeout=60)
+
+    assert impatient.returncode == 3, impatient_err
+    assert "is locked by another load (pid" in impatient_err
+    assert patient.returncode == 0, patient_err
+    assert "Traceback" not in patient_err
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+# --------------------------------------------------------------------------------------
+# disk full, no permission
+
+
+def test_a_failed_move_to_rejected_is_reported_and_retried(tmp_path: Path, monkeypatch, caplog):
+    """The move of an unreadable file fails (disk full): the load says so, loads the rest,
+    leaves the file in place, and the next run moves it. Nothing is lost."""
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+    real_replace = os.replace
+
+    def disk_full(src, dst):
+        if "_rejected" in str(dst):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(files_module.os, "replace", disk_full)
+    with caplog.at_level("ERROR", logger="ingestion.loaders"):
+        report = load_landing(landing, warehouse, "trades", settings=FAST)
+    result = next(f for f in report.tables["trades"].files if f.source_file.endswith("garbage.csv"))
+    assert result.status == "rejected"
+    assert "NOT moved to _rejected/trades/c_garbage.csv" in result.message
+    assert "No space left on device" in result.message
+    assert "could not move rejected file" in caplog.text
+    assert (landing / "trades" / "c_garbage.csv").exists()
+    assert report.rows_loaded == 600  # the other files loaded
+
+    # a file where the _rejected folder should be: a real OSError, no patch
+    monkeypatch.setattr(files_module.os, "replace", real_replace)
+    shutil.rmtree(landing / "_rejected")
+    (landing / "_rejected").write_text("not a folder")
+    blocked = load_landing(landing, warehouse, "trades", settings=FAST)
+    result = next(f for f in blocked.tables["trades"].files if f.status == "rejected")
+    assert result.message.startswith("rejected earlier; NOT moved") and "Error" in result.message
+    assert (landing / "trades" / "c_garbage.csv").exists()
+
+    (landing / "_rejected").unlink()
+    fixed = load_landing(landing, warehouse, "trades", settings=FAST)
+    assert [f.message for f in fixed.tables["trades"].files if f.status == "rejected"] == [
+        "rejected earlier; moved to _rejected/trades/c_garbage.csv"
+    ]
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+def test_disk_full_inside_a_file_rolls_it_back_and_the_cli_says_so(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """An I/O error while a file's rows are being written (here: injected after its raw rows,
+    before its quarantine rows) stops the load with a clear error; the file is rolled back as
+    a whole and the next run loads it."""
+    from ingestion.loaders.cli import main as cli_main
+
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+    real_pause = files_module._pause
+
+    def full_at_second_file(point: str, rel: str) -> None:
+        if point == "inserted" and rel == "trades/b.jsonl":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(warehouse))
+        real_pause(point, rel)
+
+    monkeypatch.setattr(files_module, "_pause", full_at_second_file)
+    code = cli_main(["--landing", str(landing), "--warehouse", str(warehouse), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "the load stopped: OSError: [Errno 28] No space left on device" in err
+    assert "run the same command again" in err
+    partial = snapshot(warehouse)
+    assert {row[1] for row in partial["files"]} == {"trades/a.csv"}
+    assert not [r for r in partial["trades"] if r[-2] == "trades/b.jsonl"]
+
+    monkeypatch.setattr(files_module, "_pause", real_pause)
+    assert cli_main(["--landing", str(landing), "--warehouse", str(warehouse), "-q"]) == 0
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+# --------------------------------------------------------------------------------------
+# PostgreSQL: connection dropped, extract killed, then resumed
+
+
+def _pg(dsn: str, sql: str, params=None) -> list[tuple]:
+    import psycopg2
+
+    con = psycopg2.connect(dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+        con.commit()
+        return rows
+    finally:
+        con.close()
+
+
+def _extract_process(dsn: str, schema: str, warehouse: Path, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ingestion.postgres",
+            "extract",
+            "--dsn",
+            dsn,
+            "--schema",
+            schema,
+            "--warehouse",
+            str(warehouse),
+            "--tables",
+            "trades",
+            "--batch-size",
+            "300",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.postgres
+def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
+    postgres_schema, tiny_landing: Path, tmp_path: Path
+):
+    """A real extract process: its PostgreSQL connection is terminated by the server
+    (pg_terminate_backend) while it loads its second batch, it reconnects and goes on, and is
+    then SIGKILLed inside the DuckDB transaction of its fourth batch. The next run resumes:
+    raw.trades holds every row of the source exactly once, as a clean extract does."""
+    from ingestion.postgres import extract, populate_oltp
+
+    dsn, schema = postgres_schema
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_landing / "trades", landing / "trades")
+    populate_oltp(landing, dsn, schema, ["trades"])
+    source = _pg(dsn, f'select trade_id::text from "{schema}".trades')
+    assert len(source) > 1200, "too few rows for five batches"
+
+    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    pausing = {PAUSE_BEFORE_COMMIT_ENV: "0.4", PAUSE_AT_ENV: "before_commit"}
+    process = _extract_process(dsn, schema, warehouse, pausing)
+    pauses, terminated = 0, []
+    deadline = time.monotonic() + 60
+    while pauses < 4 and time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        if "pausing" in line:
+            pauses += 1
+            if pauses == 2:  # the server drops the extractor's connection
+                terminated = _pg(
+                    dsn,
+                    "select pg_terminate_backend(pid) from pg_stat_activity "
+                    "where application_name = 'crypto_exchange_ingestion' "
+                    "and pid <> pg_backend_pid()",
+                )
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    process.stdout.close()
+    process.stderr.close()
+    assert pauses == 4 and terminated == [(True,)], "the extract did not get past the drop"
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    partial = con.execute("select count(*) from raw.trades").fetchone()[0]
+    con.close()
+    assert partial == 900  # three batches committed; the fourth was rolled back
+
+    resumed = _extract_process(dsn, schema, warehouse, {})
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+
+    clean = tmp_path / "clean" / "warehouse.duckdb"
+    extract(dsn, clean, schema, ["trades"], batch_size=300)
+    columns = ", ".join(f'"{c}"' for c in TRADE_COLUMNS)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{warehouse}' as resumed (read_only)")
+        con.execute(f"attach '{clean}' as clean (read_only)")
+        total, distinct = con.execute(
+            "select count(*), count(distinct trade_id) from resumed.raw.trades"
+        ).fetchone()
+        assert total == distinct == len(source)  # nothing lost, nothing twice
+        assert {
+            r[0] for r in con.execute("select trade_id from resumed.raw.trades").fetchall()
+        } == {r[0] for r in source}
+        assert (
+            con.execute(
+                f"select {columns} from resumed.raw.trades except all "
+                f"select {columns} from clean.raw.trades"
+            ).fetchall()
+            == []
+        )
+        assert (
+            con.execute(
+                f"select {columns} from clean.raw.trades except all "
+                f"select {columns} from resumed.raw.trades"
+            ).fetchall()
+            == []
+        )
+    finally:
+        con.close()
+    assert not list((warehouse.parent / "pg_extract").rglob("*.parquet"))
