@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate load build score evaluate dagster bench-ingest test lint docs clean
+.PHONY: help install pipeline simulate load build score evaluate dagster dashboard screenshots browser bench-ingest test lint docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,20 +52,47 @@ dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensor
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home env --default-signal=TERM,INT \
 		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-bench-ingest: install  ## simulator and loader throughput at SCALE, the loader against DuckDB's plain read
-	rm -rf data/bench/$(SCALE)
-	$(PY) -m ingestion.simulator --scale $(SCALE) --out data/bench/$(SCALE)/landing 2>/dev/null
-	mkdir -p data/bench/$(SCALE)/scratch
-	$(PY) -m ingestion.loaders.benchmark data/bench/$(SCALE)/landing --scratch data/bench/$(SCALE)/scratch
+dashboard: install  ## the self-service dashboard on http://127.0.0.1:8501 over $(EXCHANGE_WAREHOUSE), read-only
+	@test -f $(EXCHANGE_WAREHOUSE) || { echo "No warehouse at $(EXCHANGE_WAREHOUSE): run 'make pipeline' first."; exit 1; }
+	env --default-signal=TERM,INT $(BIN)/streamlit run dashboard/app.py \
+		--server.address 127.0.0.1 --server.port 8501 --server.headless true \
+		--browser.gatherUsageStats false
 
-test: install  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration)
+screenshots: install browser  ## one PNG per dashboard page in docs/images, from $(EXCHANGE_WAREHOUSE)
+	$(PY) -m dashboard.screenshots --warehouse $(EXCHANGE_WAREHOUSE) --out docs/images
+
+# Debian's chromium and chromedriver for the dashboard's browser test and screenshots. Installs
+# them when missing and apt-get may run (root, or sudo without a password); otherwise says so,
+# and the browser test skips (it fails under CI=true).
+browser:  ## install Debian's chromium and chromium-driver when missing (for the dashboard tests)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "make browser: chromium is missing and apt-get needs root; the dashboard browser test will be skipped."; exit 0; fi; \
+	echo "make browser: installing Debian's chromium and chromium-driver"; \
+	$$SUDO apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
+
+bench: install  ## time every stage at SCALE against its floor; writes data/bench/SCALE/result.json and .md
+	$(PY) -m benchmarks --scale $(SCALE) --out data/bench/$(SCALE) --fresh
+
+bench-ingest: install  ## simulator and loader throughput at SCALE, the loader against DuckDB's plain read
+	rm -rf data/bench-ingest/$(SCALE)
+	$(PY) -m ingestion.simulator --scale $(SCALE) --out data/bench-ingest/$(SCALE)/landing 2>/dev/null
+	mkdir -p data/bench-ingest/$(SCALE)/scratch
+	$(PY) -m ingestion.loaders.benchmark data/bench-ingest/$(SCALE)/landing --scratch data/bench-ingest/$(SCALE)/scratch
+
+test: install browser  ## run every test (pytest: simulator, loaders, dbt on the tiny scale, orchestration, dashboard in chromium)
 	$(BIN)/pytest
 
 lint: install  ## sqlfluff on the models, ruff on the Python
-	$(BIN)/ruff check ingestion orchestration predictive tests
+	$(BIN)/ruff check ingestion orchestration predictive dashboard benchmarks tests
 	$(BIN)/sqlfluff lint models
 
-docs: install  ## build and serve dbt docs on 127.0.0.1:8080
+docs: install  ## dbt docs (lineage, every model and metric) on 127.0.0.1:8080; builds the warehouse first if missing
+	@# The catalog (column types, row counts) is read from the built warehouse.
+	test -f $(EXCHANGE_WAREHOUSE) || $(MAKE) simulate load build
+	$(PY) scripts/generate_metrics_dictionary.py
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080
 

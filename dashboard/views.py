@@ -1,0 +1,622 @@
+"""One function per dashboard page. Every number comes from dashboard/queries.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import queries
+
+
+@dataclass
+class Filters:
+    """What the sidebar (and the page's own widgets) selected; the query parameters."""
+
+    start_date: dt.date
+    end_date: dt.date
+    symbols: list[str] = field(default_factory=list)
+    severities: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+
+    def params(self) -> dict:
+        return {
+            "start_date": self.start_date,
+            "end_date": self.end_date,
+            "symbols": list(self.symbols),
+            "severities": list(self.severities),
+            "rules": list(self.rules),
+            "statuses": list(self.statuses),
+            "tiers": list(self.tiers),
+        }
+
+
+SEVERITY_COLOURS = {"critical": "#7f0000", "high": "#d62728", "medium": "#ff9f1c", "low": "#9ecae1"}
+
+# ------------------------------------------------------------------ data access
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=256)
+def _cached(query_name: str, params: dict, path: str, version: tuple) -> pd.DataFrame:
+    # `version` (the file's mtime) is only a cache key: a rebuilt warehouse is read afresh.
+    with queries.connect(Path(path)) as con:
+        return queries.run(con, query_name, params)
+
+
+def load(query_name: str, params: dict | None = None) -> pd.DataFrame:
+    """The query's result, cached per parameters and warehouse version; one short read-only
+    connection per cache miss."""
+    path = queries.warehouse_path()
+    bound = queries.bind(queries.QUERIES[query_name], params or {})  # the cache key
+    return _cached(query_name, bound, str(path), queries.warehouse_version(path))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _has_table(table: str, path: str, version: tuple) -> bool:
+    with queries.connect(Path(path)) as con:
+        return queries.table_exists(con, table)
+
+
+def has_table(table: str) -> bool:
+    path = queries.warehouse_path()
+    return _has_table(table, str(path), queries.warehouse_version(path))
+
+
+def multiselect(where, label: str, options: list, key: str, placeholder: str) -> list:
+    """A multiselect whose state may come from the URL: values not among the options (a typo
+    in a shared link) are dropped rather than failing the page."""
+    if key in st.session_state:
+        st.session_state[key] = [v for v in st.session_state[key] if v in options]
+    return where.multiselect(label, options, key=key, placeholder=placeholder)
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def usd(value, decimals: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"${value:,.{decimals}f}"
+
+
+def count(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def pct(rate, decimals: int = 1) -> str:
+    """A rate (0.25) as a percentage (25.0%)."""
+    return "–" if rate is None or pd.isna(rate) else f"{rate * 100:.{decimals}f}%"
+
+
+def vs_target(value, target, higher_is_better: bool = True) -> str | None:
+    """The metric's delta: how far the value is from its target, in % of the target."""
+    if value is None or target is None or pd.isna(value) or pd.isna(target) or target == 0:
+        return None
+    gap = (value / target - 1) * 100
+    if not higher_is_better:
+        gap = -gap
+    return f"{gap:+.1f}% vs target"
+
+
+def period_caption(filters: Filters, note: str = "") -> None:
+    st.caption(f"{filters.start_date:%Y-%m-%d} to {filters.end_date:%Y-%m-%d} (UTC days). {note}")
+
+
+def nothing_in_range(frame: pd.DataFrame, what: str) -> bool:
+    if frame.empty:
+        st.info(f"No {what} in the selected dates: widen the date range in the sidebar.")
+        return True
+    return False
+
+
+def table(frame: pd.DataFrame, column_config: dict | None = None, **kwargs) -> None:
+    """st.dataframe with dates shown as dates (DuckDB DATE arrives as midnight timestamps)."""
+    config = {}
+    for name in frame.columns:
+        column = frame[name]
+        if (
+            pd.api.types.is_datetime64_any_dtype(column)
+            and (column.dropna() == column.dropna().dt.normalize()).all()
+        ):
+            config[name] = st.column_config.DateColumn(name, format="YYYY-MM-DD")
+    config.update(column_config or {})
+    st.dataframe(frame, hide_index=True, column_config=config, **kwargs)
+
+
+def month_label(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A YYYY-MM text column `month` for charts with one bar group per month."""
+    return frame.assign(month=pd.to_datetime(frame[column]).dt.strftime("%Y-%m"))
+
+
+# ------------------------------------------------------------------ executive KPIs
+
+
+def executive(filters: Filters) -> None:
+    st.title("Executive KPIs")
+    period_caption(
+        filters,
+        "Totals and averages over the selected days, beside the targets "
+        "(the kpi_targets seed); marts.fct_daily_exchange_kpis.",
+    )
+    totals = load("executive_period_totals", filters.params()).iloc[0]
+    daily = load("executive_daily_kpis", filters.params())
+    if nothing_in_range(daily, "days of data"):
+        return
+    c = st.columns(3)
+    c[0].metric(
+        "Revenue",
+        usd(totals.revenue_usd),
+        vs_target(totals.revenue_usd, totals.revenue_usd_target),
+        help=f"Target for these days: {usd(totals.revenue_usd_target)}",
+    )
+    c[1].metric(
+        "Trading volume",
+        usd(totals.trading_volume_usd),
+        vs_target(totals.trading_volume_usd, totals.trading_volume_usd_target),
+        help=f"Target for these days: {usd(totals.trading_volume_usd_target)}",
+    )
+    c[2].metric(
+        "Average DAU",
+        count(totals.avg_active_traders),
+        vs_target(totals.avg_active_traders, totals.active_traders_target),
+        help=f"Target: {count(totals.active_traders_target)} active traders a day",
+    )
+    c = st.columns(3)
+    c[0].metric(
+        "Revenue per trade",
+        usd(totals.revenue_per_trade_usd, 2),
+        vs_target(totals.revenue_per_trade_usd, totals.revenue_per_trade_usd_target),
+        help=f"Trading fees / fills. Target: {usd(totals.revenue_per_trade_usd_target, 2)}",
+    )
+    c[1].metric(
+        "Fill rate",
+        pct(totals.fill_rate),
+        vs_target(totals.fill_rate, totals.fill_rate_target),
+        help=f"Orders executed / placed. Target: {pct(totals.fill_rate_target)}",
+    )
+    c[2].metric("New registrations", count(totals.new_registrations))
+
+    latest = daily.iloc[-1]
+    st.subheader(f"Latest day: {latest.kpi_date:%Y-%m-%d}")
+    c = st.columns(4)
+    c[0].metric(
+        "DAU",
+        count(latest.active_traders),
+        vs_target(latest.active_traders, latest.active_traders_target),
+    )
+    c[1].metric(
+        "Revenue (day)",
+        usd(latest.revenue_usd),
+        vs_target(latest.revenue_usd, latest.revenue_usd_target),
+    )
+    c[2].metric("Fills", count(latest.trade_count))
+    c[3].metric("Churn rate", pct(latest.churn_rate))
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Revenue by day (USD)**")
+        fees = daily.assign(
+            trading=daily.trading_fee_revenue_usd,
+            withdrawal=daily.withdrawal_fee_revenue_usd,
+            # revenue_usd counts every fee type; whatever is neither of the two above
+            other=(
+                daily.revenue_usd - daily.trading_fee_revenue_usd - daily.withdrawal_fee_revenue_usd
+            ).clip(lower=0),
+        )
+        kinds = ["trading", "withdrawal"] + (["other"] if fees.other.gt(0.005).any() else [])
+        st.bar_chart(
+            fees.melt("kpi_date", kinds, "fee type", "USD"),
+            x="kpi_date",
+            y="USD",
+            color="fee type",
+            height=260,
+        )
+    with right:
+        st.markdown("**Active traders (DAU) by day**")
+        st.line_chart(daily, x="kpi_date", y="active_traders", height=260)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Trading volume by day (USD)**")
+        st.area_chart(daily, x="kpi_date", y="trading_volume_usd", height=240)
+    with right:
+        st.markdown("**Fill rate by day against its target**")
+        st.line_chart(daily, x="kpi_date", y=["fill_rate", "fill_rate_target"], height=240)
+    with st.expander("Daily KPIs beside their targets"):
+        table(daily)
+
+
+# ------------------------------------------------------------------ revenue by tier
+
+
+def revenue(filters: Filters) -> None:
+    st.title("Revenue by tier")
+    period_caption(
+        filters,
+        "Calendar months overlapping the selected days; revenue by the "
+        "user's tier when the fee was collected. marts.rpt_monthly_revenue_by_tier, "
+        "marts.fct_monthly_exchange_kpis.",
+    )
+    tiers = load("revenue_by_tier", filters.params())
+    months = load("revenue_monthly", filters.params())
+    if nothing_in_range(tiers, "months with revenue"):
+        return
+    latest_month = tiers.month_start_date.max()
+    latest = tiers[tiers.month_start_date == latest_month]
+    st.metric("Revenue, months in range", usd(tiers.revenue_usd.sum()))
+    st.subheader(f"Tier shares in {pd.Timestamp(latest_month):%B %Y}")
+    cols = st.columns(max(len(latest), 1))
+    for col, row in zip(cols, latest.itertuples(), strict=True):
+        col.metric(
+            f"{row.tier_name} revenue",
+            usd(row.revenue_usd),
+            f"share {pct(row.revenue_share)}, target {pct(row.revenue_share_target, 0)}",
+            delta_color="off",
+        )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Revenue by month and tier (USD)**")
+        st.bar_chart(
+            month_label(tiers, "month_start_date"),
+            x="month",
+            y="revenue_usd",
+            color="tier_name",
+            height=280,
+        )
+    with right:
+        st.markdown("**Share of revenue against target**")
+        shares = latest.melt(
+            "tier_name", ["revenue_share", "revenue_share_target"], "measure", "share"
+        )
+        st.bar_chart(shares, x="tier_name", y="share", color="measure", stack=False, height=280)
+    st.subheader("Months")
+    table(
+        months,
+        column_config={
+            "revenue_growth_pct": st.column_config.NumberColumn("revenue growth %", format="%.1f"),
+            "monthly_churn_rate": st.column_config.NumberColumn(format="percent"),
+            "monthly_churn_rate_target": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.caption(
+        "Growth is NULL for the first month of data; an incomplete month "
+        "(is_complete_month = false) is not comparable with a whole one."
+    )
+
+
+# ------------------------------------------------------------------ funnel and retention
+
+
+def funnel(filters: Filters) -> None:
+    st.title("Funnel and retention")
+    period_caption(
+        filters,
+        "Registration months overlapping the selected days; first-trade cohorts within them. "
+        "marts.fct_registration_funnel_monthly, fct_retention_cohorts_daily, "
+        "fct_retention_cohorts_weekly.",
+    )
+    every_month = st.toggle(
+        "Every registration month",
+        key="every_month",
+        help="Users registered before the first day of trading data too.",
+    )
+    funnel_params = filters.params()
+    if every_month:
+        funnel_params["start_date"] = dt.date(1970, 1, 1)
+    funnel_rows = load("funnel_monthly", funnel_params)
+    retention = load("retention_daily", filters.params())
+    weekly = load("retention_weekly", filters.params())
+    if not funnel_rows.empty:
+        registered = funnel_rows.registered.sum()
+        kyc = funnel_rows.kyc_approved.sum()
+        traded = funnel_rows.first_traded.sum()
+        c = st.columns(5)
+        c[0].metric("Registered", count(registered))
+        c[1].metric("KYC approved", count(kyc))
+        c[2].metric("First traded", count(traded))
+        c[3].metric(
+            "Registration → KYC",
+            pct(kyc / registered if registered else None),
+            vs_target(
+                kyc / registered * 100 if registered else None,
+                funnel_rows.registration_to_kyc_pct_target.max(),
+            ),
+        )
+        c[4].metric(
+            "KYC → first trade",
+            pct(traded / kyc if kyc else None),
+            vs_target(
+                traded / kyc * 100 if kyc else None, funnel_rows.kyc_to_first_trade_pct_target.max()
+            ),
+        )
+        st.markdown("**Users at each funnel step, by registration month**")
+        order = ["registered", "kyc_approved", "first_traded"]
+        steps = month_label(funnel_rows, "registration_month").melt("month", order, "step", "users")
+        st.altair_chart(
+            alt.Chart(steps, height=260)
+            .mark_bar()
+            .encode(
+                x=alt.X("month:O", title=None),
+                xOffset=alt.XOffset("step:N", sort=order),
+                y=alt.Y("users:Q"),
+                color=alt.Color("step:N", sort=order),
+                tooltip=["month", "step", "users"],
+            ),
+        )
+    else:
+        st.info("No registration month in the selected dates.")
+
+    st.subheader("Retention by first-trade cohort")
+    if nothing_in_range(retention, "first-trade cohorts"):
+        return
+    done_7d = retention[retention.retention_7d_rate.notna()]
+    done_30d = retention[retention.retention_30d_rate.notna()]
+    rate_7d = (
+        done_7d.retained_7d.sum() / done_7d.cohort_size.sum() if done_7d.cohort_size.sum() else None
+    )
+    rate_30d = (
+        done_30d.retained_30d.sum() / done_30d.cohort_size.sum()
+        if done_30d.cohort_size.sum()
+        else None
+    )
+    c = st.columns(3)
+    c[0].metric("First-time traders", count(retention.cohort_size.sum()))
+    c[1].metric(
+        "7-day retention",
+        pct(rate_7d),
+        vs_target(rate_7d, retention.retention_7d_rate_target.max()),
+        help="Cohorts whose 7-day window has ended, weighted by size.",
+    )
+    c[2].metric(
+        "30-day retention",
+        pct(rate_30d),
+        vs_target(rate_30d, retention.retention_30d_rate_target.max()),
+        help="Cohorts whose 30-day window has ended; '–' while none has.",
+    )
+    st.line_chart(
+        retention,
+        x="cohort_date",
+        y=[
+            "retention_7d_rate",
+            "retention_7d_rate_target",
+            "retention_30d_rate",
+            "retention_30d_rate_target",
+        ],
+        height=240,
+    )
+    if not weekly.empty:
+        st.markdown("**Weekly cohorts: share of the cohort trading in each later week**")
+        cohorts = weekly.pivot_table(
+            index=["cohort_period_start_date", "cohort_size"],
+            columns="periods_since_first_trade",
+            values="active_share",
+        )
+        cohorts.columns = [f"week {int(c)}" for c in cohorts.columns]
+        table(
+            cohorts.reset_index(),
+            column_config={
+                "cohort_period_start_date": st.column_config.DateColumn("cohort week"),
+                **{
+                    c: st.column_config.ProgressColumn(
+                        c, min_value=0.0, max_value=1.0, format="percent"
+                    )
+                    for c in cohorts.columns
+                },
+            },
+        )
+
+
+# ------------------------------------------------------------------ churn risk
+
+
+def churn(filters: Filters) -> None:
+    st.title("Churn risk")
+    st.caption(
+        "Risk levels as of the last day of data (marts.fct_user_churn_risk): high = 30-day "
+        "volume down more than 50%, medium = no fill for more than 7 days. The churn rate "
+        "follows the date filter; the tier filter applies to everything else."
+    )
+    tiers = load("churn_tiers").tier_name.dropna().tolist()
+    filters.tiers = multiselect(st.columns(3)[0], "Tier", tiers, "tiers", "All tiers")
+    levels = load("churn_risk_levels", filters.params())
+    if nothing_in_range(levels, "traders"):
+        return
+    by_level = levels.groupby("churn_risk_level").users.sum()
+    c = st.columns(4)
+    c[0].metric("High risk users", count(by_level.get("high", 0)))
+    c[1].metric("Medium risk users", count(by_level.get("medium", 0)))
+    c[2].metric("Low risk users", count(by_level.get("low", 0)))
+    c[3].metric(
+        "Need attention",
+        count(levels.users_needing_attention.sum()),
+        help="More than 2 support tickets in the last 30 days.",
+    )
+    rate = load("churn_rate_daily", filters.params())
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Users by risk level and tier, {levels.as_of_date.max():%Y-%m-%d}**")
+        st.altair_chart(
+            alt.Chart(levels, height=260)
+            .mark_bar()
+            .encode(
+                x=alt.X("tier_name:N", title=None, axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("sum(users):Q", title="users"),
+                color=alt.Color(
+                    "churn_risk_level:N",
+                    title="risk",
+                    scale=alt.Scale(
+                        domain=["high", "medium", "low"],
+                        range=[SEVERITY_COLOURS[s] for s in ("high", "medium", "low")],
+                    ),
+                ),
+                tooltip=["tier_name:N", "churn_risk_level:N", "sum(users):Q"],
+            ),
+        )
+    with right:
+        st.markdown("**Daily churn rate (churned / traders to date)**")
+        if not rate.empty:
+            st.line_chart(rate, x="kpi_date", y="churn_rate", height=260)
+    st.subheader("At-risk users")
+    table(
+        load("churn_risk_users", filters.params()),
+        column_config={
+            "volume_30d_usd": st.column_config.NumberColumn(format="dollar"),
+            "volume_prior_30d_usd": st.column_config.NumberColumn(format="dollar"),
+            "volume_change_pct": st.column_config.NumberColumn(format="%.0f%%"),
+        },
+    )
+    st.subheader("Churn model: highest scores")
+    if not has_table("fct_churn_predictions"):
+        st.info(
+            "marts.fct_churn_predictions is not in this warehouse: run `make score` "
+            "(the churn model) to add the scores."
+        )
+        return
+    predictions = load("churn_predictions_top", filters.params())
+    if not predictions.empty:
+        first = predictions.iloc[0]
+        st.caption(
+            f"Model {first.model_version}: probability of no fill in the "
+            f"{first.horizon_days} days after {pd.Timestamp(first.as_of_date):%Y-%m-%d}."
+        )
+    table(
+        predictions,
+        column_config={
+            "churn_score": st.column_config.ProgressColumn(
+                min_value=0.0, max_value=1.0, format="%.2f"
+            )
+        },
+    )
+
+
+# ------------------------------------------------------------------ compliance queue
+
+
+def compliance(filters: Filters) -> None:
+    st.title("Compliance alerts")
+    period_caption(
+        filters,
+        "Alerts detected on the selected days: rule hits, system "
+        "alerts and security events (marts.fct_compliance_alerts).",
+    )
+    values = load("compliance_filter_values")
+    options = {f: values[values.field == f].value.tolist() for f in ("severity", "rule", "status")}
+    c = st.columns(3)
+    filters.severities = multiselect(
+        c[0], "Severity", options["severity"], "severities", "All severities"
+    )
+    filters.rules = multiselect(c[1], "Rule", options["rule"], "rules", "All rules")
+    filters.statuses = multiselect(
+        c[2], "Investigation status", options["status"], "statuses", "All statuses"
+    )
+    alerts = load("compliance_alerts", filters.params())
+    c = st.columns(5)
+    c[0].metric("Alerts", count(len(alerts)))
+    c[1].metric("Pending", count((alerts.investigation_status == "pending").sum()))
+    c[2].metric("High or critical", count(alerts.severity.isin(["high", "critical"]).sum()))
+    c[3].metric("SAR candidates", count(alerts.is_sar_candidate.fillna(False).sum()))
+    c[4].metric("Amount flagged", usd(alerts.amount_usd.sum()))
+    daily = load("compliance_alerts_daily", filters.params())
+    if not daily.empty:
+        st.markdown("**Alerts per day by severity**")
+        st.altair_chart(
+            alt.Chart(daily, height=220)
+            .mark_bar()
+            .encode(
+                x=alt.X("alert_date:T", title=None),
+                y=alt.Y("sum(alert_count):Q", title="alerts"),
+                color=alt.Color(
+                    "severity:N",
+                    scale=alt.Scale(
+                        domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())
+                    ),
+                ),
+                tooltip=["alert_date:T", "severity:N", "sum(alert_count):Q"],
+            ),
+        )
+    st.subheader("Queue: most severe first, newest first")
+    if nothing_in_range(alerts, "alerts matching the filters"):
+        return
+    table(
+        alerts,
+        column_config={
+            "amount_usd": st.column_config.NumberColumn(format="$%.0f"),
+            "detected_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
+    )
+
+
+# ------------------------------------------------------------------ market liquidity
+
+
+def liquidity(filters: Filters) -> None:
+    st.title("Market liquidity")
+    period_caption(
+        filters,
+        "Per pair over the selected days (pairs in the sidebar; none "
+        "selected = all). marts.fct_pair_liquidity_daily, fct_pair_candles_daily, "
+        "rpt_pair_competitive_positioning_daily.",
+    )
+    pairs = load("liquidity_by_pair", filters.params())
+    if nothing_in_range(pairs, "pair-days"):
+        return
+    daily = load("liquidity_daily", filters.params())
+    deviations = load("price_deviations_daily", filters.params())
+    c = st.columns(4)
+    c[0].metric("Volume (USD)", usd(pairs.trading_volume_usd.sum()))
+    c[1].metric("Fills", count(pairs.trade_count.sum()))
+    c[2].metric(
+        "Average spread (bps)",
+        f"{daily.avg_spread_bps.mean():.2f}" if daily.avg_spread_bps.notna().any() else "–",
+        help="Mean of the pair-days' average spreads.",
+    )
+    c[3].metric(
+        "Price deviation alerts",
+        count(deviations.deviation_alert_count.sum()),
+        help="Hours whose close deviated from an external reference beyond the threshold.",
+    )
+    table(
+        pairs,
+        column_config={
+            "avg_spread_bps": st.column_config.NumberColumn("avg spread bps", format="%.2f"),
+            "avg_p95_spread_bps": st.column_config.NumberColumn("p95 spread bps", format="%.2f"),
+            "avg_total_depth_1_percent": st.column_config.NumberColumn(
+                "depth within 1% (base)", format="compact"
+            ),
+            "trading_volume_usd": st.column_config.NumberColumn("volume USD", format="dollar"),
+            "trade_count": st.column_config.NumberColumn("fills", format="localized"),
+            "crossed_snapshot_count": st.column_config.NumberColumn("crossed books"),
+            "avg_realized_volatility": st.column_config.NumberColumn(
+                "realized volatility", format="%.4f"
+            ),
+        },
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Average spread by day (bps)**")
+        st.line_chart(daily, x="date_day", y="avg_spread_bps", color="symbol", height=260)
+    with right:
+        st.markdown("**Share of the exchange's volume by day**")
+        st.area_chart(daily, x="date_day", y="volume_share", color="symbol", height=260)
+    candles = load("candles_daily", filters.params())
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Daily close, indexed to 100 at the first day**")
+        if not candles.empty:
+            first = candles.groupby("symbol").close_price.transform("first")
+            st.line_chart(
+                candles.assign(close_index=candles.close_price / first * 100),
+                x="candle_date",
+                y="close_index",
+                color="symbol",
+                height=260,
+            )
+    with right:
+        st.markdown("**Average absolute deviation from external prices (bps)**")
+        if not deviations.empty:
+            st.line_chart(
+                deviations, x="date_day", y="avg_abs_deviation_bps", color="symbol", height=260
+            )
