@@ -120,3 +120,16 @@ final as (
 select * from final
 
 {%- endmacro %}
+
+{#- The robust spread of a value around its baseline, in the units of the value: 1.4826 × the
+    median absolute deviation (the standard deviation for normal data), else 1.2533 × the mean
+    absolute deviation when over half the history equals the baseline; NULL with fewer than
+    `anomaly_min_history_days` of history (not scored). Shared by the KPI and the raw-volume
+    anomaly models, so both score the same way. -#}
+{% macro robust_spread(history_days, median_absolute_deviation, mean_absolute_deviation) -%}
+    case
+        when coalesce({{ history_days }}, 0) < {{ var('anomaly_min_history_days') }} then null
+        when {{ median_absolute_deviation }} > 0 then 1.4826 * {{ median_absolute_deviation }}
+        when {{ mean_absolute_deviation }} > 0 then 1.2533 * {{ mean_absolute_deviation }}
+    end
+{%- endmacro %}

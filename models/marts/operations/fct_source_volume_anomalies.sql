@@ -134,11 +134,11 @@ scaled as (
         daily_values.row_count,
         coalesce(baselines.history_days, 0) as history_days,
         baselines.baseline_value,
-        case
-            when coalesce(baselines.history_days, 0) < {{ var('anomaly_min_history_days') }} then null
-            when spreads.median_absolute_deviation > 0 then 1.4826 * spreads.median_absolute_deviation
-            when spreads.mean_absolute_deviation > 0 then 1.2533 * spreads.mean_absolute_deviation
-        end as robust_spread
+        {{ robust_spread(
+            'baselines.history_days',
+            'spreads.median_absolute_deviation',
+            'spreads.mean_absolute_deviation'
+        ) }} as robust_spread
     from daily_values
     left join baselines
         on
