@@ -14,6 +14,7 @@ with
 fills as (
 
     select * from {{ ref('fct_trades') }}
+    where {{ test_window_filter('executed_at', ref('fct_trades')) }}
 
 ),
 

@@ -9,7 +9,9 @@ with
 
 orders as (
 
+    -- a daily run: the orders placed in its test window (macros/test_window.sql)
     select * from {{ ref('fct_orders') }}
+    where {{ test_window_filter('placed_at', ref('fct_orders')) }}
 
 ),
 
@@ -20,9 +22,10 @@ orphan_fills as (
         count(*) as fill_count,
         sum(fills.quantity) as filled_quantity_from_fills
     from {{ ref('fct_trades') }} as fills
-    left join orders
+    left join {{ ref('fct_orders') }} as orders
         on fills.order_id = orders.order_id
     where orders.order_id is null
+        and {{ test_window_filter('executed_at', ref('fct_trades'), 'fills') }}
     group by fills.order_id
 
 ),

@@ -15,6 +15,7 @@ collected as (
         sum(fee_amount) as collected_fee_amount
     from {{ ref('fct_fee_collections') }}
     where fee_type = 'trading_fee'
+        and {{ test_window_filter('collected_at', ref('fct_trades'), reference_column='executed_at') }}
     group by collected_date, fee_asset
 
 ),
@@ -28,6 +29,7 @@ charged as (
         sum(fee_amount) as charged_fee_amount
     from {{ ref('fct_trades') }}
     where fee_amount <> 0
+        and {{ test_window_filter('executed_at', ref('fct_trades')) }}
     group by executed_date, fee_asset
 
 ),

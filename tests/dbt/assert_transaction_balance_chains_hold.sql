@@ -8,12 +8,47 @@
 
 with
 
-transactions as (
+completed as (
 
     select * from {{ ref('fct_transactions') }}
     where transaction_status = 'completed'
 
 ),
+
+{% if var('test_days', none) %}
+-- A daily run (macros/test_window.sql): the rows of its test window and, before them, the
+-- last row (time) of each ledger before the window, so the window's first row is checked
+-- against its predecessor. The rest of the history is only scanned, never sorted.
+window_starts as (
+
+    select
+        user_id,
+        asset,
+        max(created_at) as start_at
+    from completed
+    where not ({{ test_window_filter('created_at', ref('fct_transactions')) }})
+    group by user_id, asset
+
+),
+
+transactions as (
+
+    select completed.*
+    from completed
+    left join window_starts
+        on completed.user_id = window_starts.user_id
+        and completed.asset = window_starts.asset
+    where {{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }}
+        or completed.created_at = window_starts.start_at
+
+),
+{% else %}
+transactions as (
+
+    select * from completed
+
+),
+{% endif %}
 
 chained as (
 

@@ -9,7 +9,9 @@ with
 
 wallets as (
 
+    -- a daily run: the wallet versions of its test window (macros/test_window.sql)
     select * from {{ ref('stg_exchange__wallets') }}
+    where {{ test_window_filter('updated_at', ref('stg_exchange__wallets')) }}
 
 ),
 

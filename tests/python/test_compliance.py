@@ -310,6 +310,61 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
         assert stored("assert_trading_fees_reconcile_with_fills", "fee_date")
 
 
+def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_factory):
+    """With ``test_days`` (macros/test_window.sql) the integrity tests check the last N days:
+    a broken link at the window's first row (its predecessor is older) and a wrong fee on the
+    last day are caught; the same faults on the first day are not read."""
+    root, warehouse, env = warehouse_copy_factory("test_window")
+    last_day = "(select max(cast(created_at as date)) from staging.stg_exchange__transactions)"
+    with duckdb.connect(str(warehouse)) as con:
+        # A completed row of the last day whose previous row is older: its balance_before and
+        # balance_after both shifted, so only the link to that older row breaks.
+        (link_tx,) = _pick(con, f"""
+            select transaction_id from (
+                select transaction_id, created_at, lag(created_at) over (
+                    partition by user_id, asset order by created_at, transaction_id
+                ) as previous_at
+                from staging.stg_exchange__transactions where status = 'completed'
+            ) as chain
+            where cast(created_at as date) = {last_day}
+                and cast(previous_at as date) < {last_day}
+            order by created_at, transaction_id limit 1
+        """)
+        con.execute(
+            "update raw.transactions set balance_before = balance_before + 1, "
+            "balance_after = balance_after + 1 where transaction_id = ?", [link_tx])
+        fills = {}
+        for name, day in (("last", "max"), ("first", "min")):
+            (fills[name],) = _pick(con, f"""
+                select trade_id from staging.stg_exchange__trades
+                where not is_maker and fee_amount > 0 and cast(executed_at as date) = (
+                    select {day}(cast(executed_at as date)) from staging.stg_exchange__trades)
+                order by trade_id limit 1
+            """)
+            con.execute("update raw.trades set fee = fee * 2 where trade_id = ?", [fills[name]])
+    dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
+    window = ["--vars", "{test_days: 1}"]
+    tests = ["assert_transaction_balance_chains_hold", "assert_fill_fees_match_fee_rates"]
+    dbt_executable = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run([dbt_executable, "test", "--select", *tests, *window],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    assert set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout)) == set(tests), (
+        result.stdout[-3000:])
+    with connect(warehouse) as con:
+        def stored(test: str, column: str) -> set:
+            return {v for (v,) in con.execute(
+                f'select "{column}" from dbt_test__audit."{test}"').fetchall()}
+
+        assert link_tx in stored("assert_transaction_balance_chains_hold", "transaction_id")
+        fee_failures = stored("assert_fill_fees_match_fee_rates", "trade_id")
+        assert fills["last"] in fee_failures and fills["first"] not in fee_failures
+    # Without the window (the full build's tests) the first day's fault is found too.
+    subprocess.run([dbt_executable, "test", "--select", tests[1]],
+                   cwd=REPO, env=env, capture_output=True, text=True)
+    with connect(warehouse) as con:
+        assert fills["first"] in stored("assert_fill_fees_match_fee_rates", "trade_id")
+
+
 # ------------------------------------------------------------------------------- reports
 
 
