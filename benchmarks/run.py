@@ -228,6 +228,26 @@ def project_env(out: Path, warehouse: Path, target: str, memory_limit: str) -> d
     return env
 
 
+def stage_command(stage: str, memory_limit: str) -> list[str]:
+    """A floor or query stage of benchmarks/stages.py."""
+    return [PY, "-m", "benchmarks.stages", stage, "--memory-limit", memory_limit]
+
+
+def loader_command(landing: Path, warehouse: Path) -> list[str]:
+    """The loader as a user runs it, with its report as JSON."""
+    return [
+        PY,
+        "-m",
+        "ingestion.loaders",
+        "--quiet",
+        "--json",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+    ]
+
+
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -294,16 +314,11 @@ def run(args: argparse.Namespace) -> dict:
         m, stdout = measure(
             "load_floor",
             [
-                PY,
-                "-m",
-                "benchmarks.stages",
-                "load-floor",
+                *stage_command("load-floor", args.floor_memory_limit),
                 "--landing",
                 str(landing),
                 "--database",
                 str(floor_db),
-                "--memory-limit",
-                args.floor_memory_limit,
             ],
             env,
             logs,
@@ -316,22 +331,7 @@ def run(args: argparse.Namespace) -> dict:
 
     if "load" not in skip:
         warehouse.unlink(missing_ok=True)
-        m, stdout = measure(
-            "load",
-            [
-                PY,
-                "-m",
-                "ingestion.loaders",
-                "--quiet",
-                "--json",
-                "--landing",
-                str(landing),
-                "--warehouse",
-                str(warehouse),
-            ],
-            env,
-            logs,
-        )
+        m, stdout = measure("load", loader_command(landing, warehouse), env, logs)
         report = _json_tail(stdout)
         m.rows = report["rows_loaded"] + report["rows_quarantined"]
         m.details = {k: report[k] for k in ("rows_loaded", "rows_quarantined", "files_loaded")}
@@ -348,16 +348,7 @@ def run(args: argparse.Namespace) -> dict:
     if "build_floor" not in skip:
         m, stdout = measure(
             "build_floor",
-            [
-                PY,
-                "-m",
-                "benchmarks.stages",
-                "kpi-floor",
-                "--warehouse",
-                str(warehouse),
-                "--memory-limit",
-                args.memory_limit,
-            ],
+            [*stage_command("kpi-floor", args.memory_limit), "--warehouse", str(warehouse)],
             env,
             logs,
             check=False,
@@ -369,16 +360,11 @@ def run(args: argparse.Namespace) -> dict:
         m, stdout = measure(
             "dashboard",
             [
-                PY,
-                "-m",
-                "benchmarks.stages",
-                "dashboard",
+                *stage_command("dashboard", args.memory_limit),
                 "--warehouse",
                 str(warehouse),
                 "--repeat",
                 str(args.query_repeat),
-                "--memory-limit",
-                args.memory_limit,
             ],
             env,
             logs,
@@ -394,17 +380,7 @@ def run(args: argparse.Namespace) -> dict:
         inc_warehouse = inc / "warehouse.duckdb"
         last_day, n_prefix, n_day = split_landing(landing, inc_landing, held)
         inc_env = project_env(inc, inc_warehouse, "dbt_target", args.memory_limit)
-        load = [
-            PY,
-            "-m",
-            "ingestion.loaders",
-            "--quiet",
-            "--json",
-            "--landing",
-            str(inc_landing),
-            "--warehouse",
-            str(inc_warehouse),
-        ]
+        load = loader_command(inc_landing, inc_warehouse)
         m, stdout = measure("inc_load_prefix", load, inc_env, logs)
         m.rows = _json_tail(stdout)["rows_loaded"]
         m.details = {"files": n_prefix, "days": "all but " + last_day}
