@@ -62,3 +62,14 @@
 {% macro incremental_strategy() -%}
     {{ return('merge' if target.type == 'bigquery' else 'delete+insert') }}
 {%- endmacro %}
+
+{#- For the staging of a versioned source (orders, wallets): the raw rows of every key that
+    has a row loaded since the last run (less the lookback). Ranking all the versions of those
+    keys, not the new rows alone, keeps what a full refresh keeps when a late file brings an
+    older version than the stored one. -#}
+{% macro has_versions_loaded_since_last_run(key_column, raw_relation) -%}
+    {{ key_column }} in (
+        select {{ key_column }} from {{ raw_relation }}
+        where _loaded_at > {{ incremental_watermark('loaded_at') }}
+    )
+{%- endmacro %}

@@ -5,15 +5,18 @@
 
 with
 
+-- a daily run: the wallet versions and transactions of its test window (macros/test_window.sql)
 wallets as (
 
     select * from {{ ref('stg_exchange__wallets') }}
+    where {{ test_window_filter('updated_at', ref('stg_exchange__wallets')) }}
 
 ),
 
 transactions as (
 
     select transaction_id, user_id, asset, balance_after from {{ ref('fct_transactions') }}
+    where {{ test_window_filter('created_at', ref('fct_transactions')) }}
 
 ),
 

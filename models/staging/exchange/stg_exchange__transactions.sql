@@ -7,7 +7,7 @@
     )
 }}
 
--- An incremental table, where the other staging models are views: one of the three largest
+-- An incremental table, where the other staging models are views: one of the four largest
 -- event tables, read by several models. A run dedupes only the rows loaded since the last run
 -- (less the lookback); a later delivery of a key replaces the stored row, so the latest load
 -- wins exactly as in latest_version. A full refresh gives the same rows.
@@ -25,7 +25,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['transaction_id'], version_column=none) }}
+    {{ latest_version('source', ['transaction_id'], version_column=none, mostly_unique=true) }}
 
 ),
 
