@@ -17,29 +17,46 @@ completed as (
 
 {% if var('test_days', none) %}
 -- A daily run (macros/test_window.sql): the rows of its test window and, before them, the
--- last row (time) of each ledger before the window, so the window's first row is checked
--- against its predecessor. The rest of the history is only scanned, never sorted.
+-- last row (time) of each of those ledgers, so the window's first row is checked against its
+-- predecessor. The older rows of other ledgers are never grouped or sorted.
+window_rows as (
+
+    select * from completed
+    where {{ test_window_filter('created_at', ref('fct_transactions')) }}
+
+),
+
+window_ledgers as (
+
+    select distinct user_id, asset from window_rows
+
+),
+
 window_starts as (
 
     select
-        user_id,
-        asset,
-        max(created_at) as start_at
+        completed.user_id,
+        completed.asset,
+        max(completed.created_at) as start_at
     from completed
-    where not ({{ test_window_filter('created_at', ref('fct_transactions')) }})
-    group by user_id, asset
+    inner join window_ledgers
+        on completed.user_id = window_ledgers.user_id
+        and completed.asset = window_ledgers.asset
+    where not ({{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }})
+    group by completed.user_id, completed.asset
 
 ),
 
 transactions as (
 
+    select * from window_rows
+    union all
     select completed.*
     from completed
-    left join window_starts
+    inner join window_starts
         on completed.user_id = window_starts.user_id
         and completed.asset = window_starts.asset
-    where {{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }}
-        or completed.created_at = window_starts.start_at
+        and completed.created_at = window_starts.start_at
 
 ),
 {% else %}
