@@ -28,9 +28,13 @@ def _note(name: str, stage: dict) -> str:
     if name in ("build", "inc_build_prefix", "inc_build_day") and d:
         types = d.get("node_seconds_by_type", {})
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(d.get("statuses", {}).items()))
+        slowest = ", ".join(
+            f"{n['node'].split('.')[2]} {n['seconds']:.0f}" for n in d.get("slowest_nodes", [])[:3]
+        )
         return (
             f"dbt {d.get('dbt_elapsed_seconds', 0):.1f} s; node s: models "
-            f"{types.get('model', 0):.0f}, tests {types.get('test', 0):.0f}; {statuses}"
+            f"{types.get('model', 0):.0f}, tests {types.get('test', 0):.0f}, unit tests "
+            f"{types.get('unit_test', 0):.0f}; {statuses}; slowest: {slowest}"
         )
     if name == "build_floor" and d:
         agreement = d.get("agreement", {})

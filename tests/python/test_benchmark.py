@@ -9,9 +9,10 @@ import filecmp
 import json
 import os
 import sys
+from pathlib import Path
 
 from benchmarks.dashboard import DASHBOARD_QUERIES
-from benchmarks.run import split_landing
+from benchmarks.run import FLOOR_MART, ancestors, split_landing
 
 from .conftest import run
 
@@ -107,3 +108,14 @@ def test_benchmark_runs_and_writes_its_result(tmp_path, tiny_warehouse):
     assert result["sizes_bytes"]["warehouse_after_load_bytes"] > 0
     markdown = (out / "result.md").read_text()
     assert "| load (loader) |" in markdown and "load_over_floor_wall" in markdown
+
+
+def test_the_kpi_path_is_what_the_floor_replaces(tiny_warehouse):
+    """The build's models set against the floor: the KPI mart and what it is built from, from
+    staging up, and nothing beside it (the compliance marts)."""
+    manifest = json.loads(
+        (Path(tiny_warehouse.env["DBT_TARGET_PATH"]) / "manifest.json").read_text()
+    )
+    path = {u.split(".")[-1] for u in ancestors(manifest, FLOOR_MART) if u.startswith("model.")}
+    assert {"fct_daily_exchange_kpis", "int_trades_valued", "stg_exchange__trades"} <= path
+    assert "fct_compliance_alerts" not in path and "dim_user_segments" not in path
