@@ -74,7 +74,7 @@ browser:  ## install Debian's chromium and chromium-driver when missing (for the
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver
 
 bench: install  ## time every stage at SCALE against its floor; writes data/bench/SCALE/result.json and .md
-	$(PY) -m benchmarks --scale $(SCALE) --out data/bench/$(SCALE) --fresh
+	$(PY) -m benchmarks --scale $(SCALE) --out data/bench/$(SCALE) --fresh $(BENCH_ARGS)
 
 bench-ingest: install  ## simulator and loader throughput at SCALE, the loader against DuckDB's plain read
 	rm -rf data/bench-ingest/$(SCALE)

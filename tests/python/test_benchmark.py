@@ -93,6 +93,7 @@ def test_benchmark_runs_and_writes_its_result(tmp_path, tiny_warehouse):
             "build_floor",
             "dashboard",
             "incremental",
+            "--free-landing",
         ],
         env,
     )
@@ -106,6 +107,8 @@ def test_benchmark_runs_and_writes_its_result(tmp_path, tiny_warehouse):
     assert result["ratios"]["load_over_floor_wall"] > 0
     assert result["machine"]["cores"] and len(result["machine"]["load_average_at_start"]) == 3
     assert result["sizes_bytes"]["warehouse_after_load_bytes"] > 0
+    assert result["sizes_bytes"]["landing_bytes"] > 0
+    assert not (out / "landing").exists(), "--free-landing deletes the files after the load"
     markdown = (out / "result.md").read_text()
     assert "| load (loader) |" in markdown and "load_over_floor_wall" in markdown
 

@@ -30,7 +30,14 @@ from tests.python.conftest import REPO, dbt, project_env
 
 COMPLIANCE_MODELS = "path:models/intermediate/compliance path:models/marts/compliance"
 INTEGRITY_TESTS = "tag:financial_integrity"
-INTEGRITY_INPUTS = ["+fct_transactions", "+fct_trades", "+fct_orders", "+fct_fee_collections"]
+# What the integrity tests read, rebuilt from corrupted raw data (wallets: an incremental table).
+INTEGRITY_INPUTS = [
+    "+fct_transactions",
+    "+fct_trades",
+    "+fct_orders",
+    "+fct_fee_collections",
+    "stg_exchange__wallets",
+]
 # Rules that background users can trip by the SPEC's own definition (they deposit $10,000 or
 # more, withdraw older funds right after a small deposit, or a market maker's resting order
 # fills at the price of its own taker order a few seconds later): their hits on users outside
