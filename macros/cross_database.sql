@@ -51,3 +51,11 @@
 {% macro to_day(timestamp_expression) -%}
     cast({{ timestamp_expression }} as date)
 {%- endmacro %}
+
+{#- `with source as {{ not_materialized() }} (...)`: a CTE read more than once is computed once
+    and stored by DuckDB (its default) and may be by PostgreSQL; for a filter of a large raw
+    table, reading the table again (only the columns each reference needs) is far cheaper than
+    writing a copy of it to the temp directory. BigQuery inlines CTEs anyway. -#}
+{% macro not_materialized() -%}
+    {{ '' if target.type == 'bigquery' else 'not materialized' }}
+{%- endmacro %}

@@ -7,7 +7,8 @@
     aggregate of the key alone), and only their rows are ranked; the others pass through
     without the sort that ranking every row costs (the largest cost of a full build at
     scale). Same rows either way; key columns are never NULL (the loader quarantines a row
-    without its key). -#}
+    without its key). The relation is read three times: a table, or a CTE declared
+    `as {{ not_materialized() }}`, never a stored copy. -#}
 {% macro latest_version(relation, key_columns, version_column=none, mostly_unique=false) -%}
     {%- if mostly_unique %}
     select {{ relation }}.*, 1 as version_rank

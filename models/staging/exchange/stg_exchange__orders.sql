@@ -15,7 +15,7 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('exchange', 'orders') }}
     {% if is_incremental() %}

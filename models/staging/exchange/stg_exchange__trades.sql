@@ -14,7 +14,7 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('exchange', 'trades') }}
     {% if is_incremental() %}

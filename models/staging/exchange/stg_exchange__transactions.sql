@@ -14,7 +14,7 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('exchange', 'transactions') }}
     {% if is_incremental() %}
