@@ -4,16 +4,27 @@
 
     `mostly_unique=true` is for the append-only event tables, where a key has one row unless
     a file was replayed: the keys that occur more than once are found first (a hash
-    aggregate of the key alone), and only their rows are ranked; the others pass through
+    aggregate of the key alone, once), and only their rows are ranked; the others pass through
     without the sort that ranking every row costs (the largest cost of a full build at
     scale). Same rows either way; key columns are never NULL (the loader quarantines a row
     without its key). The relation is read three times: a table, or a CTE declared
     `as {{ not_materialized() }}`, never a stored copy. -#}
 {% macro latest_version(relation, key_columns, version_column=none, mostly_unique=false) -%}
     {%- if mostly_unique %}
+    with
+
+    repeated as (
+
+        select {{ key_columns | join(', ') }}
+        from {{ relation }}
+        group by {{ key_columns | join(', ') }}
+        having count(*) > 1
+
+    )
+
     select {{ relation }}.*, 1 as version_rank
     from {{ relation }}
-    left join ({{ _repeated_keys(relation, key_columns) }}) as repeated
+    left join repeated
         on {{ _keys_match(relation, 'repeated', key_columns) }}
     where repeated.{{ key_columns[0] }} is null
 
@@ -25,7 +36,7 @@
             {{ relation }}.*,
             {{ _version_rank(key_columns, version_column, relation) }} as version_rank
         from {{ relation }}
-        inner join ({{ _repeated_keys(relation, key_columns) }}) as repeated
+        inner join repeated
             on {{ _keys_match(relation, 'repeated', key_columns) }}
     ) as ranked
     where version_rank = 1
@@ -51,13 +62,6 @@
             {{ q }}_source_file desc,
             {{ q }}_row_number desc
     )
-{%- endmacro %}
-
-{% macro _repeated_keys(relation, key_columns) -%}
-    select {{ key_columns | join(', ') }}
-    from {{ relation }}
-    group by {{ key_columns | join(', ') }}
-    having count(*) > 1
 {%- endmacro %}
 
 {% macro _keys_match(left, right, key_columns) -%}
