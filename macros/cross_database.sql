@@ -59,3 +59,22 @@
 {% macro not_materialized() -%}
     {{ '' if target.type == 'bigquery' else 'not materialized' }}
 {%- endmacro %}
+
+{#- The value of `value_expression` on the row that sorts last by `order_columns` (an aggregate):
+    the value of the latest row of each group in one pass, without a self-join or a window.
+    Both must be non-null (BigQuery's arrays cannot hold NULL). -#}
+{% macro last_by(value_expression, order_columns) -%}
+    {{ return(adapter.dispatch('last_by')(value_expression, order_columns)) }}
+{%- endmacro %}
+
+{% macro default__last_by(value_expression, order_columns) -%}
+    (array_agg({{ value_expression }} order by {{ order_columns | join(' desc, ') }} desc))[1]
+{%- endmacro %}
+
+{% macro duckdb__last_by(value_expression, order_columns) -%}
+    arg_max({{ value_expression }}, row({{ order_columns | join(', ') }}))
+{%- endmacro %}
+
+{% macro bigquery__last_by(value_expression, order_columns) -%}
+    array_agg({{ value_expression }} order by {{ order_columns | join(' desc, ') }} desc limit 1)[offset(0)]
+{%- endmacro %}

@@ -8,7 +8,7 @@
 
 with
 
-completed as (
+completed as {{ not_materialized() }} (
 
     select * from {{ ref('fct_transactions') }}
     where transaction_status = 'completed'

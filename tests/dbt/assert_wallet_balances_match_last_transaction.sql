@@ -7,7 +7,7 @@
 
 with
 
-wallets as (
+wallets as {{ not_materialized() }} (
 
     -- a daily run: the wallet versions of its test window (macros/test_window.sql)
     select * from {{ ref('stg_exchange__wallets') }}
@@ -23,48 +23,22 @@ transactions as (
 
 ),
 
-latest_times as (
+last_transactions as (
 
-    -- The time of the last completed transaction of each wallet's user and asset, up to the
-    -- wallet version's updated_at.
+    -- One pass: each wallet's transactions up to its updated_at, reduced to the last one
+    -- (time, then id: at the same time the highest id is the later row of the chain). A max()
+    -- joined back to the ledger would join its 100M rows twice.
     select
         wallets.wallet_id,
-        wallets.user_id,
-        wallets.asset,
-        max(transactions.created_at) as last_transaction_at
+        max(transactions.created_at) as last_transaction_at,
+        {{ last_by('transactions.transaction_id', ['transactions.created_at', 'transactions.transaction_id']) }} as last_transaction_id,
+        {{ last_by('transactions.balance_after', ['transactions.created_at', 'transactions.transaction_id']) }} as last_balance_after
     from wallets
     inner join transactions
         on wallets.user_id = transactions.user_id
         and wallets.asset = transactions.asset
         and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
-    group by wallets.wallet_id, wallets.user_id, wallets.asset
-
-),
-
-last_transactions as (
-
-    select
-        wallet_id,
-        transaction_id as last_transaction_id,
-        balance_after as last_balance_after,
-        created_at as last_transaction_at
-    from (
-        select
-            latest_times.wallet_id,
-            transactions.transaction_id,
-            transactions.balance_after,
-            transactions.created_at,
-            -- Ties at the same time: the highest id is the later row of the chain.
-            row_number() over (
-                partition by latest_times.wallet_id order by transactions.transaction_id desc
-            ) as tie_rank
-        from latest_times
-        inner join transactions
-            on latest_times.user_id = transactions.user_id
-            and latest_times.asset = transactions.asset
-            and latest_times.last_transaction_at = transactions.created_at
-    ) as at_last_time
-    where tie_rank = 1
+    group by wallets.wallet_id
 
 ),
 
