@@ -6,6 +6,9 @@
 -- rows move no balance and are left out of the chain. Reads fct_transactions (the ledger as BI
 -- tools see it). Returns every row that breaks it, with the reason and the previous row.
 
+{% set windowed = var('test_days', none) %}
+{% set ledger_order = 'partition by user_id, asset order by created_at, transaction_id' %}
+
 with
 
 completed as {{ not_materialized() }} (
@@ -15,10 +18,11 @@ completed as {{ not_materialized() }} (
 
 ),
 
-{% if var('test_days', none) %}
--- A daily run (macros/test_window.sql): the rows of its test window and, before them, the
--- last row (time) of each of those ledgers, so the window's first row is checked against its
--- predecessor. The older rows of other ledgers are never grouped or sorted.
+{% if windowed %}
+-- A daily run (macros/test_window.sql): the rows of its test window, each ledger's first one
+-- checked against the last completed row before the window. That predecessor is found in one
+-- aggregate pass over the older rows of the window's ledgers: no sort of history, and no
+-- join of the whole ledger back to it.
 window_rows as (
 
     select * from completed
@@ -32,12 +36,15 @@ window_ledgers as (
 
 ),
 
-window_starts as (
+predecessors as (
 
     select
         completed.user_id,
         completed.asset,
-        max(completed.created_at) as start_at
+        {{ last_by('completed.transaction_id', ['completed.created_at', 'completed.transaction_id']) }}
+            as predecessor_id,
+        {{ last_by('completed.balance_after', ['completed.created_at', 'completed.transaction_id']) }}
+            as predecessor_balance_after
     from completed
     inner join window_ledgers
         on completed.user_id = window_ledgers.user_id
@@ -49,14 +56,14 @@ window_starts as (
 
 transactions as (
 
-    select * from window_rows
-    union all
-    select completed.*
-    from completed
-    inner join window_starts
-        on completed.user_id = window_starts.user_id
-        and completed.asset = window_starts.asset
-        and completed.created_at = window_starts.start_at
+    select
+        window_rows.*,
+        predecessors.predecessor_id,
+        predecessors.predecessor_balance_after
+    from window_rows
+    left join predecessors
+        on window_rows.user_id = predecessors.user_id
+        and window_rows.asset = predecessors.asset
 
 ),
 {% else %}
@@ -78,12 +85,18 @@ chained as (
         balance_before,
         balance_after,
         created_at,
-        lag(transaction_id) over (
-            partition by user_id, asset order by created_at, transaction_id
+        {% if windowed %}
+        coalesce(
+            lag(transaction_id) over ({{ ledger_order }}), predecessor_id
         ) as previous_transaction_id,
-        lag(balance_after) over (
-            partition by user_id, asset order by created_at, transaction_id
-        ) as previous_balance_after
+        case
+            when lag(transaction_id) over ({{ ledger_order }}) is null then predecessor_balance_after
+            else lag(balance_after) over ({{ ledger_order }})
+        end as previous_balance_after
+        {% else %}
+        lag(transaction_id) over ({{ ledger_order }}) as previous_transaction_id,
+        lag(balance_after) over ({{ ledger_order }}) as previous_balance_after
+        {% endif %}
     from transactions
 
 ),

@@ -5,6 +5,8 @@
 -- transaction is not yet in that wallet version). A wallet without any transaction must hold
 -- nothing. Returns the wallets that disagree.
 
+{% set chain_order = ['transactions.created_at', 'transactions.transaction_id'] %}
+
 with
 
 wallets as {{ not_materialized() }} (
@@ -31,8 +33,8 @@ last_transactions as (
     select
         wallets.wallet_id,
         max(transactions.created_at) as last_transaction_at,
-        {{ last_by('transactions.transaction_id', ['transactions.created_at', 'transactions.transaction_id']) }} as last_transaction_id,
-        {{ last_by('transactions.balance_after', ['transactions.created_at', 'transactions.transaction_id']) }} as last_balance_after
+        {{ last_by('transactions.transaction_id', chain_order) }} as last_transaction_id,
+        {{ last_by('transactions.balance_after', chain_order) }} as last_balance_after
     from wallets
     inner join transactions
         on wallets.user_id = transactions.user_id
