@@ -8,7 +8,7 @@
 
 with
 
-transfers as (
+transfers as {{ not_materialized() }} (
 
     select * from {{ ref('int_transfers_completed') }}
     where amount_usd >= {{ var('dormant_reactivation_min_usd') }}

@@ -11,7 +11,7 @@
 
 with
 
-failures as (
+failures as {{ not_materialized() }} (
 
     select event_id, user_id, occurred_at
     from {{ ref('stg_exchange__login_events') }}

@@ -10,7 +10,7 @@
 
 with
 
-transfers as (
+transfers as {{ not_materialized() }} (
 
     select * from {{ ref('int_transfers_completed') }}
     where amount_usd >= {{ var('high_risk_country_min_usd') }}

@@ -12,7 +12,7 @@
 
 with
 
-transfers as (
+transfers as {{ not_materialized() }} (
 
     select * from {{ ref('int_transfers_completed') }}
     where amount_usd is not null

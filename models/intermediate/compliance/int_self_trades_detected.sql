@@ -11,7 +11,7 @@
 
 with
 
-all_fills as (
+all_fills as {{ not_materialized() }} (
 
     select trade_id, user_id, pair_id, symbol, side, price, notional_usd, executed_at
     from {{ ref('int_trades_valued') }}

@@ -12,7 +12,7 @@
 
 with
 
-logins as (
+logins as {{ not_materialized() }} (
 
     select event_id, user_id, ip_network, occurred_at
     from {{ ref('stg_exchange__login_events') }}

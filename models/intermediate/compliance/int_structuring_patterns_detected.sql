@@ -13,7 +13,7 @@
 
 with
 
-transfers as (
+transfers as {{ not_materialized() }} (
 
     select * from {{ ref('int_transfers_completed') }}
 

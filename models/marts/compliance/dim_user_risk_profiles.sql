@@ -23,7 +23,7 @@ fatf as (
 
 ),
 
-logins as (
+logins as {{ not_materialized() }} (
 
     select user_id, country_code, occurred_at
     from {{ ref('stg_exchange__login_events') }}

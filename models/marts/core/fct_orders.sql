@@ -16,13 +16,13 @@
 
 with
 
-orders as (
+orders as {{ not_materialized() }} (
 
     select * from {{ ref('stg_exchange__orders') }}
 
 ),
 
-trades as (
+trades as {{ not_materialized() }} (
 
     select order_id, quantity, notional_usd, executed_at, loaded_at
     from {{ ref('int_trades_valued') }}

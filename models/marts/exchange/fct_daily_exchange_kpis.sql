@@ -29,19 +29,19 @@ days as (
 
 ),
 
-trades as (
+trades as {{ not_materialized() }} (
 
     select executed_date, user_id, is_maker, notional_usd, loaded_at from {{ ref('int_trades_valued') }}
 
 ),
 
-fees as (
+fees as {{ not_materialized() }} (
 
     select collected_date, fee_type, fee_usd, loaded_at from {{ ref('int_fee_collections_valued') }}
 
 ),
 
-orders as (
+orders as {{ not_materialized() }} (
 
     select placed_date, is_executed, loaded_at from {{ ref('fct_orders') }}
 

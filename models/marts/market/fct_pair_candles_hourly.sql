@@ -19,7 +19,7 @@
 
 with
 
-trades as (
+trades as {{ not_materialized() }} (
 
     select * from {{ ref('int_trades_valued') }}
 
