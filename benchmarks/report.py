@@ -94,7 +94,8 @@ def markdown(result: dict) -> str:
                 f"{q['rows']} |"
             )
     lines.append(
-        f"\nPeak RSS of any stage: {result['peak_rss_bytes_max'] / GIB:.2f} GiB "
-        "(sum over the stage's process tree, sampled every 0.1 s)."
+        f"\nPeak RSS of any stage: {result['peak_rss_bytes_max'] / GIB:.2f} GiB, the reference "
+        f"floors aside ({result.get('floor_peak_rss_bytes_max', 0) / GIB:.2f} GiB); the sum over "
+        "a stage's process tree, sampled every 0.1 s."
     )
     return "\n".join(lines) + "\n"

@@ -60,21 +60,60 @@
     {{ '' if target.type == 'bigquery' else 'not materialized' }}
 {%- endmacro %}
 
-{#- The value of `value_expression` on the row that sorts last by `order_columns` (an aggregate):
-    the value of the latest row of each group in one pass, without a self-join or a window.
-    Both must be non-null (BigQuery's arrays cannot hold NULL). -#}
-{% macro last_by(value_expression, order_columns) -%}
-    {{ return(adapter.dispatch('last_by')(value_expression, order_columns)) }}
+{#- The last row of each group by `order_columns` (an aggregate over the group's rows),
+    carrying `values` (a dict: name -> expression), selected `as alias`; an outer query reads
+    each value with last_row_value(alias, name). The latest row of each group in one pass,
+    without a self-join or a window. On DuckDB it is a single max() of one struct: per value an
+    arg_max costs about three times as much (the wallet test at large: 37 s against 90 s).
+    Order columns and values must be non-null (BigQuery's arrays cannot hold NULL). -#}
+{% macro last_row(alias, values, order_columns) -%}
+    {{ return(adapter.dispatch('last_row')(alias, values, order_columns)) }}
 {%- endmacro %}
 
-{% macro default__last_by(value_expression, order_columns) -%}
-    (array_agg({{ value_expression }} order by {{ order_columns | join(' desc, ') }} desc))[1]
+{% macro default__last_row(alias, values, order_columns) -%}
+    {%- for name, expression in values.items() %}
+    (array_agg({{ expression }} order by {{ order_columns | join(' desc, ') }} desc))[1] as {{ alias }}__{{ name }}
+    {%- if not loop.last %},{% endif %}
+    {%- endfor %}
 {%- endmacro %}
 
-{% macro duckdb__last_by(value_expression, order_columns) -%}
-    arg_max({{ value_expression }}, row({{ order_columns | join(', ') }}))
+{% macro duckdb__last_row(alias, values, order_columns) -%}
+    {#- the order columns first, so the struct's max is the last row; a value that is an order
+        column is not carried twice (each field more costs time at scale) -#}
+    {%- set fields = [] -%}
+    {%- set carried = [] -%}
+    {%- for column in order_columns -%}
+        {%- set ns = namespace(name='__order_' ~ loop.index) -%}
+        {%- for name, expression in values.items() if expression == column and name not in carried -%}
+            {%- if loop.first %}{% set ns.name = name %}{% do carried.append(name) %}{% endif -%}
+        {%- endfor -%}
+        {%- do fields.append(ns.name ~ ' := ' ~ column) -%}
+    {%- endfor -%}
+    {%- for name, expression in values.items() if name not in carried -%}
+        {%- do fields.append(name ~ ' := ' ~ expression) -%}
+    {%- endfor -%}
+    max(struct_pack({{ fields | join(', ') }})) as {{ alias }}
 {%- endmacro %}
 
-{% macro bigquery__last_by(value_expression, order_columns) -%}
-    array_agg({{ value_expression }} order by {{ order_columns | join(' desc, ') }} desc limit 1)[offset(0)]
+{% macro bigquery__last_row(alias, values, order_columns) -%}
+    array_agg(struct(
+        {%- for name, expression in values.items() %}{{ expression }} as {{ name }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    ) order by {{ order_columns | join(' desc, ') }} desc limit 1)[offset(0)] as {{ alias }}
+{%- endmacro %}
+
+{#- One value of a last_row(alias, ...) aggregate. -#}
+{% macro last_row_value(alias, name) -%}
+    {{ return(adapter.dispatch('last_row_value')(alias, name)) }}
+{%- endmacro %}
+
+{% macro default__last_row_value(alias, name) -%}
+    {{ alias }}__{{ name }}
+{%- endmacro %}
+
+{% macro duckdb__last_row_value(alias, name) -%}
+    struct_extract({{ alias }}, '{{ name }}')
+{%- endmacro %}
+
+{% macro bigquery__last_row_value(alias, name) -%}
+    {{ alias }}.{{ name }}
 {%- endmacro %}

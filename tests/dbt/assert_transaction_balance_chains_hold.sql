@@ -39,18 +39,27 @@ window_ledgers as (
 predecessors as (
 
     select
-        completed.user_id,
-        completed.asset,
-        {{ last_by('completed.transaction_id', ['completed.created_at', 'completed.transaction_id']) }}
-            as predecessor_id,
-        {{ last_by('completed.balance_after', ['completed.created_at', 'completed.transaction_id']) }}
-            as predecessor_balance_after
-    from completed
-    inner join window_ledgers
-        on completed.user_id = window_ledgers.user_id
-        and completed.asset = window_ledgers.asset
-    where not ({{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }})
-    group by completed.user_id, completed.asset
+        user_id,
+        asset,
+        {{ last_row_value('predecessor', 'transaction_id') }} as predecessor_id,
+        {{ last_row_value('predecessor', 'balance_after') }} as predecessor_balance_after
+    from (
+
+        select
+            completed.user_id,
+            completed.asset,
+            {{ last_row('predecessor', {
+                'transaction_id': 'completed.transaction_id',
+                'balance_after': 'completed.balance_after',
+            }, ['completed.created_at', 'completed.transaction_id']) }}
+        from completed
+        inner join window_ledgers
+            on completed.user_id = window_ledgers.user_id
+            and completed.asset = window_ledgers.asset
+        where not ({{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }})
+        group by completed.user_id, completed.asset
+
+    ) as ledger_ends
 
 ),
 

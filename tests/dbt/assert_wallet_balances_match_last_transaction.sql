@@ -27,20 +27,31 @@ transactions as (
 
 last_transactions as (
 
-    -- One pass: each wallet's transactions up to its updated_at, reduced to the last one
-    -- (time, then id: at the same time the highest id is the later row of the chain). A max()
-    -- joined back to the ledger would join its 100M rows twice.
     select
-        wallets.wallet_id,
-        max(transactions.created_at) as last_transaction_at,
-        {{ last_by('transactions.transaction_id', chain_order) }} as last_transaction_id,
-        {{ last_by('transactions.balance_after', chain_order) }} as last_balance_after
-    from wallets
-    inner join transactions
-        on wallets.user_id = transactions.user_id
-        and wallets.asset = transactions.asset
-        and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
-    group by wallets.wallet_id
+        wallet_id,
+        {{ last_row_value('last_transaction', 'transaction_id') }} as last_transaction_id,
+        {{ last_row_value('last_transaction', 'created_at') }} as last_transaction_at,
+        {{ last_row_value('last_transaction', 'balance_after') }} as last_balance_after
+    from (
+
+        -- One pass: each wallet's transactions up to its updated_at, reduced to the last one
+        -- (time, then id: at the same time the highest id is the later row of the chain). A
+        -- max() joined back to the ledger would join its 100M rows twice.
+        select
+            wallets.wallet_id,
+            {{ last_row('last_transaction', {
+                'transaction_id': 'transactions.transaction_id',
+                'created_at': 'transactions.created_at',
+                'balance_after': 'transactions.balance_after',
+            }, chain_order) }}
+        from wallets
+        inner join transactions
+            on wallets.user_id = transactions.user_id
+            and wallets.asset = transactions.asset
+            and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
+        group by wallets.wallet_id
+
+    ) as wallet_ends
 
 ),
 
