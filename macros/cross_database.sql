@@ -64,7 +64,7 @@
     carrying `values` (a dict: name -> expression), selected `as alias`; an outer query reads
     each value with last_row_value(alias, name). The latest row of each group in one pass,
     without a self-join or a window. On DuckDB it is a single max() of one struct: per value an
-    arg_max costs about three times as much (the wallet test at large: 37 s against 90 s).
+    arg_max costs about three times as much (the wallet test at large: 38 s against 90 s).
     Order columns and values must be non-null (BigQuery's arrays cannot hold NULL). -#}
 {% macro last_row(alias, values, order_columns) -%}
     {{ return(adapter.dispatch('last_row')(alias, values, order_columns)) }}
