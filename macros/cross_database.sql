@@ -79,15 +79,17 @@
 
 {% macro duckdb__last_row(alias, values, order_columns) -%}
     {#- the order columns first, so the struct's max is the last row; a value that is an order
-        column is not carried twice (each field more costs time at scale) -#}
+        column is carried once, under its name (each field more costs time at scale) -#}
+    {%- set name_of = {} -%}
+    {%- for name, expression in values.items() if expression not in name_of -%}
+        {%- do name_of.update({expression: name}) -%}
+    {%- endfor -%}
     {%- set fields = [] -%}
     {%- set carried = [] -%}
     {%- for column in order_columns -%}
-        {%- set ns = namespace(name='__order_' ~ loop.index) -%}
-        {%- for name, expression in values.items() if expression == column and name not in carried -%}
-            {%- if loop.first %}{% set ns.name = name %}{% do carried.append(name) %}{% endif -%}
-        {%- endfor -%}
-        {%- do fields.append(ns.name ~ ' := ' ~ column) -%}
+        {%- set name = name_of.get(column, '__order_' ~ loop.index) -%}
+        {%- do carried.append(name) -%}
+        {%- do fields.append(name ~ ' := ' ~ column) -%}
     {%- endfor -%}
     {%- for name, expression in values.items() if name not in carried -%}
         {%- do fields.append(name ~ ' := ' ~ expression) -%}
