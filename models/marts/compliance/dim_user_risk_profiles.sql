@@ -17,9 +17,13 @@ users as (
 
 ),
 
+-- The lists in force now (the seed holds the list's history; an open period has no
+-- effective_to): this profile is the user's current view. The rule high_risk_country judges
+-- each transfer on the lists of its own day instead.
 fatf as (
 
     select country_code, fatf_list from {{ ref('fatf_high_risk_countries') }}
+    where effective_to is null
 
 ),
 
