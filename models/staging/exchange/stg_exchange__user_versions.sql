@@ -1,4 +1,5 @@
--- Every distinct delivered version of each user row (replays removed), for tier history.
+-- Every distinct delivered version of each user row (replays removed), for the tier and
+-- country-of-residence histories (int_user_tier_history, int_user_country_history).
 -- stg_exchange__users keeps only the latest version.
 
 with
@@ -15,6 +16,7 @@ versions as (
         user_id,
         user_tier_id as tier_id,
         status,
+        country_code,
         coalesce(updated_at, created_at) as version_at
     from source
 
@@ -22,7 +24,7 @@ versions as (
 
 final as (
 
-    select distinct user_id, tier_id, status, version_at
+    select distinct user_id, tier_id, status, country_code, version_at
     from versions
 
 )
