@@ -74,6 +74,7 @@ hourly_returns as (
         end as log_return
     from engine_candles
     where close_price > 0
+        and is_usable_candle  -- a flagged candle (SPEC section 6) is no price to measure
 
 ),
 
