@@ -29,7 +29,6 @@ from ingestion.external_prices import (
     IncompleteLoadError,
     PriceObservation,
     PriceStore,
-    RequestFailedError,
     RetryPolicy,
     load_external_prices,
     load_with_connection,
@@ -590,9 +589,7 @@ def test_duplicates_resolve_like_the_file_loader_and_are_reported(api, waits, wa
     (landing / "external_prices").mkdir(parents=True)
     (landing / "external_prices" / "part-0.jsonl").write_text(
         "".join(
-            json.dumps(
-                {"source": "coingecko", "asset": "BTC", "price_usd": p, "observed_at": t}
-            )
+            json.dumps({"source": "coingecko", "asset": "BTC", "price_usd": p, "observed_at": t})
             + "\n"
             for t, p in [
                 ("2026-01-10T09:00:00Z", 90000.0),

