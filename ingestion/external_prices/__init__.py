@@ -33,9 +33,14 @@ from .http_client import (
     RequestFailedError,
     RetryPolicy,
 )
-from .loader import ExternalPriceLoadResult, load_external_prices, load_with_connection
-from .observations import PriceObservation, RejectedRecord
-from .store import CURSORS, PRICES, PriceStore
+from .loader import (
+    ExternalPriceLoadResult,
+    IncompleteLoadError,
+    load_external_prices,
+    load_with_connection,
+)
+from .observations import FetchFailure, PriceObservation, RejectedRecord
+from .store import CURSORS, PRICES, PriceConflict, PriceStore, keep_latest_delivery
 
 __all__ = [
     "CURSORS",
@@ -45,13 +50,17 @@ __all__ = [
     "ConfigurationError",
     "ExternalPriceError",
     "ExternalPriceLoadResult",
+    "FetchFailure",
+    "IncompleteLoadError",
     "JsonHttpClient",
     "MalformedResponseError",
+    "PriceConflict",
     "PriceObservation",
     "PriceStore",
     "RejectedRecord",
     "RequestFailedError",
     "RetryPolicy",
+    "keep_latest_delivery",
     "load_external_prices",
     "load_with_connection",
 ]

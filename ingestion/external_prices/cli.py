@@ -1,8 +1,9 @@
 """``python -m ingestion.external_prices``: fetch new prices from the APIs into the warehouse.
 
-Exit status: 0 when the run wrote what was new (possibly nothing), 1 when an API failed or
-answered malformed JSON (nothing written, cursors unchanged: run again later), 2 on bad
-arguments, 3 when the warehouse is held by another load or program past ``--lock-timeout``.
+Exit status: 0 when the run wrote what was new (possibly nothing), 1 when a request failed or
+answered malformed JSON (the other assets and sources WERE written; the failed ones keep their
+cursors: run again later), 2 on bad arguments, 3 when the warehouse is held by another load or
+program past ``--lock-timeout``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from ingestion import warehouse as locations
 
 from .http_client import ExternalPriceError, RetryPolicy
-from .loader import SOURCES, load_external_prices
+from .loader import SOURCES, IncompleteLoadError, load_external_prices
 
 EXIT_ERROR, EXIT_LOCKED = 1, 3
 
@@ -101,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseLockedError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_LOCKED
+    except IncompleteLoadError as e:
+        print(json.dumps(e.result.to_dict(), indent=2) if args.json else e.result.summary())
+        print(
+            f"error: {e}\nThe failed assets were not loaded and keep their cursors; "
+            "everything else was loaded.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     except ExternalPriceError as e:
         print(f"error: {e}\nNothing was loaded; the cursors are unchanged.", file=sys.stderr)
         return EXIT_ERROR

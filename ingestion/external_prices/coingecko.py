@@ -26,8 +26,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .http_client import JsonHttpClient, MalformedResponseError, RetryPolicy
+from .http_client import ExternalPriceError, JsonHttpClient, MalformedResponseError, RetryPolicy
 from .observations import (
+    FetchFailure,
     InvalidValue,
     PriceObservation,
     RejectedRecord,
@@ -102,28 +103,47 @@ class CoinGeckoSource:
         assets: Iterable[str],
         cursors: Mapping[str, dt.datetime],
         now: dt.datetime,
-    ) -> tuple[list[PriceObservation], list[RejectedRecord]]:
-        """Everything newer than each asset's cursor: history, then the latest price."""
+    ) -> tuple[list[PriceObservation], list[RejectedRecord], list[FetchFailure]]:
+        """Everything newer than each asset's cursor: history, then the latest price.
+
+        An asset whose history request fails is reported (a :class:`FetchFailure`) and left
+        out of the latest-price request too, so its cursor stays where it was and the next run
+        asks for the same history again; the other assets load. A failed latest-price request
+        is reported for the assets it was for; their history still loads.
+        """
         known = [a for a in assets if a in self.coin_ids]
         for asset in sorted(set(assets) - set(known)):
             log.warning("coingecko: no coin id for asset %s; skipped (pass coin_ids)", asset)
         observations: list[PriceObservation] = []
         rejects: list[RejectedRecord] = []
+        failures: list[FetchFailure] = []
+        fetched: list[str] = []
         for asset in known:
             days = self._days_to_fetch(cursors.get(asset), now)
-            got, bad = self._market_chart(asset, days)
+            try:
+                got, bad = self._market_chart(asset, days)
+            except ExternalPriceError as e:
+                log.error("coingecko: %s history failed: %s", asset, e)
+                failures.append(FetchFailure(SOURCE, (asset,), str(e)))
+                continue
+            fetched.append(asset)
             observations += got
             rejects += bad
-        if known:
-            got, bad = self._simple_price(known)
-            observations += got
-            rejects += bad
+        if fetched:
+            try:
+                got, bad = self._simple_price(fetched)
+            except ExternalPriceError as e:
+                log.error("coingecko: latest prices failed: %s", e)
+                failures.append(FetchFailure(SOURCE, tuple(fetched), str(e)))
+            else:
+                observations += got
+                rejects += bad
         new = [
             o
             for o in observations
             if cursors.get(o.asset) is None or o.observed_at > cursors[o.asset]
         ]
-        return new, rejects
+        return new, rejects, failures
 
     def _days_to_fetch(self, cursor: dt.datetime | None, now: dt.datetime) -> int:
         if cursor is None:

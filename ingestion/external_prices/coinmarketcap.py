@@ -26,7 +26,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .http_client import ConfigurationError, JsonHttpClient, MalformedResponseError, RetryPolicy
-from .observations import InvalidValue, PriceObservation, RejectedRecord, check_price, from_iso8601
+from .observations import (
+    FetchFailure,
+    InvalidValue,
+    PriceObservation,
+    RejectedRecord,
+    check_price,
+    from_iso8601,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +83,12 @@ class CoinMarketCapSource:
         assets: Iterable[str],
         cursors: Mapping[str, dt.datetime],
         now: dt.datetime,  # noqa: ARG002 - the API only has the latest quote
-    ) -> tuple[list[PriceObservation], list[RejectedRecord]]:
+    ) -> tuple[list[PriceObservation], list[RejectedRecord], list[FetchFailure]]:
+        """One request for every asset (quotes), or pages of listings: a failure is the whole
+        source's, and the loader reports it for every asset (the other sources still load)."""
         assets = sorted(set(assets))
         if not assets:
-            return [], []
+            return [], [], []
         if self.mode == QUOTES:
             observations, rejects = self._quotes(assets)
         else:
@@ -89,7 +98,7 @@ class CoinMarketCapSource:
             for o in observations
             if cursors.get(o.asset) is None or o.observed_at > cursors[o.asset]
         ]
-        return new, rejects
+        return new, rejects, []
 
     def _quotes(self, assets: list[str]) -> tuple[list[PriceObservation], list[RejectedRecord]]:
         path = "/v1/cryptocurrency/quotes/latest"

@@ -1,9 +1,11 @@
 """A run of the external price loader: read cursors, call the APIs, write what is new.
 
-:func:`load_external_prices` is what the CLI and an orchestrator call. A run is all or nothing:
-every source is fetched first, then everything is written in one transaction. A source that
-fails (retries exhausted, a 4xx, malformed JSON) raises before anything is written, so the
-warehouse and the cursors stay as they were and the next run tries again from the same point.
+:func:`load_external_prices` is what the CLI and an orchestrator call. Every source is fetched
+first, then everything good is written in one transaction. A request that fails (retries
+exhausted, a 4xx, malformed JSON) costs only the assets it was for: they get nothing from that
+source, their cursors stay where they were (the next run asks again from the same point), and
+the run ends with :class:`IncompleteLoadError` (the CLI's exit status 1) AFTER the good assets
+are written (SPEC section 6). A failure while writing rolls everything back.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any, Protocol
 
 from .coingecko import CoinGeckoSource
 from .coinmarketcap import CoinMarketCapSource
-from .observations import PriceObservation, RejectedRecord
-from .store import RAW_SCHEMA, PriceStore
+from .http_client import ExternalPriceError
+from .observations import FetchFailure, PriceObservation, RejectedRecord
+from .store import RAW_SCHEMA, PriceConflict, PriceStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class PriceSource(Protocol):
 
     def fetch(
         self, assets: Iterable[str], cursors: dict[str, dt.datetime], now: dt.datetime
-    ) -> tuple[list[PriceObservation], list[RejectedRecord]]: ...
+    ) -> tuple[list[PriceObservation], list[RejectedRecord], list[FetchFailure]]: ...
 
     def close(self) -> None: ...
 
@@ -44,7 +47,8 @@ class SourceResult:
     fetched: int = 0
     inserted: int = 0
     already_loaded: int = 0
-    quarantined: int = 0
+    quarantined: int = 0  # records newly quarantined (one already there is not counted)
+    rejected: int = 0  # bad records in the responses, quarantined now or before
 
 
 @dataclass
@@ -52,6 +56,12 @@ class ExternalPriceLoadResult:
     load_id: str
     assets: list[str]
     sources: dict[str, SourceResult] = field(default_factory=dict)
+    failures: list[FetchFailure] = field(default_factory=list)
+    conflicts: list[PriceConflict] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failures
 
     @property
     def inserted(self) -> int:
@@ -66,8 +76,11 @@ class ExternalPriceLoadResult:
         for s in self.sources.values():
             lines.append(
                 f"  {s.source}: {s.fetched} new observations fetched, {s.inserted} rows loaded, "
-                f"{s.already_loaded} already loaded, {s.quarantined} records quarantined"
+                f"{s.already_loaded} already loaded, {s.quarantined} records quarantined "
+                f"({s.rejected} bad records in the responses)"
             )
+        lines += [f"  conflict: {c.describe()}" for c in self.conflicts]
+        lines += [f"  FAILED: {f.describe()}" for f in self.failures]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,7 +88,21 @@ class ExternalPriceLoadResult:
             "load_id": self.load_id,
             "assets": self.assets,
             "sources": {k: vars(v) for k, v in self.sources.items()},
+            "conflicts": [c.describe() for c in self.conflicts],
+            "failures": [f.describe() for f in self.failures],
         }
+
+
+class IncompleteLoadError(ExternalPriceError):
+    """Some requests failed: what was good IS written (``result``), the failed assets are not
+    and keep their cursors. ``str()`` names every failure."""
+
+    def __init__(self, result: ExternalPriceLoadResult):
+        self.result = result
+        super().__init__(
+            "external prices load incomplete; the other assets were loaded: "
+            + "; ".join(f.describe() for f in result.failures)
+        )
 
 
 def build_source(name: str, **options) -> PriceSource:
@@ -122,16 +149,25 @@ def load_with_connection(
     rejects: list[RejectedRecord] = []
     for source in sources:
         cursors = store.cursors(source.name, assets)
-        got, bad = source.fetch(assets, cursors, now)
+        try:
+            got, bad, failed = source.fetch(assets, cursors, now)
+        except ExternalPriceError as e:  # the source's one request failed: all its assets
+            log.error("%s: failed: %s", source.name, e)
+            got, bad, failed = [], [], [FetchFailure(source.name, tuple(assets), str(e))]
         log.info("%s: %d new observations, %d records rejected", source.name, len(got), len(bad))
-        result.sources[source.name] = SourceResult(
-            source.name, fetched=len(got), quarantined=len(bad)
-        )
+        result.sources[source.name] = SourceResult(source.name, fetched=len(got), rejected=len(bad))
+        result.failures += failed
         observations += got
         rejects += bad
-    for name, (inserted, already_loaded) in store.write(load_id, observations, rejects).items():
+    written = store.write(load_id, observations, rejects)
+    for name, (inserted, already_loaded) in written.counts.items():
         result.sources[name].inserted = inserted
         result.sources[name].already_loaded = already_loaded
+    for name, quarantined in written.quarantined.items():
+        result.sources[name].quarantined = quarantined
+    result.conflicts = written.conflicts
+    for conflict in written.conflicts:
+        log.warning("duplicate with a different price: %s", conflict.describe())
     log.info("loaded %d rows into %s (load %s)", result.inserted, store.prices, load_id)
     return result
 
@@ -150,6 +186,7 @@ def load_external_prices(
     ``source_options``: keyword arguments per source name (``base_url``, ``api_key``,
     ``policy``, ...); ``assets``: symbols to price (default: the base assets of
     ``raw.trading_pairs``, else :data:`DEFAULT_ASSETS`). Holds the file loader's lock.
+    Raises :class:`IncompleteLoadError` (its ``result`` says what loaded) when a request failed.
     """
     from ingestion.loaders.connection import LoaderSettings, open_warehouse
 
@@ -161,8 +198,11 @@ def load_external_prices(
     settings = LoaderSettings.from_env(lock_timeout=lock_timeout)
     try:
         with open_warehouse(warehouse, settings) as con:
-            return load_with_connection(con, built, assets, now=now)
+            result = load_with_connection(con, built, assets, now=now)
     finally:
         for source in built:
             with contextlib.suppress(Exception):
                 source.close()
+    if result.failures:
+        raise IncompleteLoadError(result)
+    return result

@@ -45,6 +45,20 @@ class RejectedRecord:
     record: Any = field(default=None)
 
 
+@dataclass(frozen=True)
+class FetchFailure:
+    """A request that failed after its retries (or answered the wrong shape): the assets it
+    was for get nothing from this source in this run, keep their cursors, and are reported.
+    The other assets load (SPEC section 6: one bad response never holds back the good ones)."""
+
+    source: str
+    assets: tuple[str, ...]
+    error: str
+
+    def describe(self) -> str:
+        return f"{self.source} {','.join(self.assets) or '(all assets)'}: {self.error}"
+
+
 class InvalidValue(ValueError):
     """A value of a record is not usable; the message says which and why."""
 

@@ -3,14 +3,19 @@
 ``raw.external_prices`` is the table the file loader fills from the landing directory: the
 contract columns (source, asset, price_usd, observed_at) and the provenance columns
 (``_load_id``, ``_source_file`` = the request URL, ``_row_number`` = the record in the response,
-``_loaded_at``). A row whose (source, asset, observed_at) is already there, from a file or an
-earlier run, is not written again.
+``_loaded_at``). A row whose (source, asset, observed_at) is already there with the same price,
+from a file or an earlier run, is not written again. Duplicates follow the file loader's rule
+(:func:`keep_latest_delivery`): the latest delivery of a key wins, and a differing value is
+reported as a conflict.
 
 ``raw._external_price_cursors``: per source and asset, the latest ``observed_at`` loaded; the
 next run asks the API only for what is newer. Without a cursor row the latest ``observed_at``
 already in ``raw.external_prices`` for that source and asset serves.
 
 ``raw._quarantine`` (shared with the file loader): records of a response that cannot be rows.
+A record already quarantined (same table, reason and original values) is not quarantined again
+on the next run, so re-running against an API that keeps serving the same bad records leaves
+the quarantine as it was.
 
 A run's rows, quarantine rows and cursor moves are written in ONE transaction: a run that
 fails (or is killed) leaves the warehouse as it was. Works on DuckDB (through the file
@@ -103,6 +108,61 @@ def _utc_now() -> dt.datetime:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# --------------------------------------------------------------------------------------
+# THE DUPLICATE RULE (issue 18 item 7; to be unified with the file loader's rule, which lives
+# in macros/latest_version.sql): same key and same version -> keep the row from the LATEST
+# delivery and REPORT the conflict when the values differ. The file loader keeps every
+# delivered row in raw and staging picks the latest (loaded_at, file, row number); this loader
+# applies the same order before it writes: within a run, the later record (later request, then
+# higher record number) wins; against raw, a differing price is written as a newer delivery
+# (so staging's latest_version keeps it), an equal one is skipped. The same input therefore
+# stores the same price whichever loader brought it.
+
+
+@dataclass(frozen=True)
+class PriceConflict:
+    """Two deliveries of one key with different prices: which was kept, which lost."""
+
+    source: str
+    asset: str
+    observed_at: dt.datetime
+    kept_price: Decimal
+    other_price: Decimal
+    kept_from: str
+    other_from: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.source} {self.asset} {self.observed_at.isoformat()}: kept {self.kept_price} "
+            f"(latest delivery, {self.kept_from}), not {self.other_price} ({self.other_from})"
+        )
+
+
+def keep_latest_delivery(
+    observations: Sequence[PriceObservation],
+) -> tuple[list[PriceObservation], list[PriceConflict]]:
+    """One observation per key: the one delivered last (``observations`` are in delivery
+    order: request order, records in response order); a differing price is a conflict."""
+    winners: dict[tuple, PriceObservation] = {}
+    conflicts: list[PriceConflict] = []
+    for o in observations:
+        earlier = winners.get(o.key)
+        if earlier is not None and earlier.price_usd != o.price_usd:
+            conflicts.append(
+                PriceConflict(
+                    o.source,
+                    o.asset,
+                    o.observed_at,
+                    o.price_usd,
+                    earlier.price_usd,
+                    f"{o.source_url} record {o.row_number}",
+                    f"{earlier.source_url} record {earlier.row_number}",
+                )
+            )
+        winners[o.key] = o
+    return list(winners.values()), conflicts
 
 
 class PriceStore:
@@ -234,20 +294,55 @@ class PriceStore:
                 result[asset] = value
         return result
 
-    def existing_keys(self, observations: Sequence[PriceObservation]) -> set[tuple]:
-        """Keys of ``observations`` already in raw.external_prices."""
-        keys: set[tuple] = set()
+    def existing_prices(
+        self, observations: Sequence[PriceObservation]
+    ) -> dict[tuple, tuple[Decimal, str]]:
+        """Per key of ``observations`` already in raw.external_prices: the price of its latest
+        delivery (the order staging's latest_version uses) and where it came from."""
+        found: dict[tuple, tuple[Decimal, str]] = {}
         by_series: dict[tuple[str, str], list[dt.datetime]] = {}
         for o in observations:
             by_series.setdefault((o.source, o.asset), []).append(o.observed_at)
         for (source, asset), times in by_series.items():
             rows = self._execute(
-                f"SELECT observed_at FROM {self.prices} WHERE source = ? AND asset = ? "
-                "AND observed_at BETWEEN ? AND ?",
+                f"SELECT observed_at, price_usd, _source_file, _row_number FROM {self.prices} "
+                "WHERE source = ? AND asset = ? AND observed_at BETWEEN ? AND ? "
+                "ORDER BY observed_at, _loaded_at, _source_file, _row_number",
                 [source, asset, min(times), max(times)],
             )
-            keys.update((source, asset, r[0]) for r in rows)
-        return keys
+            for observed_at, price, source_file, row_number in rows:  # the last one wins
+                found[(source, asset, observed_at)] = (
+                    Decimal(price),
+                    f"{source_file} record {row_number}",
+                )
+        return found
+
+    def existing_keys(self, observations: Sequence[PriceObservation]) -> set[tuple]:
+        """Keys of ``observations`` already in raw.external_prices."""
+        return set(self.existing_prices(observations))
+
+    def new_rejects(self, rejects: Sequence[RejectedRecord]) -> list[RejectedRecord]:
+        """The rejects not yet in the quarantine: a record is known by its table, reason and
+        original values (its URL may differ between runs, e.g. the ``days`` parameter)."""
+        unique: dict[tuple[str, str], RejectedRecord] = {}
+        for r in rejects:
+            unique.setdefault((_reject_reason(r), _reject_record(r)), r)
+        if not unique:
+            return []
+        known: set[tuple[str, str]] = set()
+        reasons = sorted({reason for reason, _ in unique})
+        for start in range(0, len(reasons), 500):
+            chunk = reasons[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            known.update(
+                (reason, record)
+                for reason, record in self._execute(
+                    f"SELECT reason, record FROM {self.quarantine} "
+                    f"WHERE table_name = ? AND reason IN ({marks})",
+                    [TABLE_NAME, *chunk],
+                )
+            )
+        return [r for key, r in unique.items() if key not in known]
 
     # -- the write -----------------------------------------------------------------------
 
@@ -257,20 +352,32 @@ class PriceStore:
         observations: Sequence[PriceObservation],
         rejects: Sequence[RejectedRecord],
         loaded_at: dt.datetime | None = None,
-    ) -> dict[str, tuple[int, int]]:
-        """Write a run in one transaction; per source, (rows inserted, rows already loaded)."""
+    ) -> WriteResult:
+        """Write a run in one transaction: the latest delivery of each key (written unless raw
+        already holds that price as its latest), the rejects not quarantined before, and the
+        cursors. ``observations`` are in delivery order."""
         loaded_at = loaded_at or _utc_now()
+        kept, conflicts = keep_latest_delivery(observations)
         self._begin()
         try:
-            existing = self.existing_keys(observations)
-            seen: set[tuple] = set()
+            existing = self.existing_prices(kept)
             new_rows = []
-            for o in sorted(
-                observations, key=lambda o: (o.source, o.asset, o.observed_at, o.row_number)
-            ):
-                if o.key in existing or o.key in seen:
-                    continue
-                seen.add(o.key)
+            for o in sorted(kept, key=lambda o: (o.source, o.asset, o.observed_at)):
+                stored = existing.get(o.key)
+                if stored is not None:
+                    if stored[0] == o.price_usd:
+                        continue  # already loaded: never a row twice
+                    conflicts.append(
+                        PriceConflict(
+                            o.source,
+                            o.asset,
+                            o.observed_at,
+                            o.price_usd,
+                            stored[0],
+                            f"{o.source_url} record {o.row_number}",
+                            stored[1],
+                        )
+                    )
                 new_rows.append(
                     (
                         o.source,
@@ -284,6 +391,7 @@ class PriceStore:
                     )
                 )
             self._insert(self.prices, PRICE_COLUMNS, new_rows)
+            fresh_rejects = self.new_rejects(rejects)
             self._insert(
                 self.quarantine,
                 QUARANTINE_COLUMNS,
@@ -292,12 +400,12 @@ class PriceStore:
                         TABLE_NAME,
                         r.source_url,
                         r.row_number,
-                        f"{r.source}: {r.reason}",
-                        json.dumps(r.record, default=_json_default),
+                        _reject_reason(r),
+                        _reject_record(r),
                         load_id,
                         loaded_at,
                     )
-                    for r in rejects
+                    for r in fresh_rejects
                 ],
             )
             self._move_cursors(load_id, observations, loaded_at)
@@ -312,7 +420,10 @@ class PriceStore:
         for row in new_rows:
             inserted, skipped = counts[row[0]]
             counts[row[0]] = (inserted + 1, skipped - 1)
-        return counts
+        quarantined: dict[str, int] = {}
+        for r in fresh_rejects:
+            quarantined[r.source] = quarantined.get(r.source, 0) + 1
+        return WriteResult(counts, quarantined, conflicts)
 
     def _move_cursors(
         self, load_id: str, observations: Sequence[PriceObservation], now: dt.datetime
@@ -340,6 +451,24 @@ class PriceStore:
             "last_load_id = excluded.last_load_id, "
             "updated_at = excluded.updated_at",
         )
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: per source (rows inserted, rows already loaded), per source the
+    records newly quarantined, and the duplicate conflicts (see keep_latest_delivery)."""
+
+    counts: dict[str, tuple[int, int]]
+    quarantined: dict[str, int]
+    conflicts: list[PriceConflict]
+
+
+def _reject_reason(r: RejectedRecord) -> str:
+    return f"{r.source}: {r.reason}"
+
+
+def _reject_record(r: RejectedRecord) -> str:
+    return json.dumps(r.record, default=_json_default, sort_keys=True)
 
 
 def _json_default(value: Any) -> Any:

@@ -26,8 +26,9 @@ from ingestion.external_prices import (
     CoinGeckoSource,
     CoinMarketCapSource,
     ConfigurationError,
-    MalformedResponseError,
-    RequestFailedError,
+    IncompleteLoadError,
+    PriceObservation,
+    PriceStore,
     RetryPolicy,
     load_external_prices,
     load_with_connection,
@@ -402,13 +403,15 @@ def test_429_waits_what_retry_after_says_then_loads(api, waits, warehouse):
     assert len(api.seen(SIMPLE)) == 2 and result.inserted == 4
 
 
-def test_429_without_end_gives_up_and_loads_nothing(api, waits, warehouse):
+def test_429_without_end_gives_up_reports_it_and_loads_the_history(api, waits, warehouse):
     script_coingecko(api)
     api.script(SIMPLE, Reply(429, "{}", headers={"Retry-After": "1"}))
-    with pytest.raises(RequestFailedError, match="still rate-limited"):
+    with pytest.raises(IncompleteLoadError, match="coingecko BTC: .*still rate-limited") as error:
         load_external_prices(warehouse, [coingecko(api, waits)], ["BTC"], now=NOW)
     assert waits.waits == [1.0, 1.0, 1.0]
-    assert prices(warehouse) == [] and cursors(warehouse) == {}
+    # The history answered well and loads; only the latest price is missing (and reported).
+    assert [r[2] for r in prices(warehouse)] == [hour(9), hour(10), hour(11)]
+    assert error.value.result.inserted == 3 and len(error.value.result.failures) == 1
 
 
 def test_5xx_is_retried_with_exponential_backoff(api, waits, warehouse):
@@ -424,13 +427,27 @@ def test_5xx_is_retried_with_exponential_backoff(api, waits, warehouse):
     assert len(api.seen(BTC_CHART)) == 3 and result.inserted == 2
 
 
-def test_5xx_every_time_fails_clearly_and_loads_nothing(api, waits, warehouse):
+def test_one_asset_failing_every_time_loads_the_others_and_reports_it(api, waits, warehouse):
+    # Issue 18 item 7: one asset's bad response never holds back the good ones.
     script_coingecko(api)
     api.script(ETH_CHART, Reply(500, "Internal Server Error"))
-    with pytest.raises(RequestFailedError, match=r"gave up after 3 attempts; last: HTTP 500"):
+    with pytest.raises(
+        IncompleteLoadError, match=r"coingecko ETH: .*gave up after 3 attempts; last: HTTP 500"
+    ) as error:
         load_external_prices(warehouse, [coingecko(api, waits)], ["BTC", "ETH"], now=NOW)
-    # BTC was fetched fine, but the run is all or nothing.
-    assert prices(warehouse) == [] and cursors(warehouse) == {}
+    assert [f.assets for f in error.value.result.failures] == [("ETH",)]
+    # BTC's history and latest price load; ETH gets nothing and no cursor (asked again next run).
+    assert {r[1] for r in prices(warehouse)} == {"BTC"} and len(prices(warehouse)) == 4
+    assert set(cursors(warehouse)) == {("coingecko", "BTC")}
+    assert api.seen(SIMPLE)[-1].query["ids"] == "bitcoin"  # not asked for the failed asset
+    # The next run, with ETH answering again, fills ETH from where it was.
+    api.script(ETH_CHART, Reply(body=market_chart((hour(10), 3000.1), (hour(11), 3010.2))))
+    api.script(
+        SIMPLE,
+        Reply(body=simple_price(bitcoin=(90250.75, hour(11, 58)), ethereum=(3011.0, hour(11, 58)))),
+    )
+    again = load_external_prices(warehouse, [coingecko(api, waits)], ["BTC", "ETH"], now=NOW)
+    assert again.complete and again.inserted == 3
 
 
 def test_a_response_slower_than_the_timeout_is_retried(api, waits, warehouse):
@@ -453,41 +470,35 @@ def test_timeouts_every_time_fail_clearly(api, waits, warehouse):
     api.script(SIMPLE, Reply(body=simple_price(bitcoin=(1.0, hour(11))), delay=0.6))
     api.script(BTC_CHART, Reply(body=market_chart((hour(11), 1.0))))
     policy = RetryPolicy(max_attempts=2, backoff_base=0.01, timeout=0.2)
-    with pytest.raises(RequestFailedError, match="gave up after 2 attempts; last: ReadTimeout"):
+    with pytest.raises(IncompleteLoadError, match="gave up after 2 attempts; last: ReadTimeout"):
         load_external_prices(warehouse, [coingecko(api, waits, policy=policy)], ["BTC"], now=NOW)
-    assert prices(warehouse) == []
+    assert [r[2] for r in prices(warehouse)] == [hour(11)]  # the history that answered
 
 
 def test_4xx_is_not_retried(api, waits, warehouse):
     api.script(BTC_CHART, Reply(401, {"status": {"error_code": 10002, "error_message": "bad key"}}))
-    with pytest.raises(RequestFailedError, match="HTTP 401 \\(not retried\\).*bad key"):
+    with pytest.raises(IncompleteLoadError, match="HTTP 401 \\(not retried\\).*bad key"):
         load_external_prices(warehouse, [coingecko(api, waits)], ["BTC"], now=NOW)
     assert len(api.requests) == 1 and waits.waits == []
 
 
-def test_malformed_json_fails_clearly_loads_nothing_and_keeps_the_cursor(api, waits, warehouse):
+def test_malformed_json_fails_clearly_and_keeps_the_cursor_of_what_failed(api, waits, warehouse):
     script_coingecko(api)
     load_external_prices(warehouse, [coingecko(api, waits)], ["BTC", "ETH"], now=NOW)
     before_prices, before_cursors = prices(warehouse), cursors(warehouse)
 
-    api.script(BTC_CHART, Reply(body=market_chart((hour(12), 95000.0))))
+    api.script(BTC_CHART, Reply(body={"error": "coin not found"}))
     api.script(SIMPLE, Reply(body='{"bitcoin": {"usd": 95100.0, "last_updated_at": 17'))
-    with pytest.raises(MalformedResponseError) as error:
+    with pytest.raises(IncompleteLoadError) as error:
         load_external_prices(
             warehouse, [coingecko(api, waits)], ["BTC", "ETH"], now=NOW + dt.timedelta(hours=1)
         )
     message = str(error.value)
-    assert f"{api.url}{SIMPLE}" in message and "not valid JSON" in message
+    assert "expected an object with a 'prices' list" in message  # BTC's history
+    assert f"{api.url}{SIMPLE}" in message and "not valid JSON" in message  # ETH's latest
     assert waits.waits == []  # not retried: the same body would come back
     assert prices(warehouse) == before_prices and cursors(warehouse) == before_cursors
     assert rows(warehouse, "SELECT count(*) FROM raw._quarantine")[0][0] == 0
-
-    # Valid JSON of the wrong shape is just as clear.
-    api.script(SIMPLE, Reply(body=simple_price(bitcoin=(1.0, hour(12)))))
-    api.script(BTC_CHART, Reply(body={"error": "coin not found"}))
-    with pytest.raises(MalformedResponseError, match="expected an object with a 'prices' list"):
-        load_external_prices(warehouse, [coingecko(api, waits)], ["BTC"], now=NOW)
-    assert prices(warehouse) == before_prices
 
 
 def test_bad_records_are_quarantined_and_the_rest_loads(api, waits, warehouse):
@@ -523,6 +534,106 @@ def test_bad_records_are_quarantined_and_the_rest_loads(api, waits, warehouse):
     assert "not a number, got None" in quarantined[1][3]
     assert "expected [milliseconds, price]" in quarantined[2][3]
     assert "rounds to 0 at 8 decimal places" in quarantined[3][3]
+
+
+def test_rerun_does_not_quarantine_the_same_bad_records_again(api, waits, warehouse):
+    # Issue 18: "the same bad records are quarantined again on every run (14, 28, 42, ...)".
+    api.script(
+        BTC_CHART,
+        Reply(body={"prices": [[ms(hour(9)), 90000.0], [ms(hour(10)), -5], "garbage"]}),
+    )
+    api.script(SIMPLE, Reply(body={"bitcoin": {"usd": 0, "last_updated_at": seconds(hour(11))}}))
+    counts, newly = [], []
+    for run in range(3):  # the API keeps serving the same bad records (another days= each run)
+        result = load_external_prices(
+            warehouse, [coingecko(api, waits)], ["BTC"], now=NOW + dt.timedelta(days=run)
+        )
+        newly.append((result.quarantined, result.sources["coingecko"].rejected))
+        counts.append(rows(warehouse, "SELECT count(*) FROM raw._quarantine")[0][0])
+    assert counts == [3, 3, 3]
+    assert newly == [(3, 3), (0, 3), (0, 3)]  # still seen (and counted) every run
+    assert len({r.query["days"] for r in api.seen(BTC_CHART)}) == 3  # different URLs
+
+
+def _staging_pick(warehouse) -> dict:
+    """The price staging keeps per key: latest_version's order (SPEC section 2)."""
+    return {
+        (s, a, t): p
+        for s, a, t, p in rows(
+            warehouse,
+            "SELECT source, asset, observed_at, price_usd FROM (SELECT *, row_number() OVER ("
+            "PARTITION BY source, asset, observed_at ORDER BY _loaded_at DESC, "
+            "_source_file DESC, _row_number DESC) AS rank FROM raw.external_prices) WHERE rank = 1",
+        )
+    }
+
+
+def test_duplicates_resolve_like_the_file_loader_and_are_reported(api, waits, warehouse, tmp_path):
+    # Issue 18: "the HTTP price loader keeps the first, the file loader the last, so the same
+    # input stores different prices". The same two deliveries of one key through both loaders.
+    from ingestion.loaders import LoaderSettings, load_landing
+
+    first, second = 467.74, 410.0
+    api.script(
+        BTC_CHART,
+        Reply(body=market_chart((hour(9), 90000.0), (hour(10), first), (hour(10), second))),
+    )
+    api.script(SIMPLE, Reply(body=simple_price(bitcoin=(90250.75, hour(11, 58)))))
+    result = load_external_prices(warehouse, [coingecko(api, waits)], ["BTC"], now=NOW)
+    [conflict] = result.conflicts
+    assert (conflict.kept_price, conflict.other_price) == (Decimal("410"), Decimal("467.74"))
+    assert "record 3" in conflict.kept_from and "record 2" in conflict.other_from
+    http_pick = _staging_pick(warehouse)
+
+    landing = tmp_path / "landing"
+    (landing / "external_prices").mkdir(parents=True)
+    (landing / "external_prices" / "part-0.jsonl").write_text(
+        "".join(
+            json.dumps({"source": "coingecko", "asset": "BTC", "price_usd": p, "observed_at": t})
+            + "\n"
+            for t, p in [
+                ("2026-01-10T09:00:00Z", 90000.0),
+                ("2026-01-10T10:00:00Z", first),
+                ("2026-01-10T10:00:00Z", second),
+                ("2026-01-10T11:58:00Z", 90250.75),
+            ]
+        )
+    )
+    files_warehouse = tmp_path / "files.duckdb"
+    load_landing(landing, files_warehouse, "external_prices", settings=LoaderSettings(workers=1))
+    file_pick = _staging_pick(files_warehouse)
+    assert http_pick == file_pick
+    assert http_pick[("coingecko", "BTC", hour(10))] == Decimal("410")
+
+    # A later delivery with another price for a loaded key (the cursor normally keeps the API
+    # from sending one; a file may) is written, so staging keeps it, and reported; the same
+    # price again is not written.
+    later = [
+        PriceObservation("coingecko", "BTC", Decimal("90000"), hour(9), "replay", 1),
+        PriceObservation("coingecko", "BTC", Decimal("415.5"), hour(10), "replay", 2),
+    ]
+    with duckdb.connect(str(warehouse)) as con:
+        written = PriceStore(con).write("replay-load", later, [])
+    assert [(c.kept_price, c.other_price) for c in written.conflicts] == [
+        (Decimal("415.5"), Decimal("410"))
+    ]
+    assert written.counts == {"coingecko": (1, 1)}
+    assert _staging_pick(warehouse)[("coingecko", "BTC", hour(10))] == Decimal("415.5")
+
+
+def test_cli_exits_non_zero_when_one_asset_fails_and_loads_the_rest(
+    api, waits, warehouse, monkeypatch, capsys
+):
+    script_coingecko(api)
+    api.script(ETH_CHART, Reply(404, {"error": "coin not found"}))
+    monkeypatch.setenv("COINGECKO_BASE_URL", api.url)
+    code = cli_main(
+        ["--warehouse", str(warehouse), "--sources", "coingecko", "--assets", "BTC,ETH"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAILED: coingecko ETH" in captured.out and "HTTP 404" in captured.err
+    assert {r[1] for r in prices(warehouse)} == {"BTC"}
 
 
 def test_parse_retry_after():
@@ -620,7 +731,7 @@ def test_coinmarketcap_api_error_status_is_reported(api, waits, warehouse):
             }
         ),
     )
-    with pytest.raises(MalformedResponseError, match='API error 400: Invalid value for "symbol"'):
+    with pytest.raises(IncompleteLoadError, match='API error 400: Invalid value for "symbol"'):
         load_external_prices(warehouse, [coinmarketcap(api, waits)], ["BTC"], now=NOW)
 
 
@@ -673,8 +784,9 @@ def test_both_sources_in_one_run_and_the_cli(api, waits, warehouse, monkeypatch,
 
     api.script(QUOTES, Reply(body="<html>oops</html>"))
     assert cli_main(["--warehouse", str(warehouse), "--assets", "BTC", "--max-attempts", "1"]) == 1
-    err = capsys.readouterr().err
-    assert "not valid JSON" in err and "Nothing was loaded; the cursors are unchanged." in err
+    captured = capsys.readouterr()
+    assert "not valid JSON" in captured.err and "keep their cursors" in captured.err
+    assert "FAILED: coinmarketcap BTC" in captured.out  # the summary names what failed
     assert len(prices(warehouse)) == 5
 
 

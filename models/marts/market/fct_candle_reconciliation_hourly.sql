@@ -4,7 +4,9 @@
 -- in % of the engine's volume. A row is within tolerance when every price differs by at most
 -- var('candle_price_tolerance_bps'), the volume by at most var('candle_volume_tolerance_pct')
 -- and the trade count by at most var('candle_trade_count_tolerance'). An engine candle of an
--- hour without trades (trade_count 0, volume 0) needs no fill candle.
+-- hour without trades (trade_count 0, volume 0) needs no fill candle. An engine candle flagged
+-- in staging (impossible OHLC, another interval: SPEC section 6) keeps its flag here and is
+-- never within tolerance (discrepancy_type impossible_engine_candle / wrong_interval).
 
 {%- set price_tolerance_bps = var('candle_price_tolerance_bps') %}
 {%- set volume_tolerance_pct = var('candle_volume_tolerance_pct') %}
@@ -48,7 +50,9 @@ joined as (
         engine_candles.low_price as engine_low_price,
         engine_candles.close_price as engine_close_price,
         engine_candles.volume as engine_volume,
-        engine_candles.trade_count as engine_trade_count
+        engine_candles.trade_count as engine_trade_count,
+        engine_candles.candle_quality_flag as engine_candle_quality_flag,
+        coalesce(engine_candles.is_usable_candle, true) as is_engine_candle_usable
     from fill_candles
     full outer join engine_candles
         on fill_candles.pair_id = engine_candles.pair_id
@@ -139,16 +143,22 @@ final as (
         checked.fill_trade_count,
         checked.engine_trade_count,
         checked.trade_count_diff,
+        checked.engine_candle_quality_flag,
+        checked.is_engine_candle_usable,
         checked.is_price_within_tolerance,
         checked.is_volume_within_tolerance,
         checked.is_trade_count_within_tolerance,
         case
+            when not checked.is_engine_candle_usable then false
             when checked.is_empty_engine_hour then true
             else checked.is_price_within_tolerance
                 and checked.is_volume_within_tolerance
                 and checked.is_trade_count_within_tolerance
         end as is_within_tolerance,
         case
+            when checked.engine_candle_quality_flag = 'impossible_ohlc'
+                then 'impossible_engine_candle'
+            when not checked.is_engine_candle_usable then 'wrong_interval'
             when checked.is_empty_engine_hour then null
             when not checked.has_engine_candle then 'missing_in_engine'
             when not checked.has_fill_candle then 'missing_in_fills'

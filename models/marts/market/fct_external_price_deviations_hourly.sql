@@ -76,6 +76,7 @@ closes as (
         engine_candles.opened_at as candle_hour,
         engine_candles.close_price,
         engine_candles.trade_count,
+        engine_candles.candle_quality_flag as engine_candle_quality_flag,
         cast(coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as {{ type_double() }})
             as quote_usd_rate,
         cast(coalesce(quote_stable.usd_rate, quote_mids.usd_rate) as {{ type_double() }})
@@ -106,6 +107,7 @@ compared as (
         external_prices.source,
         closes.close_price,
         closes.trade_count,
+        closes.engine_candle_quality_flag,
         closes.quote_usd_rate,
         cast(closes.close_price as {{ type_double() }}) * closes.quote_usd_rate as exchange_close_usd,
         cast(book_mids.mid_price as {{ type_double() }}) * closes.quote_mid_usd_rate as exchange_mid_usd,
@@ -146,6 +148,7 @@ final as (
         source,
         close_price,
         trade_count,
+        engine_candle_quality_flag,
         quote_usd_rate,
         exchange_close_usd,
         exchange_mid_usd,

@@ -6,6 +6,7 @@
 -- of the exchange's USD volume that day. realized_volatility = standard deviation of the
 -- log returns between consecutive hourly closes of the matching engine's candles opened that
 -- day, times sqrt(24): a daily volatility (not annualised), NULL with fewer than two returns.
+-- Candles flagged in staging (impossible OHLC, another interval: SPEC section 6) are left out.
 
 with
 
@@ -74,6 +75,7 @@ hourly_returns as (
         end as log_return
     from engine_candles
     where close_price > 0
+        and is_usable_candle  -- a flagged candle (SPEC section 6) is no price to measure
 
 ),
 
