@@ -584,6 +584,10 @@ def test_a_far_future_row_cannot_blow_up_a_spine(hostile_build):
             ).fetchone()[0]
             == 1
         ), "the far-future row is in raw: the test proves something"
+        in_staging = con.execute(
+            "select count(*) from staging.stg_exchange__trades where executed_at = ?", [FAR_FUTURE]
+        ).fetchone()[0]
+        assert in_staging == 1, "and it reaches the models the spines are built from"
         tomorrow = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1, hours=1)
         first_day = con.execute("select min(date_day) from marts.dim_dates").fetchone()[0]
         last_day, days = con.execute(
