@@ -12,5 +12,6 @@ data; it is widely used and actively maintained. The pages are plain SQL over th
 Modules: ``queries`` (every SQL query, parameterised, no Streamlit), ``app`` (the Streamlit
 entry point: filters and navigation), ``views`` (one function per page), ``browser`` (serve
 the app and drive Debian's headless chromium, for the test and the screenshots),
-``screenshots`` (``python -m dashboard.screenshots``).
+``screenshots`` (``python -m dashboard.screenshots``), ``export`` (``python -m dashboard.export``:
+the CSV exports of the regulatory reports, safe to open in a spreadsheet).
 """

@@ -17,14 +17,29 @@
 {%- endmacro %}
 
 {#- One row per step from start to end (both included), as a column `spine_at`, from a
-    one-row relation holding the bounds. Step: 'hour' or 'day'. -#}
+    one-row relation holding the bounds. Step: 'hour' or 'day'. Every spine is bounded by the
+    plausible range of event times (SPEC section 2): from var('plausible_min_date') to
+    var('plausible_max_future_days') after now, so one row dated 9999 that reached raw by any
+    path cannot grow a spine to millions of rows (issue 18: 629M hourly rates). -#}
 {% macro time_spine(bounds_relation, start_column, end_column, step) -%}
     {{ return(adapter.dispatch('time_spine', 'crypto_exchange')(bounds_relation, start_column, end_column, step)) }}
 {%- endmacro %}
 
+{#- The bounds of time_spine: a spine's start and end clamped to the plausible range. -#}
+{% macro plausible_spine_start(start_column) -%}
+    greatest(cast({{ start_column }} as timestamp), cast('{{ var("plausible_min_date") }}' as timestamp))
+{%- endmacro %}
+
+{% macro plausible_spine_end(end_column) -%}
+    least(
+        cast({{ end_column }} as timestamp),
+        cast({{ dbt.dateadd('day', var('plausible_max_future_days'), dbt.current_timestamp()) }} as timestamp)
+    )
+{%- endmacro %}
+
 {% macro default__time_spine(bounds_relation, start_column, end_column, step) -%}
     select unnest(generate_series(
-        cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval '1 {{ step }}'
+        {{ plausible_spine_start(start_column) }}, {{ plausible_spine_end(end_column) }}, interval '1 {{ step }}'
     )) as spine_at
     from {{ bounds_relation }}
     where {{ start_column }} is not null
@@ -32,7 +47,7 @@
 
 {% macro postgres__time_spine(bounds_relation, start_column, end_column, step) -%}
     select generate_series(
-        cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval '1 {{ step }}'
+        {{ plausible_spine_start(start_column) }}, {{ plausible_spine_end(end_column) }}, interval '1 {{ step }}'
     ) as spine_at
     from {{ bounds_relation }}
     where {{ start_column }} is not null
@@ -42,7 +57,7 @@
     select spine_at
     from {{ bounds_relation }},
         unnest(generate_timestamp_array(
-            cast({{ start_column }} as timestamp), cast({{ end_column }} as timestamp), interval 1 {{ step }}
+            {{ plausible_spine_start(start_column) }}, {{ plausible_spine_end(end_column) }}, interval 1 {{ step }}
         )) as spine_at
     where {{ start_column }} is not null
 {%- endmacro %}

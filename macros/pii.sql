@@ -76,3 +76,35 @@
             then concat(net.ip_to_string(net.ip_trunc(net.safe_ip_from_string({{ column }}), 48)), '/48')
     end
 {%- endmacro %}
+
+{#- Free text (a quarantined record, a reason) with every e-mail-like value removed and every
+    IP-like value truncated: /24 for IPv4, /48 for IPv6 (SPEC section 9: no clear e-mail or IP
+    where an analyst can read it, quarantine records included). By pattern, not by column, so
+    an address in a misaligned field or in a malformed line is caught too. Each address is
+    matched where no hex digit, colon or dot precedes it, so a value is never truncated twice. -#}
+{% macro mask_pii_text(column) -%}
+    {%- set email = '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}' -%}
+    {%- set ipv4 = '(^|[^0-9.])([0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3})[.][0-9]{1,3}' -%}
+    {%- set ipv6_full = '(^|[^0-9A-Fa-f:.])([0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4})(:[0-9A-Fa-f]{0,4}){1,5}' -%}
+    {%- set ipv6_short = '(^|[^0-9A-Fa-f:.])([0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4})?)::([0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4})*)?' -%}
+    {%- set steps = [
+        (email, '[e-mail removed]'),
+        (ipv4, '\\1\\2.0/24'),
+        (ipv6_full, '\\1\\2::/48'),
+        (ipv6_short, '\\1\\2::/48'),
+    ] -%}
+    {%- set ns = namespace(expression=column) -%}
+    {%- for pattern, replacement in steps -%}
+        {%- set ns.expression = adapter.dispatch('regexp_replace_all', 'crypto_exchange')(ns.expression, pattern, replacement) -%}
+    {%- endfor -%}
+    {{ ns.expression }}
+{%- endmacro %}
+
+{#- Every match of a pattern (RE2 and PostgreSQL's syntax alike) replaced; \1 refers to a group. -#}
+{% macro default__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro bigquery__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, r'{{ pattern }}', r'{{ replacement }}')
+{%- endmacro %}

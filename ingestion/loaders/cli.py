@@ -3,7 +3,8 @@
 Exit status: 0 when the load ran (rows may have been quarantined and files rejected: see the
 summary and ``raw._quarantine`` / ``raw._loaded_files``), 1 on an error, 2 on bad arguments,
 3 when the warehouse is held by another load or program past ``--lock-timeout``.
-With ``--strict``, quarantined rows or rejected files also give exit status 4.
+With ``--strict``, quarantined rows, rejected files, unknown table folders or files of an
+unsupported type or place (SPEC section 2) also give exit status 4.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help=f"exit with status {EXIT_BAD_INPUT} when rows were quarantined or files rejected",
+        help=f"exit with status {EXIT_BAD_INPUT} when rows were quarantined, files rejected, or "
+        "folders or files ignored (unknown table folder, unsupported file type)",
     )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument(
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_ERROR
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
-    if args.strict and (report.rows_quarantined or report.files_rejected):
+    if args.strict and (report.rows_quarantined or report.files_rejected or report.files_ignored):
         return EXIT_BAD_INPUT
     return 0
 

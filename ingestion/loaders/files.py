@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion import warehouse as locations
-from ingestion.contract import PROVENANCE_COLUMNS, TABLES, SourceTable
+from ingestion.contract import FILE_SUFFIXES, PROVENANCE_COLUMNS, TABLES, SourceTable
 
 from .connection import LoaderSettings, configure_session, open_warehouse
 from .raw_schema import (
@@ -57,7 +57,7 @@ from .readers import (
     reparse,
 )
 from .report import DUPLICATE, LOADED, REJECTED, SKIPPED, FileResult, LoadReport, TableReport
-from .validation import DUCKDB, ValidationQuery, build_validation, plan_columns
+from .validation import DUCKDB, TimeBounds, ValidationQuery, build_validation, plan_columns
 
 log = logging.getLogger("ingestion.loaders")
 
@@ -90,24 +90,50 @@ def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def discover_files(landing_dir: Path, table: str) -> list[Path]:
-    """Landing files of a table, in path order; folders and files starting with ``_`` or ``.``
-    are ignored, and so are files of other formats (e.g. partial uploads ``*.tmp``)."""
+# Uploads still being written (write `*.tmp`, then rename): skipped without a word.
+IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial")
+
+
+def _table_folder_files(landing_dir: Path, table: str) -> list[Path]:
+    """Every file of a table's folder, in path order; folders and files starting with ``_`` or
+    ``.`` are not the loader's."""
     root = Path(landing_dir) / table
     if not root.is_dir():
         return []
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
-        for name in filenames:
-            if name.startswith(("_", ".")):
-                continue
-            path = Path(dirpath) / name
-            if file_format(path) is None:
-                log.debug("ignoring %s: not a landing file format", path)
-                continue
-            found.append(path)
+        found.extend(Path(dirpath) / name for name in filenames if not name.startswith(("_", ".")))
     return sorted(found, key=lambda p: _relative(p, root))
+
+
+def discover_files(landing_dir: Path, table: str) -> list[Path]:
+    """Landing files of a table, in path order; files of other formats are left out (and
+    reported by :func:`unsupported_files`)."""
+    return [p for p in _table_folder_files(landing_dir, table) if file_format(p) is not None]
+
+
+def unsupported_files(landing_dir: Path, tables: Iterable[str]) -> list[dict[str, str]]:
+    """Files the loader will not load, each with why (SPEC section 2: reported, and an error
+    under ``--strict``): a file at the landing root, or in a table's folder a file of another
+    type (``.json``, ``.tsv``, ``.csv.zip``...). Uploads in progress (``*.tmp``) are not."""
+    landing = Path(landing_dir)
+    found = [
+        {"path": p.name, "reason": "a file at the landing root, not in a table folder"}
+        for p in sorted(landing.iterdir())
+        if p.is_file() and not p.name.startswith(("_", "."))
+    ]
+    supported = ", ".join(FILE_SUFFIXES)
+    for table in tables:
+        for path in _table_folder_files(landing, table):
+            if file_format(path) is None and not path.name.lower().endswith(IN_PROGRESS_SUFFIXES):
+                found.append(
+                    {
+                        "path": _relative(path, landing),
+                        "reason": f"not a landing file type (supported: {supported})",
+                    }
+                )
+    return found
 
 
 # --------------------------------------------------------------------------------------
@@ -128,6 +154,8 @@ class _FileLoad:
         self._known_paths: dict[str, list[tuple[str, int, str]]] = {}
         self._loaded_content: dict[str, str] = {}  # sha256 -> first source_file loaded with it
         self._file_started = time.perf_counter()  # reset as each file starts: load_seconds
+        # event times later than a day after this load are implausible (SPEC section 2)
+        self.time_bounds = TimeBounds.from_env()
         rows = con.execute(
             f"SELECT source_file, file_sha256, file_bytes, status FROM {LOADED_FILES} "
             "WHERE table_name = ? ORDER BY loaded_at, source_file",
@@ -267,7 +295,7 @@ class _FileLoad:
                 return source, None
             extra_names = extra_column_names(self.table, [c.name for c in plan.extras])
             query = build_validation(
-                plan, source.relation, source.row_number_expr, DUCKDB, extra_names
+                plan, source.relation, source.row_number_expr, DUCKDB, extra_names, self.time_bounds
             )
             try:
                 self.con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS\n{query.sql}")
@@ -331,6 +359,11 @@ class _FileLoad:
             notes = [f"{result.rows_loaded} rows loaded, {quarantined} quarantined"]
             if plan.missing_required:
                 notes.append("missing required column " + ", ".join(plan.missing_required))
+            for column, names in plan.case_clashes.items():
+                notes.append(
+                    f"keys that differ only in case for {column}: {', '.join(names)} "
+                    f"({names[0]} loaded, the others kept as extra columns)"
+                )
             if query.extra_columns:
                 notes.append("extra columns kept: " + ", ".join(query.extra_columns))
             if source.parser != "duckdb":
@@ -345,7 +378,7 @@ class _FileLoad:
         _pause("committed", rel)
         self.report.columns_added.extend(added)
         self._remember(rel, result)
-        level = logging.WARNING if result.rows_quarantined else logging.INFO
+        level = logging.WARNING if result.rows_quarantined or plan.case_clashes else logging.INFO
         log.log(level, "%s: %s", rel, result.message)
         return result
 
@@ -494,6 +527,9 @@ def load_landing(
     )
     for folder in report.unknown_folders:
         log.warning("ignoring folder %s: not a table of the landing contract", landing / folder)
+    report.unsupported_files = unsupported_files(landing, names)
+    for ignored in report.unsupported_files:
+        log.warning("ignoring %s: %s", landing / ignored["path"], ignored["reason"])
     settings = settings or LoaderSettings.from_env()
     with open_warehouse(warehouse, settings) as con:
         for name in names:  # catalog changes one at a time, before any worker starts

@@ -96,9 +96,10 @@ def extra_column_names(table: SourceTable, extras: list[str]) -> dict[str, str]:
     """Names the extra columns take in the raw table: their own, unless the loader uses it.
 
     A file column named like a provenance column (or like the loader's ``_reason`` and
-    ``_record``) gets ``_extra`` appended.
+    ``_record``), or like a contract column in another case (``PRICE`` beside ``price``: keys
+    that differ only in case), gets ``_extra`` appended.
     """
-    reserved = {c.lower() for c in (*PROVENANCE_COLUMNS, "_reason", "_record")}
+    reserved = {c.lower() for c in (*PROVENANCE_COLUMNS, "_reason", "_record", *table.column_names)}
     names: dict[str, str] = {}
     for extra in extras:
         name = extra

@@ -124,6 +124,16 @@ def unique_names(names: list[str]) -> list[str]:
     return result
 
 
+def source_columns(names: list[str], staged: list[str] | None = None) -> list[SourceColumn]:
+    """Columns staged under usable names (:func:`unique_names`), each keeping its name in the
+    file where the two differ: ``price`` and ``PRICE`` are staged as ``price`` and ``PRICE_2``,
+    and the plan still knows which one was spelled like the contract column."""
+    staged = staged or unique_names(names)
+    return [
+        SourceColumn(s, file_name=None if s == n else n) for s, n in zip(staged, names, strict=True)
+    ]
+
+
 def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -192,32 +202,35 @@ def read_csv_header(path: Path) -> list[str] | None:
         raise UnreadableFileError(_read_error(path, e)) from e
     if not head.strip():
         return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableFileError("the file is not UTF-8: it is UTF-16 (byte-order mark)")
     line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if b"\x00" in line:
         raise UnreadableFileError("binary data where a CSV header row was expected")
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UnreadableFileError(f"CSV header row is not valid UTF-8 ({e.reason})") from e
+        raise UnreadableFileError(f"{not_utf8('CSV header row', line)}: {e.reason}") from e
     try:
         names = next(csv.reader([text]))
     except (csv.Error, StopIteration) as e:
         raise UnreadableFileError(f"CSV header row cannot be parsed: {e}") from e
     if not names or all(not n.strip() for n in names):
         raise UnreadableFileError("CSV header row is empty")
-    return unique_names(names)
+    return names
 
 
 def _csv_source(path: Path) -> Source:
     header = read_csv_header(path)
     if header is None:
         return _empty(path, "csv")
+    columns = source_columns(header)
     relation = (
         f"read_csv({path_literal(path)}, header = true, auto_detect = false, "
-        f"columns = {_columns_struct(header)}, delim = ',', quote = '\"', escape = '\"', "
-        f"strict_mode = true, compression = '{_compression(path)}')"
+        f"columns = {_columns_struct([c.name for c in columns])}, delim = ',', quote = '\"', "
+        f"escape = '\"', strict_mode = true, compression = '{_compression(path)}')"
     )
-    return Source(path, "csv", relation, [SourceColumn(n) for n in header])
+    return Source(path, "csv", relation, columns)
 
 
 def _csv_records(con, path: Path, why: str) -> Source:
@@ -248,8 +261,13 @@ def _csv_records(con, path: Path, why: str) -> Source:
                 record_number += 1
                 if any(_has_surrogates(v) for v in record):
                     shown = [_replace_surrogates(v) for v in record]
+                    data = b",".join(v.encode("utf-8", "surrogateescape") for v in record)
                     malformed.append(
-                        (record_number, "record is not valid UTF-8", json.dumps({"_fields": shown}))
+                        (
+                            record_number,
+                            not_utf8("record", data),
+                            json.dumps({"_fields": shown}),
+                        )
                     )
                 elif len(record) != width:
                     malformed.append(
@@ -273,6 +291,27 @@ def _csv_records(con, path: Path, why: str) -> Source:
             f"{malformed[0][1]}); DuckDB said: {why}"
         )
     return _python_source(con, path, "csv", header, values, row_numbers, malformed)
+
+
+# bytes that Windows-1252 maps to printable characters where ISO-8859-1 has control codes
+_CP1252_ONLY = frozenset(range(0x80, 0xA0)) - {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def guess_encoding(data: bytes) -> str:
+    """What a byte string that is not UTF-8 looks like, for the quarantine reason: a hint for
+    whoever fixes the export, not a decoder (the record is never loaded in a guessed encoding)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data.count(b"\x00") * 4 > len(data):
+        return "UTF-16"
+    high = {b for b in data if b >= 0x80}
+    if high and high <= _CP1252_ONLY | frozenset(range(0xA0, 0x100)):
+        if high & _CP1252_ONLY:
+            return "Windows-1252"
+        return "Latin-1 (ISO-8859-1 or Windows-1252)"
+    return "a legacy multi-byte encoding (e.g. Shift JIS, GBK)"
+
+
+def not_utf8(what: str, data: bytes) -> str:
+    return f"{what} is not valid UTF-8 (looks like {guess_encoding(data)})"
 
 
 def _has_surrogates(value: str) -> bool:
@@ -348,7 +387,7 @@ def _jsonl_records(con, path: Path, why: str) -> Source:
                 except UnicodeDecodeError:
                     shown = line.decode("utf-8", "replace").rstrip("\r\n")
                     malformed.append(
-                        (record_number, "line is not valid UTF-8", json.dumps({"_line": shown}))
+                        (record_number, not_utf8("line", line), json.dumps({"_line": shown}))
                     )
                     continue
                 try:
@@ -378,7 +417,7 @@ def _jsonl_records(con, path: Path, why: str) -> Source:
     for n, obj in enumerate(records):
         for k, v in obj.items():
             values[index[k]][n] = _json_text(v)
-    return _python_source(con, path, "jsonl", unique_names(keys), values, row_numbers, malformed)
+    return _python_source(con, path, "jsonl", keys, values, row_numbers, malformed)
 
 
 # --------------------------------------------------------------------------------------
@@ -408,7 +447,10 @@ def _python_source(
     row_numbers: list[int],
     malformed: list[tuple[int, str, str]],
 ) -> Source:
-    """Stage what the slow path parsed: through a temporary JSON-lines file DuckDB reads back."""
+    """Stage what the slow path parsed: through a temporary JSON-lines file DuckDB reads back.
+    ``names`` are the columns as the file names them (staged under :func:`unique_names`)."""
+    columns_of_file = source_columns(names)
+    names = [c.name for c in columns_of_file]
     keys = [f"c{i}" for i in range(len(names))]
     good = (
         {"n": n, **dict(zip(keys, row, strict=True))}
@@ -426,7 +468,7 @@ def _python_source(
         path,
         fmt,
         STAGE,
-        [SourceColumn(n) for n in names],
+        columns_of_file,
         row_number_expr=f"src.{ROW_NUMBER_COLUMN}",
         parser="python",
         malformed_rows=len(malformed),

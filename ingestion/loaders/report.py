@@ -87,7 +87,14 @@ class LoadReport:
     warehouse: str
     tables: dict[str, TableReport] = field(default_factory=dict)
     unknown_folders: list[str] = field(default_factory=list)
+    # files not loaded for their type or place: {"path", "reason"} (SPEC section 2)
+    unsupported_files: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def files_ignored(self) -> int:
+        """Unknown table folders and unsupported files: reported, an error under --strict."""
+        return len(self.unknown_folders) + len(self.unsupported_files)
 
     @property
     def rows_loaded(self) -> int:
@@ -121,6 +128,7 @@ class LoadReport:
             "files_skipped": self.files_skipped,
             "files_rejected": self.files_rejected,
             "unknown_folders": list(self.unknown_folders),
+            "unsupported_files": [dict(f) for f in self.unsupported_files],
             "tables": {name: t.to_dict() for name, t in self.tables.items()},
         }
 
@@ -140,4 +148,6 @@ class LoadReport:
         )
         for folder in self.unknown_folders:
             lines.append(f"ignored folder {folder!r}: not a table of the landing contract")
+        for ignored in self.unsupported_files:
+            lines.append(f"ignored file {ignored['path']!r}: {ignored['reason']}")
         return "\n".join(lines)

@@ -11,9 +11,15 @@ Decisions (SPEC 9, ``ingestion/contract.py``); each case's ``decision`` repeats 
 * The loader quarantines only what the contract rules out: a value that does not cast to its
   type, a missing required value or column, a value outside an ``enum``, a value <= 0 in a
   ``positive`` column, a record that does not parse. Everything else loads as sent.
-* Future timestamps load: the contract has no rule for them, the simulator writes dates ahead
-  of the wall clock, and a source clock running ahead is a data-quality finding for dbt tests
-  and the observability marts, not a reason to hold the row back.
+* Event times outside the plausible range (before 2009-01-03, or more than a day after the
+  load: SPEC section 2) are quarantined, so a typo'd year 9999 never reaches a date spine; a
+  time a few hours ahead (a source clock running fast) loads. Words that some engines cast to
+  times (``epoch``, ``infinity``, ``now``) are no timestamps.
+* A decimal with more digits than ``DECIMAL(20,8)`` holds is quarantined, never rounded
+  (``0.000000004`` is not ``0``); trailing zeros past the 8th place are no digits.
+* Keys that differ only in case (``price`` and ``PRICE``): the key spelled like the contract
+  column is loaded, the other is kept as an extra column, and the file's message reports it.
+* A record that is not UTF-8 is quarantined with a reason naming the encoding it looks like.
 * Negative amounts: ``quantity`` and ``price`` are ``positive`` (quarantined); a negative
   ``fee`` (a maker rebate) and a negative transaction ``amount`` (an outflow) are valid.
 * Duplicate primary keys with different content both load: a mutable source re-sends rows as
@@ -92,6 +98,7 @@ class Case:
     rejected: str | None = None  # the whole file moved aside; a piece of the message
     values: dict[int, dict] = field(default_factory=dict)  # record -> {column: typed value}
     decision: str = ""
+    message: str | None = None  # a piece of the file's raw._loaded_files message
 
     @property
     def source_file(self) -> str:
@@ -249,7 +256,9 @@ def cases() -> list[Case]:
             "invalid_utf8.csv",
             b"\n".join([header, good[0], good[1].replace(b"USDT", b"US\xffDT"), good[2]]) + b"\n",
             loaded=(1, 3),
-            quarantined={2: "record is not valid UTF-8"},
+            quarantined={
+                2: "record is not valid UTF-8 (looks like Latin-1 (ISO-8859-1 or Windows-1252))"
+            },
             decision="the record is quarantined (its bytes shown with U+FFFD); the rest loads",
         ),
         Case(
@@ -258,7 +267,9 @@ def cases() -> list[Case]:
             "invalid_utf8.jsonl",
             jsonl_bytes([trade(40)]) + b'{"trade_id": "C\xff\xfe"}\n' + jsonl_bytes([trade(41)]),
             loaded=(1, 3),
-            quarantined={2: "line is not valid UTF-8"},
+            quarantined={
+                2: "line is not valid UTF-8 (looks like Latin-1 (ISO-8859-1 or Windows-1252))"
+            },
         ),
         Case(
             "header row not UTF-8",
@@ -266,7 +277,7 @@ def cases() -> list[Case]:
             "invalid_utf8_header.csv",
             header.replace(b"trade_id", b"trade\xff_id") + b"\n" + good[3] + b"\n",
             loaded=(),
-            rejected="CSV header row is not valid UTF-8",
+            rejected="CSV header row is not valid UTF-8 (looks like Latin-1",
             decision="without a readable header no record can be mapped: the file is moved aside",
         ),
         Case(
@@ -319,13 +330,164 @@ def cases() -> list[Case]:
             decision="both versions load; staging keeps one per key (the latest: row 2)",
         ),
         Case(
-            "future timestamps",
+            "event times outside the plausible range",
             "trades",
-            "future.csv",
-            csv_bytes([trade(80, executed_at="2999-12-31T23:59:59Z"), trade(81)]),
+            "implausible_times.csv",
+            csv_bytes(
+                [
+                    trade(80, executed_at="9999-12-31T23:59:59Z"),
+                    trade(81),
+                    trade(82, executed_at="2999-12-31T23:59:59Z"),
+                    trade(83, executed_at="1970-01-01T00:00:00Z"),
+                    trade(84, executed_at="2009-01-02T23:59:59Z"),
+                    trade(85, executed_at="2009-01-03T00:00:00Z"),
+                    trade(86, executed_at=f"{SOON:%Y-%m-%dT%H:%M:%S}Z"),
+                    trade(87, executed_at=f"{TOO_LATE:%Y-%m-%dT%H:%M:%S}Z"),
+                ]
+            ),
+            loaded=(2, 6, 7),
+            quarantined={
+                1: "executed_at: implausible time '9999-12-31T23:59:59Z' "
+                "(more than 1 day after the load)",
+                3: "executed_at: implausible time '2999-12-31T23:59:59Z' "
+                "(more than 1 day after the load)",
+                4: "executed_at: implausible time '1970-01-01T00:00:00Z' (before 2009-01-03)",
+                5: "executed_at: implausible time '2009-01-02T23:59:59Z' (before 2009-01-03)",
+                8: "executed_at: implausible time ...",
+            },
+            values={
+                6: {"executed_at": dt.datetime(2009, 1, 3)},
+                7: {"executed_at": SOON},
+            },
+            decision="issue 18: a trade dated 9999-12-31 loaded and grew the hourly rate spine "
+            "to 629M rows; now it is quarantined, and a clock a few hours fast still loads",
+        ),
+        Case(
+            "timestamp literals",
+            "trades",
+            "timestamp_literals.csv",
+            csv_bytes(
+                [trade(180)]
+                + [
+                    trade(181 + n, executed_at=word)
+                    for n, word in enumerate(
+                        ["epoch", "infinity", "-infinity", "now", "today", "allballs"]
+                    )
+                ]
+            ),
+            loaded=(1,),
+            quarantined={
+                2: "executed_at: not a valid timestamp: 'epoch'",
+                3: "executed_at: not a valid timestamp: 'infinity'",
+                4: "executed_at: not a valid timestamp: '-infinity'",
+                5: "executed_at: not a valid timestamp: 'now'",
+                6: "executed_at: not a valid timestamp: 'today'",
+                7: "executed_at: not a valid timestamp: 'allballs'",
+            },
+            decision="issue 18: 'epoch' loaded as 1970-01-01; a timestamp is written as a date",
+        ),
+        Case(
+            "more digits than DECIMAL(20,8) holds, CSV",
+            "trades",
+            "too_many_digits.csv",
+            csv_bytes(
+                [
+                    trade(190, fee="0.000000004"),
+                    trade(191, fee="0.1234567800"),
+                    trade(192, price="100.123456789"),
+                    trade(193, quantity="123456789012345"),
+                    trade(194, fee="4e-09"),
+                    trade(195, fee="1.5e-3"),
+                    trade(196, fee="0.0000000000000000000001"),
+                ]
+            ),
+            loaded=(2, 6),
+            quarantined={
+                1: "fee: more digits than decimal(20,8) holds: '0.000000004'",
+                3: "price: more digits than decimal(20,8) holds: '100.123456789'",
+                4: "quantity: more digits than decimal(20,8) holds: '123456789012345'",
+                5: "fee: more digits than decimal(20,8) holds: '4e-09'",
+                7: "fee: more digits than decimal(20,8) holds: '0.0000000000000000000001'",
+            },
+            values={2: {"fee": Decimal("0.12345678")}, 6: {"fee": Decimal("0.0015")}},
+            decision="issue 18: a fee of 0.000000004 was rounded to 0 without a word",
+        ),
+        Case(
+            "more digits than DECIMAL(20,8) holds, JSON numbers",
+            "trades",
+            "too_many_digits.jsonl",
+            jsonl_bytes([trade(200, fee=0.000000004), trade(201, fee=0.25, price=100.5)]),
+            loaded=(2,),
+            quarantined={1: "fee: more digits than decimal(20,8) holds: '4e-09'"},
+            values={2: {"fee": Decimal("0.25"), "price": Decimal("100.5")}},
+            decision="a JSON number is read as DuckDB prints it ('4e-09') and checked the same",
+        ),
+        Case(
+            "more digits than DECIMAL(20,8) holds, Parquet",
+            "trades",
+            "too_many_digits.parquet",
+            parquet_bytes(
+                "SELECT * REPLACE (CAST(fee AS DOUBLE) AS fee, "
+                "CAST(price AS DECIMAL(38, 18)) AS price) "
+                f"FROM ({_values_sql(PARQUET_DIGITS_ROWS)})"
+            ),
+            loaded=(1,),
+            quarantined={
+                2: "fee: more digits than decimal(20,8) holds: '4e-09'",
+                3: "price: more digits than decimal(20,8) holds: '100.000000000000000001'",
+            },
+            values={1: {"fee": Decimal("0.1"), "price": Decimal("100.25")}},
+            decision="a double's float noise past its 12th digit is not a digit (0.1 loads); a "
+            "decimal of the file's own type is compared exactly",
+        ),
+        Case(
+            "keys that differ only in case, JSON lines",
+            "trades",
+            "case_clash.jsonl",
+            jsonl_bytes(
+                [
+                    {**trade(210), "PRICE": "999"},
+                    {**trade(211, price="101.5"), "PRICE": "998"},
+                ]
+            ),
             loaded=(1, 2),
-            values={1: {"executed_at": dt.datetime(2999, 12, 31, 23, 59, 59)}},
-            decision="loaded: no contract rule; a clock ahead is a data-quality finding for dbt",
+            values={
+                1: {"price": Decimal("100.25"), "PRICE_extra": "999"},
+                2: {"price": Decimal("101.5")},
+            },
+            message="keys that differ only in case for price: price, PRICE",
+            decision="issue 18: raw.price took the PRICE value; the exact-case key wins",
+        ),
+        Case(
+            "keys that differ only in case, CSV header",
+            "trades",
+            "case_clash.csv",
+            csv_bytes([{**trade(220), "Fee": "7"}], ["Fee", *TRADE_COLUMNS]),
+            loaded=(1,),
+            values={1: {"fee": Decimal("0.01")}},
+            message="keys that differ only in case for fee: fee, Fee",
+            decision="the header's exact-case column wins even when the other comes first",
+        ),
+        Case(
+            "a whole file in Windows-1252",
+            "trades",
+            "windows_1252.csv",
+            csv_bytes([trade(230)])
+            + "C000231,O000231,U1,1,buy,1.5,100.25,0.01,\u201cUSDT\u201d,true,2026-01-01\n".encode(
+                "cp1252"
+            ),
+            loaded=(1,),
+            quarantined={2: "record is not valid UTF-8 (looks like Windows-1252)"},
+            decision="the reason says which encoding the record looks like",
+        ),
+        Case(
+            "a UTF-16 file",
+            "trades",
+            "utf16.csv",
+            csv_bytes([trade(240)]).decode().encode("utf-16"),
+            loaded=(),
+            rejected="it is UTF-16",
+            decision="not one record is UTF-8: the file is moved aside with the encoding named",
         ),
         Case(
             "negative amounts, trades",
@@ -454,6 +616,16 @@ def cases() -> list[Case]:
     return corpus
 
 
+# relative to the wall clock when the corpus is built: a fast clock loads, a day and more not
+SOON = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(tzinfo=None, microsecond=0)
+TOO_LATE = SOON + dt.timedelta(days=2)
+
+PARQUET_DIGITS_ROWS = [
+    trade(250, fee="0.1"),
+    trade(251, fee="0.000000004"),
+    trade(252, price="100.000000000000000001"),
+]
+
 PARQUET_ROWS = [
     {k: v for k, v in trade(110).items() if k != "is_maker"},
     {k: v for k, v in trade(111, pair_id="two").items() if k != "is_maker"},
@@ -461,11 +633,34 @@ PARQUET_ROWS = [
 ]
 
 
+# Files the loader does not load, and how the load report names them (SPEC section 2: reported,
+# an error under --strict). Issue 18: these were ignored with a debug log, --strict exited 0.
+UNSUPPORTED_FILES = {
+    "trades/corpus/export.json": "not a landing file type",
+    "trades/corpus/export.tsv": "not a landing file type",
+    "trades/corpus/export.csv.zip": "not a landing file type",
+    "stray.csv": "a file at the landing root, not in a table folder",
+}
+UNKNOWN_FOLDER = "tradez"  # a typo'd table folder
+IN_PROGRESS = "trades/corpus/upload.csv.tmp"  # written, then renamed: not reported
+
+
+def write_unsupported(landing: Path) -> None:
+    """The files of UNSUPPORTED_FILES, an unknown table folder and an upload in progress."""
+    content = csv_bytes([trade(900)])
+    for relative in [*UNSUPPORTED_FILES, f"{UNKNOWN_FOLDER}/a.csv", IN_PROGRESS]:
+        path = landing / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
 def write_corpus(landing: Path, corpus: list[Case] | None = None) -> list[Case]:
-    """Write every case under ``<landing>/<table>/corpus/``; returns the cases."""
+    """Write every case under ``<landing>/<table>/corpus/``, and the files the loader must
+    report instead of loading (write_unsupported); returns the cases."""
     corpus = cases() if corpus is None else corpus
     for case in corpus:
         path = landing / case.source_file
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(case.content)
+    write_unsupported(landing)
     return corpus

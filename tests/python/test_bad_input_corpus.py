@@ -17,8 +17,21 @@ import duckdb
 import pytest
 
 from ingestion.loaders import LoaderSettings, load_landing
+from ingestion.loaders.cli import EXIT_BAD_INPUT
+from ingestion.loaders.cli import main as cli_main
 
-from .bad_input_corpus import FOLDER, Case, cases, write_corpus
+from .bad_input_corpus import (
+    FOLDER,
+    IN_PROGRESS,
+    UNKNOWN_FOLDER,
+    UNSUPPORTED_FILES,
+    Case,
+    cases,
+    csv_bytes,
+    trade,
+    write_corpus,
+    write_unsupported,
+)
 
 CASES = cases()
 SETTINGS = LoaderSettings(lock_timeout=5, memory_limit="1GB")
@@ -77,6 +90,8 @@ def test_every_record_goes_where_the_case_says(corpus_load, case: Case):
     status, rows_loaded, rows_quarantined, message = recorded[0]
     assert (rows_loaded, rows_quarantined) == (len(case.loaded), len(case.quarantined))
     source = landing / case.source_file
+    if case.message:
+        assert case.message in message, message
     if case.rejected:
         assert status == "rejected" and case.rejected in message, message
         moved = landing / "_rejected" / case.table / FOLDER / case.file_name
@@ -101,7 +116,13 @@ def test_the_corpus_load_accounts_for_every_record_and_reruns_cleanly(corpus_loa
     assert report.files_rejected == sum(1 for c in CASES if c.rejected)
     assert report.files_loaded == sum(1 for c in CASES if not c.rejected)
     # the new Parquet column was added as text; the hostile-looking names stayed names
-    assert report.tables["trades"].columns_added == ["venue", "feeAsset"]
+    # (and the keys that differed only in case from a contract column, with _extra appended)
+    assert report.tables["trades"].columns_added == [
+        "Fee_extra",
+        "PRICE_extra",
+        "venue",
+        "feeAsset",
+    ]
     # nothing more than the corpus: no record of another file, no stray rows
     total = fetch(
         warehouse,
@@ -112,3 +133,37 @@ def test_the_corpus_load_accounts_for_every_record_and_reruns_cleanly(corpus_loa
     again = load_landing(landing, warehouse, "trades,transactions", settings=SETTINGS)
     assert (again.rows_loaded, again.rows_quarantined, again.files_rejected) == (0, 0, 0)
     assert again.files_skipped == report.files_loaded
+
+
+def test_unsupported_files_and_unknown_folders_are_in_the_report(corpus_load):
+    """Issue 18: .json, .tsv, .csv.zip files, a file at the landing root and an unknown table
+    folder were ignored with a debug log. Now each is in the load report with its reason."""
+    _, _, report = corpus_load
+    reported = {f["path"]: f["reason"] for f in report.unsupported_files}
+    assert set(reported) == set(UNSUPPORTED_FILES), reported
+    for path, reason in UNSUPPORTED_FILES.items():
+        assert reported[path].startswith(reason), (path, reported[path])
+    assert IN_PROGRESS not in reported, "an upload in progress is no error"
+    assert report.unknown_folders == [UNKNOWN_FOLDER]
+    assert report.files_ignored == len(UNSUPPORTED_FILES) + 1
+    as_json = report.to_dict()
+    assert as_json["unsupported_files"] == report.unsupported_files
+    assert "ignored file 'stray.csv'" in report.summary()
+
+
+def test_strict_fails_on_unsupported_files_and_unknown_folders(tmp_path: Path, capsys):
+    """Issue 18: --strict exited 0 with every one of those files ignored. A landing that is
+    clean but for them loads its good file, and --strict exits with the bad-input status."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse.duckdb"
+    (landing / "trades").mkdir(parents=True)
+    (landing / "trades" / "good.csv").write_bytes(csv_bytes([trade(1)]))
+    args = ["--landing", str(landing), "--warehouse", str(warehouse), "--tables", "trades", "-q"]
+    assert cli_main([*args, "--strict"]) == 0, "a clean landing passes --strict"
+    write_unsupported(landing)
+    capsys.readouterr()
+    assert cli_main([*args, "--strict", "--json"]) == EXIT_BAD_INPUT
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["rows_quarantined"] == 0 and printed["files_rejected"] == 0
+    assert {f["path"] for f in printed["unsupported_files"]} == set(UNSUPPORTED_FILES)
+    assert printed["unknown_folders"] == [UNKNOWN_FOLDER]
+    assert cli_main(args) == 0, "without --strict the load still runs"

@@ -8,16 +8,24 @@ a PostgreSQL connection dropped and the extract killed mid-run, and a full disk 
 ``_rejected/`` folder. test_loaders.py has the simpler cases (a kill just before a commit, the
 same files loaded twice, a file re-sent under another name, lock holders).
 
+Issue 18's hostile values through the whole pipeline (load, dbt build, export): a far-future
+row in raw cannot blow up a date or hour spine, quarantined e-mails and IPs never reach the
+analysts' staging view in clear, and the documented SAR export never writes a live formula.
+
 The pause points are the loader's test hooks (``EXCHANGE_LOADER_TEST_PAUSE_AT`` and
 ``EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT``, see ingestion/loaders/files.py).
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import errno
 import gzip
+import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -34,7 +42,7 @@ from ingestion.loaders import files as files_module
 from ingestion.loaders.files import PAUSE_AT_ENV, PAUSE_BEFORE_COMMIT_ENV
 
 from .bad_input_corpus import csv_bytes, jsonl_bytes, trade
-from .conftest import REPO
+from .conftest import BIN, REPO, project_env
 
 FAST = LoaderSettings(lock_timeout=5, memory_limit="1GB")
 TRADE_COLUMNS = TABLES["trades"].column_names
@@ -482,3 +490,198 @@ def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
     finally:
         con.close()
     assert not list((warehouse.parent / "pg_extract").rglob("*.parquet"))
+
+
+# --------------------------------------------------------------------------------------
+# hostile values through load, dbt and the export (issue 18, items 5 and 8)
+
+FAR_FUTURE = dt.datetime(9999, 12, 31, 23, 0)
+FORMULA = "=cmd|' /C calc'!A0"
+CLEAR_EMAIL = "victim.name@example.com"
+CLEAR_IPV4, CLEAR_IPV6 = "198.51.100.77", "2001:db8:abcd:12::1"
+SPINE_MODELS = [
+    "intermediate.int_asset_usd_rates_hourly",
+    "marts.dim_dates",
+    "marts.fct_compliance_alert_daily",
+    "marts.fct_system_metrics_daily",
+    "marts.fct_source_volume_anomalies",
+]
+BUILD_TIMEOUT_SECONDS = 900  # the tiny build takes about a minute here; a runaway never ends
+
+
+@pytest.fixture(scope="module")
+def hostile_build(tmp_path_factory, tiny_landing, profiles_file):
+    """The tiny landing plus hostile rows, loaded, with one far-future fill put straight into
+    raw (as a hand edit or another extract could), then built by dbt (models and seeds)."""
+    root = tmp_path_factory.mktemp("hostile_build")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    shutil.copytree(tiny_landing, landing)  # loading moves rejected files: keep the fixture's
+    hostile = landing / "users" / "hostile.csv"
+    hostile.write_text(
+        "user_id,email,created_at\n"
+        f"UHOSTILE1,{CLEAR_EMAIL},epoch\n"
+        f"UHOSTILE2,{CLEAR_EMAIL},9999-12-31T23:00:00Z\n"
+    )
+    logins = [
+        {
+            "event_id": f"EHOSTILE{n}",
+            "user_id": "U1",
+            "event_type": "login_hacked",
+            "ip_address": ip,
+            "occurred_at": "2026-10-01T00:00:00Z",
+        }
+        for n, ip in enumerate([CLEAR_IPV4, CLEAR_IPV6])
+    ]
+    (landing / "login_events" / "hostile.jsonl").write_bytes(jsonl_bytes(logins))
+    load_landing(landing, warehouse, settings=FAST)
+    con = duckdb.connect(str(warehouse))
+    try:
+        user_id, created_at = con.execute(
+            "select user_id, created_at from raw.transactions order by created_at desc limit 1"
+        ).fetchone()
+        # a system alert of $50,000 whose id is a spreadsheet formula: a SAR candidate
+        con.execute(
+            "insert into raw.compliance_alerts (alert_id, user_id, alert_type, transaction_amount, "
+            "investigation_status, created_at, _load_id, _source_file, _row_number, _loaded_at) "
+            "values (?, ?, 'large_transaction', 50000, 'pending', ?, 'hostile', "
+            "'compliance_alerts/hostile.csv', 1, now())",
+            [FORMULA, user_id, created_at],
+        )
+        # the row the loader now quarantines, as if it had reached raw anyway
+        con.execute(
+            "insert into raw.trades select * replace (trade_id || '-far-future' as trade_id, "
+            "? as executed_at) from raw.trades limit 1",
+            [FAR_FUTURE],
+        )
+    finally:
+        con.close()
+    env = project_env(root, warehouse)
+    started = time.monotonic()
+    build = subprocess.run(
+        [str(BIN / "dbt"), "build", "--exclude", "resource_type:test", "resource_type:unit_test"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_SECONDS,
+    )
+    seconds = time.monotonic() - started
+    assert build.returncode == 0, build.stdout[-4000:]
+    return root, warehouse, env, seconds
+
+
+def test_a_far_future_row_cannot_blow_up_a_spine(hostile_build):
+    """Issue 18: one trade dated 9999-12-31 grew int_asset_usd_rates_hourly to 629M rows, spilled
+    24 GB and never finished. The loader quarantines such a row now (bad-input corpus); one that
+    reaches raw anyway ends every spine a day after now: the build finishes, small."""
+    _, warehouse, _, seconds = hostile_build
+    assert seconds < BUILD_TIMEOUT_SECONDS
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert (
+            con.execute(
+                "select count(*) from raw.trades where executed_at = ?", [FAR_FUTURE]
+            ).fetchone()[0]
+            == 1
+        ), "the far-future row is in raw: the test proves something"
+        in_staging = con.execute(
+            "select count(*) from staging.stg_exchange__trades where executed_at = ?", [FAR_FUTURE]
+        ).fetchone()[0]
+        assert in_staging == 1, "and it reaches the models the spines are built from"
+        tomorrow = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1, hours=1)
+        first_day = con.execute("select min(date_day) from marts.dim_dates").fetchone()[0]
+        last_day, days = con.execute(
+            "select max(date_day), count(*) from marts.dim_dates"
+        ).fetchone()
+        assert last_day <= tomorrow.date()
+        assert days == (last_day - first_day).days + 1
+        first_hour, last_hour, assets, rates = con.execute(
+            "select min(rate_hour), max(rate_hour), count(distinct asset), count(*) "
+            "from intermediate.int_asset_usd_rates_hourly"
+        ).fetchone()
+        assert last_hour <= tomorrow
+        hours = (last_hour - first_hour) / dt.timedelta(hours=1) + 1
+        assert rates <= assets * hours < 5_000_000, (rates, assets, hours)
+        for model in SPINE_MODELS:
+            column = {
+                "intermediate.int_asset_usd_rates_hourly": "rate_hour",
+                "marts.dim_dates": "date_day",
+                "marts.fct_compliance_alert_daily": "alert_date",
+                "marts.fct_system_metrics_daily": "metric_date",
+                "marts.fct_source_volume_anomalies": "event_date",
+            }[model]
+            latest, rows = con.execute(f"select max({column}), count(*) from {model}").fetchone()
+            assert latest is None or str(latest) <= str(tomorrow), (model, latest)
+            assert rows < 5_000_000, (model, rows)
+    finally:
+        con.close()
+
+
+def test_quarantined_emails_and_ips_never_reach_analysts_in_clear(hostile_build):
+    """Issue 18: a user row that failed validation showed its e-mail in clear in
+    staging.stg_loader__quarantined_rows.record. Raw keeps it (replayable, not for analysts);
+    staging removes e-mails and truncates IPs, in the record and in the reason."""
+    _, warehouse, _, _ = hostile_build
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        raw = con.execute(
+            "select string_agg(record, ' ') from raw._quarantine "
+            "where source_file in ('users/hostile.csv', 'login_events/hostile.jsonl')"
+        ).fetchone()[0]
+        assert CLEAR_EMAIL in raw and CLEAR_IPV4 in raw and CLEAR_IPV6 in raw
+        rows = con.execute(
+            "select source_file, file_row_number, reason, record, reason_category "
+            "from staging.stg_loader__quarantined_rows "
+            "where source_file in ('users/hostile.csv', 'login_events/hostile.jsonl') "
+            "order by 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 4
+    for _, _, reason, record, _ in rows:
+        for clear in (CLEAR_EMAIL, CLEAR_IPV4, CLEAR_IPV6):
+            assert clear not in record and clear not in reason, (clear, record)
+        assert not re.search(r"[^@\s\"]+@[^@\s\"]+\.[a-z]{2,}", record, re.I), record
+    by_row = {(f, n): (json.loads(record), category) for f, n, _, record, category in rows}
+    user, category = by_row[("users/hostile.csv", 1)]
+    assert user["email"] == "[e-mail removed]" and user["user_id"] == "UHOSTILE1"
+    assert category == "wrong_type"
+    assert by_row[("users/hostile.csv", 2)][1] == "implausible_time"
+    assert by_row[("login_events/hostile.jsonl", 1)][0]["ip_address"] == "198.51.100.0/24"
+    assert by_row[("login_events/hostile.jsonl", 2)][0]["ip_address"] == "2001:db8:abcd::/48"
+
+
+def test_the_documented_sar_export_never_writes_a_live_formula(hostile_build, tmp_path):
+    """Issue 18: a compliance alert whose text starts with =cmd| was written by the documented
+    SAR CSV export as a live spreadsheet formula. The documented command goes through the one
+    exporter, which escapes every text cell starting with = + - @ tab or CR."""
+    _, warehouse, env, _ = hostile_build
+    docs = (REPO / "models" / "marts" / "compliance" / "_compliance__docs.md").read_text()
+    command = re.search(r"<!-- export-command -->\s*```sh\n(.*?)\n```", docs, re.S).group(1)
+    result = subprocess.run(
+        ["bash", "-c", command.strip().replace(".venv/bin/python", sys.executable)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "reports" / "sar_candidates.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    ids = [row["alert_id"] for row in rows]
+    assert "'" + FORMULA in ids, "the hostile alert is exported, escaped"
+    dangerous = ("=", "+", "-", "@", "\t", "\r")
+    for path in (tmp_path / "reports").glob("*.csv"):
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    number = re.fullmatch(r"-?[0-9.]+(e-?[0-9]+)?", cell)
+                    assert number or not cell.startswith(dangerous), (path.name, cell)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        exported = len(rows)
+        assert (
+            exported == con.execute("select count(*) from marts.rpt_sar_candidates").fetchone()[0]
+        )
+    finally:
+        con.close()

@@ -565,7 +565,9 @@ def test_malformed_records_are_quarantined_and_the_rest_loads(landing: Path, war
 
     reasons = quarantine(warehouse)
     assert reasons[("trades/fields.csv", 2)] == "malformed CSV record: expected 11 fields, found 12"
-    assert reasons[("trades/utf8.csv", 3)] == "record is not valid UTF-8"
+    assert reasons[("trades/utf8.csv", 3)] == (
+        "record is not valid UTF-8 (looks like Latin-1 (ISO-8859-1 or Windows-1252))"
+    )
     assert reasons[("trades/broken.jsonl", 2)].startswith("malformed JSON")
     assert reasons[("trades/broken.jsonl", 3)] == "line is not a JSON object"
     assert len(reasons) == 4
@@ -845,7 +847,7 @@ def test_postgres_dialect_builds_the_same_checks():
     assert "TRY_CAST" not in sql and '"raw"._loader_try_decimal(' in sql
     assert "json_build_object" in sql and "quantity: must be positive, got " in sql
     helpers = postgres_helper_functions_sql()
-    assert helpers.count("CREATE OR REPLACE FUNCTION") == 4
+    assert helpers.count("CREATE OR REPLACE FUNCTION") == 5
 
 
 @pytest.mark.postgres
@@ -856,7 +858,15 @@ def test_postgres_dialect_on_a_real_server(postgres_dsn):
     plan = plan_columns(TABLES["trades"], [Col(c) for c in TRADE_COLUMNS])
     dialect = PostgresDialect(helper_schema="loader_test")
     sql = build_validation(plan, "pg_temp.staged_trades", "src.line_number", dialect).sql
-    rows = [trade(1), trade(2, quantity="abc"), trade(3, executed_at="2026-01-01T02:00:00+02:00")]
+    rows = [
+        trade(1),
+        trade(2, quantity="abc"),
+        trade(3, executed_at="2026-01-01T02:00:00+02:00"),
+        trade(4, fee="0.000000004"),
+        trade(5, executed_at="epoch"),
+        trade(6, executed_at="9999-12-31T23:59:59Z"),
+        trade(7, fee="4e-09"),
+    ]
     with psycopg2.connect(dsn) as pg, pg.cursor() as cur:
         cur.execute(postgres_helper_functions_sql("loader_test"))
         cur.execute(
@@ -877,3 +887,10 @@ def test_postgres_dialect_on_a_real_server(postgres_dsn):
     assert result[0][3] is None and result[0][1] == Decimal("2.25")
     assert result[1][3] == "quantity: not a valid decimal(20,8): 'abc'"
     assert result[2][2] == dt.datetime(2026, 1, 1, 0, 0)
+    # the value rules of SPEC section 2, with the same reasons as DuckDB's
+    assert [r[3] for r in result[3:]] == [
+        "fee: more digits than decimal(20,8) holds: '0.000000004'",
+        "executed_at: not a valid timestamp: 'epoch'",
+        "executed_at: implausible time '9999-12-31T23:59:59Z' (more than 1 day after the load)",
+        "fee: more digits than decimal(20,8) holds: '4e-09'",
+    ]
