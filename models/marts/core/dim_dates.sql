@@ -3,10 +3,11 @@
 -- fee collections). Every daily series joins to this spine, so quiet days show zeros, and
 -- registrations or KYC approvals before the first order (a launch week, a backfill that
 -- begins with the users table) fall on a day of the spine. A KPI that counts a new kind of
--- event adds it to counted_events; tests/python/test_kpis_against_raw_files.py checks that
--- every counted event's daily sum equals its source count. has_trading_started marks the days
--- from the first fill, order or fee collection on: models of trading history (the churn-risk
--- prior window, the churn model's cutoffs) start there, not at the first registration.
+-- event adds it to counted_events; tests/dbt/assert_daily_kpis_sum_to_source_counts.sql (and
+-- tests/python/test_kpis_against_raw_files.py, on the landing files) check that every counted
+-- event's daily sum equals its source count. has_trading_started marks the days from the
+-- first fill, order or fee collection on: measures of trading history (the churn-risk prior
+-- window, the churn model's cutoffs) start there, not at the first registration.
 
 with
 
