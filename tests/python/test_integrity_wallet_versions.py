@@ -14,9 +14,7 @@ import duckdb
 from .conftest import REPO, project_env
 
 
-def test_a_negative_balance_in_an_older_wallet_version_is_reported(
-    tiny_warehouse, tmp_path
-):
+def test_a_negative_balance_in_an_older_wallet_version_is_reported(tiny_warehouse, tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(tiny_warehouse.warehouse, warehouse)
     env = project_env(tmp_path, warehouse)
@@ -44,9 +42,16 @@ def test_a_negative_balance_in_an_older_wallet_version_is_reported(
         assert latest_balance >= 0, "the latest version alone shows nothing wrong"
 
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "test", "--select",
-         "assert_no_negative_balances"],
-        cwd=REPO, env=env, capture_output=True, text=True,
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--select",
+            "assert_no_negative_balances",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0, result.stdout[-3000:]
     assert "FAIL 2 assert_no_negative_balances" in result.stdout, result.stdout[-3000:]

@@ -127,7 +127,11 @@ def events(tiny_landing) -> dict[str, pd.DataFrame]:
     users["day"] = users.created_at.dt.floor("D")
     approvals["day"] = approvals.approved_at.dt.floor("D")
     return {
-        "trades": trades, "fees": fees, "orders": orders, "users": users, "approvals": approvals
+        "trades": trades,
+        "fees": fees,
+        "orders": orders,
+        "users": users,
+        "approvals": approvals,
     }
 
 
