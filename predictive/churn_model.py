@@ -178,9 +178,17 @@ def plan_cutoffs(
 
 
 def data_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date]:
-    first, last = con.execute("select min(date_day), max(date_day) from marts.dim_dates").fetchone()
+    """The first day of trading data (fills, orders, fee collections) and the last day of data.
+    The date spine may start earlier, at the first registration (SPEC section 4); days with
+    registrations only are no trading history to cut features from."""
+    first, last = con.execute(
+        "select min(case when has_trading_started then date_day end), max(date_day)"
+        " from marts.dim_dates"
+    ).fetchone()
     if first is None:
-        raise NotEnoughHistory("marts.dim_dates is empty: build the warehouse first")
+        raise NotEnoughHistory(
+            "marts.dim_dates has no day of trading data: build the warehouse first"
+        )
     return first, last
 
 

@@ -1,5 +1,7 @@
 """The marts agree with SPEC section 4 computed independently: plain pandas over the landing
-files (no DuckDB, no dbt), compared with marts.fct_daily_exchange_kpis on the tiny scale."""
+files (no DuckDB, no dbt), compared with marts.fct_daily_exchange_kpis on the tiny scale.
+The tiny exchange has registrations and KYC approvals long before its first order: the daily
+series must start with them and its sums must equal the counts of the source files."""
 
 from __future__ import annotations
 
@@ -79,7 +81,8 @@ def latest(data: pd.DataFrame, key: list[str], version: str | None = None) -> pd
 
 
 @pytest.fixture(scope="module")
-def expected(tiny_landing) -> pd.DataFrame:
+def events(tiny_landing) -> dict[str, pd.DataFrame]:
+    """Every event a daily KPI counts, read from the landing files, each with its UTC day."""
     trades = latest(valid_rows(read_table(tiny_landing, "trades"), "trades"), ["trade_id"])
     pairs = valid_rows(read_table(tiny_landing, "trading_pairs"), "trading_pairs")
     candles = valid_rows(read_table(tiny_landing, "market_data_1h"), "market_data_1h")
@@ -92,6 +95,10 @@ def expected(tiny_landing) -> pd.DataFrame:
     users = latest(
         valid_rows(read_table(tiny_landing, "users"), "users"), ["user_id"], "updated_at"
     )
+    kyc = latest(
+        valid_rows(read_table(tiny_landing, "user_kyc"), "user_kyc"), ["user_id"], "updated_at"
+    )
+    approvals = kyc[(kyc.verification_status == "approved") & kyc.approved_at.notna()].copy()
 
     # USD rate of an asset at an hour: the close of the latest USDT candle at or before it.
     usdt = candles.merge(pairs[pairs.quote_asset == "USDT"], on="pair_id")
@@ -116,8 +123,22 @@ def expected(tiny_landing) -> pd.DataFrame:
     fees["day"] = fees.collected_at.dt.floor("D")
     fees["fee_usd"] = fees.fee_amount * usd_rate(fees.fee_asset, fees.collected_at)
     orders["day"] = orders.created_at.dt.floor("D")
+    users = users[users.created_at.notna()].copy()
     users["day"] = users.created_at.dt.floor("D")
+    approvals["day"] = approvals.approved_at.dt.floor("D")
+    return {
+        "trades": trades,
+        "fees": fees,
+        "orders": orders,
+        "users": users,
+        "approvals": approvals,
+    }
 
+
+@pytest.fixture(scope="module")
+def expected(events) -> pd.DataFrame:
+    trades, fees, orders = events["trades"], events["fees"], events["orders"]
+    users, approvals = events["users"], events["approvals"]
     by_day = pd.DataFrame(
         {
             "active_traders": trades.groupby("day").user_id.nunique(),
@@ -130,10 +151,13 @@ def expected(tiny_landing) -> pd.DataFrame:
             "orders_placed": orders.groupby("day").size(),
             "orders_executed": orders[orders.filled_quantity > 0].groupby("day").size(),
             "new_registrations": users.groupby("day").size(),
+            "kyc_approvals": approvals.groupby("day").size(),
         }
     )
-    first_day = min(trades.day.min(), orders.day.min(), fees.day.min())
-    last_day = max(trades.day.max(), orders.day.max(), fees.day.max())
+    # SPEC section 4: from the first to the last day of data, of any counted event.
+    counted = [trades, orders, fees, users, approvals]
+    first_day = min(frame.day.min() for frame in counted)
+    last_day = max(frame.day.max() for frame in counted)
     days = pd.date_range(first_day, last_day, freq="D")
     return by_day.reindex(days).fillna(0)
 
@@ -156,6 +180,32 @@ def test_daily_kpis_match_an_independent_computation(tiny_warehouse, expected):
     np.testing.assert_allclose(
         with_fills.revenue_per_trade_usd,
         with_fills.trading_fee_revenue_usd / with_fills.trade_count,
+    )
+
+
+def test_daily_sums_equal_the_source_counts_of_every_counted_event(tiny_warehouse, events):
+    """Summed over the series, each daily count equals its events in the landing files, so
+    none falls outside the date spine: registrations and KYC approvals before the first order
+    (the tiny exchange has a year of them) included."""
+    con = duckdb.connect(str(tiny_warehouse.warehouse), read_only=True)
+    marts = con.sql("select * from marts.fct_daily_exchange_kpis order by kpi_date").df()
+    first = marts.iloc[0]
+    assert first.new_registrations + first.kyc_approvals > 0 and first.trade_count == 0, (
+        "the tiny exchange's first day of data is a registration day before any fill"
+    )
+    trades, orders = events["trades"], events["orders"]
+    source_counts = {
+        "new_registrations": len(events["users"]),
+        "kyc_approvals": len(events["approvals"]),
+        "orders_placed": len(orders),
+        "orders_executed": int((orders.filled_quantity > 0).sum()),
+        "trade_count": len(trades),
+        "first_time_traders": trades.user_id.nunique(),
+    }
+    daily_sums = {column: int(marts[column].sum()) for column in source_counts}
+    assert daily_sums == source_counts
+    np.testing.assert_allclose(
+        marts.revenue_usd.sum(), events["fees"].fee_usd.sum(), rtol=1e-9, err_msg="revenue_usd"
     )
 
 

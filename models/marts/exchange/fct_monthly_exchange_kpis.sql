@@ -63,6 +63,20 @@ monthly_revenue as (
 
 ),
 
+-- Growth compares with the previous calendar month, joined by date (not the previous row):
+-- a month missing from the data gives NULL growth, never a comparison with an older month.
+with_previous as (
+
+    select
+        monthly_revenue.*,
+        previous.revenue_usd as previous_month_revenue_usd
+    from monthly_revenue
+    left join monthly_revenue as previous
+        on previous.month_start_date
+            = cast({{ dbt.dateadd('month', -1, 'monthly_revenue.month_start_date') }} as date)
+
+),
+
 revenue_by_tier as (
 
     select
@@ -133,10 +147,11 @@ final as (
         monthly_revenue.withdrawal_fee_revenue_usd,
         monthly_revenue.trading_volume_usd,
         monthly_revenue.trade_count,
-        lag(monthly_revenue.revenue_usd) over (order by months.month_start_date) as previous_month_revenue_usd,
+        monthly_revenue.previous_month_revenue_usd,
+        -- NULL for the first month, a missing previous month or one without revenue.
         100 * {{ safe_divide(
-            'monthly_revenue.revenue_usd - lag(monthly_revenue.revenue_usd) over (order by months.month_start_date)',
-            'lag(monthly_revenue.revenue_usd) over (order by months.month_start_date)') }} as revenue_growth_pct,
+            'monthly_revenue.revenue_usd - monthly_revenue.previous_month_revenue_usd',
+            'monthly_revenue.previous_month_revenue_usd') }} as revenue_growth_pct,
         target_values.revenue_growth_pct_target,
         revenue_by_tier.basic_revenue_usd,
         revenue_by_tier.pro_revenue_usd,
@@ -150,7 +165,7 @@ final as (
             as monthly_churn_rate,
         target_values.monthly_churn_rate_target
     from months
-    left join monthly_revenue on months.month_start_date = monthly_revenue.month_start_date
+    left join with_previous as monthly_revenue on months.month_start_date = monthly_revenue.month_start_date
     left join revenue_by_tier on months.month_start_date = revenue_by_tier.month_start_date
     left join monthly_churn on months.month_start_date = monthly_churn.month_start_date
     cross join target_values

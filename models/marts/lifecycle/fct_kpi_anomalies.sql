@@ -10,7 +10,10 @@
 -- |value - baseline| > min_relative_change x |baseline|. The second condition keeps large,
 -- smooth series (where tiny noise makes z large) from flagging weekends and steady growth.
 -- A day with fewer than min_history_days of history, or a NULL value (a ratio without
--- denominator), is not scored (z NULL, is_anomaly false). Vars: anomaly_window_days,
+-- denominator), is not scored (z NULL, is_anomaly false). Days before the exchange's first
+-- day of trading (the first fill, order or fee revenue) are neither scored nor history: the
+-- date spine starts at the first registration, and a year of sparse pre-launch sign-ups would
+-- make every registration and the launch itself an anomaly. Vars: anomaly_window_days,
 -- anomaly_min_history_days, anomaly_z_threshold, anomaly_min_relative_change (and
 -- anomaly_metrics, the list of KPI columns scored, which defaults to the list below).
 
@@ -41,6 +44,15 @@ kpis as (
 
 ),
 
+-- The first day with a fill, an order or fee revenue; NULL before the exchange trades.
+launch as (
+
+    select min(kpi_date) as first_trading_date
+    from kpis
+    where trade_count > 0 or orders_placed > 0 or revenue_usd > 0
+
+),
+
 daily_values as (
 
     {% for metric in metrics %}
@@ -66,7 +78,9 @@ history as (
         on scored.metric_name = past.metric_name
         and past.kpi_date < scored.kpi_date
         and past.kpi_date >= cast({{ dbt.dateadd('day', -window_days, 'scored.kpi_date') }} as date)
+    cross join launch
     where past.metric_value is not null
+        and past.kpi_date >= launch.first_trading_date
 
 ),
 

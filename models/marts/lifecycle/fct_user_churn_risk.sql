@@ -23,7 +23,9 @@ users as (
 
 first_day as (
 
+    -- The first day of trading data: registrations before it are no trading history.
     select min(date_day) as first_data_date from {{ ref('dim_dates') }}
+    where has_trading_started
 
 ),
 
