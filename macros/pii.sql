@@ -62,7 +62,7 @@
     {%- set n_after = 'case when ' ~ after ~ " = '' then 0 else "
         ~ dbt.length(after) ~ ' - ' ~ dbt.length(dbt.replace(after, "':'", "''")) ~ ' + 1 end' -%}
     case
-        when {{ regex_matches(column, '^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$') }}
+        when {{ regex_matches(column, '^[0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}$') }}
             then
             {%- for part in range(1, 5) %}
                 cast(cast({{ dbt.split_part(column, "'.'", part) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
