@@ -61,8 +61,10 @@
         ~ dbt.length(before) ~ ' - ' ~ dbt.length(dbt.replace(before, "':'", "''")) ~ ' + 1 end' -%}
     {%- set n_after = 'case when ' ~ after ~ " = '' then 0 else "
         ~ dbt.length(after) ~ ' - ' ~ dbt.length(dbt.replace(after, "':'", "''")) ~ ' + 1 end' -%}
+    {#- an octet 0-255, leading zeros allowed -#}
+    {%- set octet = '(0{0,2}[0-9]|0?[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])' -%}
     case
-        when {{ regex_matches(column, '^[0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}$') }}
+        when {{ regex_matches(column, '^' ~ octet ~ '[.]' ~ octet ~ '[.]' ~ octet ~ '[.]' ~ octet ~ '$') }}
             then
             {%- for part in range(1, 5) %}
                 cast(cast({{ dbt.split_part(column, "'.'", part) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})

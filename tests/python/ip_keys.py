@@ -16,6 +16,9 @@ PII_HASH_KEY = os.environ.get("DBT_ENV_SECRET_PII_HASH_KEY") or "local-developme
 def ip_address_key(address: str) -> str | None:
     """One IP address as shared_ip sees it: the IPv4 address, or the IPv6 /64 (compliance docs,
     "What one IP address means"), written like the macro ip_address_key."""
+    octets = address.split(".")
+    if len(octets) == 4 and all(o.isdigit() and len(o) <= 3 and int(o) <= 255 for o in octets):
+        return ".".join(str(int(o)) for o in octets)  # leading zeros allowed, as in the macro
     try:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:

@@ -129,6 +129,7 @@ def test_one_ipv6_address_is_its_64(tiny_warehouse):
         "f": "203.0.113.7",
         "g": "203.000.113.007",  # same IPv4 address, zero-padded
         "h": "203.0.113.8",  # same /24, another address
+        "i": "203.0.113.256",  # not an address
         "bad": "not an ip",
     }
     select = ", ".join(f"{{{{ hash_ip(\"'{v}'\") }}}} as {k}" for k, v in literals.items())
@@ -139,7 +140,7 @@ def test_one_ipv6_address_is_its_64(tiny_warehouse):
     assert shown["d"] == shown["e"] == ip_address_hash(literals["d"])
     assert shown["f"] == shown["g"] == ip_address_hash(literals["f"])
     assert shown["h"] != shown["f"]
-    assert shown["bad"] is None
+    assert shown["bad"] is None and shown["i"] is None
     assert ip_address_key(literals["b"]) == "2001:db8:abcd:12::/64"
 
 
