@@ -8,6 +8,9 @@ Sources of alerts, each optional (a mart that is not built yet is skipped):
 * KPI anomalies: ``marts.fct_kpi_anomalies``, the rows with ``is_anomaly`` (one per day and
   metric: the id is ``<kpi_date>:<metric_name>``; any other shape of mart works too, by
   ``anomaly_id``, ``alert_id`` or a hash of the row).
+* alert floods: ``marts.fct_compliance_rule_flag_share_daily``, the rows with
+  ``is_above_ceiling`` (a rule flagged more than its ceiling share of the day's active users):
+  a data-quality warning naming the rule and the day, id ``<flag_date>:<rule_name>``.
 
 Which alerts went out is remembered in the warehouse, table ``ops.sent_alerts`` (alert_key,
 source, sent_at). An alert is recorded right after the webhook accepted the message that carried
@@ -161,15 +164,52 @@ def pending_kpi_anomalies(con, relation: str) -> list[Alert]:
     return alerts
 
 
+FLAG_SHARE_SOURCE = "rule_flag_share"
+
+
+def pending_flag_share_warnings(con, relation: str) -> list[Alert]:
+    """Days on which a rule flagged more than its ceiling share of the active users (the
+    alert-flood guard), not sent yet, oldest first: one data-quality warning per day and rule."""
+    if not relation_exists(con, relation):
+        return []
+    rows = con.execute(
+        f"""
+        SELECT f.flag_date, f.rule_name, f.flagged_users, f.active_users, f.flagged_share_rate,
+               f.flagged_share_ceiling_rate
+        FROM {relation} AS f
+        WHERE f.is_above_ceiling
+          AND NOT EXISTS (
+              SELECT 1 FROM {SENT_ALERTS} AS s
+              WHERE s.alert_key = '{FLAG_SHARE_SOURCE}:' || CAST(f.flag_date AS VARCHAR)
+                  || ':' || f.rule_name
+          )
+        ORDER BY f.flag_date, f.rule_name
+        """
+    ).fetchall()
+    return [
+        Alert(
+            key=f"{FLAG_SHARE_SOURCE}:{day}:{rule}",
+            source=FLAG_SHARE_SOURCE,
+            line=f"Data-quality warning: rule {rule} flagged {flagged:,} of {active:,} active "
+            f"users on {day} ({float(share):.1%}, ceiling {float(ceiling):.1%}): "
+            "a mis-tuned rule or odd data",
+        )
+        for day, rule, flagged, active, share, ceiling in rows
+    ]
+
+
 def format_message(alerts: Sequence[Alert]) -> dict[str, str]:
     """One Slack-compatible message for a batch of alerts."""
     compliance = sum(1 for a in alerts if a.source == "compliance")
-    anomalies = len(alerts) - compliance
+    floods = sum(1 for a in alerts if a.source == FLAG_SHARE_SOURCE)
+    anomalies = len(alerts) - compliance - floods
     parts = []
     if compliance:
         parts.append(f"{compliance} new high-severity compliance alert{'s' * (compliance != 1)}")
     if anomalies:
         parts.append(f"{anomalies} new KPI anomal{'ies' if anomalies != 1 else 'y'}")
+    if floods:
+        parts.append(f"{floods} rule flag-share warning{'s' * (floods != 1)}")
     header = "*Crypto exchange warehouse: " + " and ".join(parts) + "*"
     return {"text": "\n".join([header, *(f"• {a.line}" for a in alerts)])}
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ingestion.contract import TABLES
 
-from . import ledger
+from . import addresses, ledger
 from .config import (
     ASSETS,
     BASE_ASSETS,
@@ -435,7 +435,8 @@ class Simulator:
         v4 = (PUBLIC_OCTETS[(h >> np.uint64(24)).astype(np.int64) % len(PUBLIC_OCTETS)] << 24) | (
             (h & np.uint64(0xFFFFFF)).astype(np.int64)
         )
-        self.ip_val = np.where(self.ip_kind == 1, (h >> np.uint64(2)).astype(np.int64), v4)
+        # carrier networks, households, IPv6 /64s (addresses.py)
+        self.ip_val = addresses.home_addresses(h, self.ip_kind, country, v4)
         self.device = (mix64(h) >> np.uint64(2)).astype(np.int64)
         self.ref_hash = (mix64(h ^ np.uint64(77)) >> np.uint64(2)).astype(np.int64)
         referred = (~is_pre) & (rng.random(N) < 0.2)
@@ -1717,6 +1718,7 @@ class Simulator:
             | rng.integers(0, 1 << 24, n),
             self.ip_val[lu],
         )
+        ipv = addresses.rotate_interface(ipv, kind, lu * 1_000_003 + lt // SEC)
         ctry = np.where(travel, rng.integers(0, len(COUNTRIES), n), self.country[lu])
         dev = np.where(rng.random(n) < 0.1, self.device[lu] ^ 0x5A5A5A, self.device[lu])
         # failed attempts before some logins, password changes and 2FA changes after some

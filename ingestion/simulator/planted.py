@@ -32,6 +32,8 @@ USDT = A["USDT"]
 SHARED_IP = (185 << 24) | (220 << 16) | (101 << 8) | 47
 KP_IP = (175 << 24) | (45 << 16) | (176 << 8) | 23
 BURST_IP = (45 << 24) | (155 << 16) | (205 << 8) | 12
+# The engine writes an IPv6 value v as 2a02:{v>>48}:{v>>32}:{v>>16}::{(v & 0xffff) + 1}.
+RING_IPV6 = (0x1B << 48) | (0x4E0 << 32) | (0x77 << 16)
 
 
 @dataclass
@@ -401,6 +403,38 @@ class PlantedCases:
                 desc,
                 refs=[sim.label(day)],
                 last_day=day,
+            )
+
+        # A shared-device ring on IPv6: three users, three addresses of one /64 (temporary
+        # addresses of one household's devices) within a week. One address for shared_ip.
+        ring = rng.choice(
+            np.setdiff1d(ordinary, np.concatenate([shared, [burst_user], t_users])),
+            3,
+            replace=False,
+        )
+        r_days = [min(fd(0.6) + k, D - 1) for k in (0, 3, 6)]
+        self.add(
+            "CMP-IP6",
+            "compliance",
+            [("shared_ip", "medium")],
+            "login_events",
+            "three users log in from three addresses of one IPv6 /64 (2a02:1b:4e0:77::/64) "
+            "within a week",
+            [int(x) for x in ring],
+            last_day=max(r_days),
+        )
+        for k, u in enumerate(ring):
+            self.login_script.append(
+                (
+                    r_days[k],
+                    _hm(20, 11 * k),
+                    int(u),
+                    0,
+                    1,
+                    RING_IPV6 | (0x5EED + 7 * k),
+                    int(sim.country[u]),
+                    "CMP-IP6",
+                )
             )
 
         self.market_days = {"candles": fd(0.4), "books": fd(0.5), "external": fd(0.6)}

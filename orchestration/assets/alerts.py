@@ -1,4 +1,5 @@
-"""Alert notifications: new high-severity compliance alerts and KPI anomalies -> the webhook.
+"""Alert notifications: new high-severity compliance alerts, KPI anomalies and rule flag-share
+(alert-flood) warnings -> the webhook.
 
 An asset downstream of the marts it reads (those the dbt project has), run by the hourly and
 the daily jobs after dbt. The sending itself, and "each alert exactly once", live in
@@ -14,6 +15,7 @@ from orchestration.resources import AlertWebhookResource, WarehouseResource
 
 ALERTS_KEY = dg.AssetKey(["ops", "alert_notifications"])
 COMPLIANCE_MART = "fct_compliance_alerts"
+FLAG_SHARE_MART = "fct_compliance_rule_flag_share_daily"
 
 
 def kpi_anomaly_mart() -> str | None:
@@ -30,7 +32,11 @@ def kpi_anomaly_mart() -> str | None:
 
 # The marts read, by the relation dbt builds them as; the compliance mart is looked for even
 # before the project has it (a missing table is skipped).
-ALERT_MARTS = {"compliance": COMPLIANCE_MART, "kpi_anomaly": kpi_anomaly_mart()}
+ALERT_MARTS = {
+    "compliance": COMPLIANCE_MART,
+    "kpi_anomaly": kpi_anomaly_mart(),
+    "rule_flag_share": FLAG_SHARE_MART,
+}
 ALERT_RELATIONS = {
     source: (node_relation(name) or f"marts.{name}") if name else None
     for source, name in ALERT_MARTS.items()
@@ -42,7 +48,8 @@ ALERT_RELATIONS = {
     deps=[key for key in (node_asset_key(n) for n in ALERT_MARTS.values() if n) if key],
     group_name="ops",
     kinds={"python", "slack"},
-    description="Posts new high-severity compliance alerts and KPI anomalies to the webhook "
+    description="Posts new high-severity compliance alerts, KPI anomalies and rule flag-share "
+    "warnings (a rule flagging too many users: alert-flood guard) to the webhook "
     "($EXCHANGE_ALERT_WEBHOOK_URL) as Slack-compatible JSON, each alert exactly once "
     "(sent alerts are remembered in ops.sent_alerts).",
 )
@@ -59,6 +66,7 @@ def alert_notifications(
             pending += alerts.pending_compliance_alerts(con, ALERT_RELATIONS["compliance"])
         if ALERT_RELATIONS["kpi_anomaly"]:
             pending += alerts.pending_kpi_anomalies(con, ALERT_RELATIONS["kpi_anomaly"])
+        pending += alerts.pending_flag_share_warnings(con, ALERT_RELATIONS["rule_flag_share"])
         if not url:
             if pending:
                 context.log.warning(

@@ -1,6 +1,7 @@
 """The daily report: the last days' KPIs beside their targets, the compliance alert count, the
-data-quality scorecard (test pass rate, data accuracy against its 99% target) and the system
-metrics that breached their thresholds on the last day.
+data-quality scorecard (test pass rate, data accuracy against its 99% target), the system
+metrics that breached their thresholds on the last day, and the rules that flagged more than
+their ceiling share of the day's active users (alert-flood guard).
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
@@ -21,6 +22,7 @@ REPORT_KEY = dg.AssetKey(["ops", "daily_report"])
 KPI_MART = "fct_daily_exchange_kpis"
 SCORECARD_MART = "fct_data_quality_scorecard"
 SYSTEM_METRICS_MART = "fct_system_metrics_daily"
+FLAG_SHARE_MART = "fct_compliance_rule_flag_share_daily"
 REPORT_DAYS = 7
 SCORECARD_RUNS = 3  # latest dbt invocations that ran tests shown in the report
 
@@ -113,12 +115,37 @@ def system_metrics_section(con, metrics_relation: str | None, last_day: str) -> 
     return lines
 
 
+def flag_share_section(con, flag_share_relation: str | None, last_day: str) -> list[str]:
+    """Data-quality warnings: the rules that flagged more than their ceiling share of the last
+    data day's active users (a mis-tuned rule or odd data, seen the day it starts)."""
+    from orchestration.alerts import relation_exists
+
+    if not flag_share_relation or not relation_exists(con, flag_share_relation):
+        return []
+    rows = con.execute(
+        "SELECT rule_name, flagged_users, active_users, flagged_share_rate, "
+        f"flagged_share_ceiling_rate FROM {flag_share_relation} "
+        "WHERE flag_date = CAST(? AS DATE) AND is_above_ceiling ORDER BY rule_name",
+        [last_day],
+    ).fetchall()
+    lines = ["", f"## Rule flag shares on {last_day}", ""]
+    if not rows:
+        return [*lines, "No rule flagged more than its ceiling share of the day's active users."]
+    for rule, flagged, active, share, ceiling in rows:
+        lines.append(
+            f"- WARNING: rule {rule} flagged {flagged:,} of {active:,} active users "
+            f"({_pct(share)}, ceiling {_pct(ceiling)}): a mis-tuned rule or odd data"
+        )
+    return lines
+
+
 def render_report(
     con,
     kpi_relation: str,
     compliance_relation: str | None,
     scorecard_relation: str | None = None,
     metrics_relation: str | None = None,
+    flag_share_relation: str | None = None,
 ) -> tuple[str, str]:
     """(last data day, Markdown report)."""
     from orchestration.alerts import relation_exists
@@ -169,6 +196,7 @@ def render_report(
         ).fetchall()
         summary = ", ".join(f"{n} {severity}" for severity, n in counts) or "none"
         lines += ["", f"## Compliance alerts detected on {last_day}", "", summary]
+    lines += flag_share_section(con, flag_share_relation, last_day)
     lines += system_metrics_section(con, metrics_relation, last_day)
     lines += scorecard_section(con, scorecard_relation)
     return last_day, "\n".join(lines) + "\n"
@@ -183,13 +211,15 @@ def render_report(
             node_asset_key(ALERT_MARTS["compliance"]),
             node_asset_key(SCORECARD_MART),
             node_asset_key(SYSTEM_METRICS_MART),
+            node_asset_key(FLAG_SHARE_MART),
         )
         if k
     ],
     group_name="ops",
     kinds={"python", "markdown"},
     description="Daily report: the last days' KPIs beside their targets, the day's compliance "
-    "alerts and system metric breaches, and the data-quality scorecard, as Markdown (asset "
+    "alerts, rule flag-share warnings and system metric breaches, and the data-quality "
+    "scorecard, as Markdown (asset "
     "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
 )
 def daily_report(
@@ -203,6 +233,7 @@ def daily_report(
             ALERT_RELATIONS["compliance"],
             node_relation(SCORECARD_MART) or f"marts.{SCORECARD_MART}",
             node_relation(SYSTEM_METRICS_MART) or f"marts.{SYSTEM_METRICS_MART}",
+            node_relation(FLAG_SHARE_MART) or f"marts.{FLAG_SHARE_MART}",
         )
     metadata: dict = {"report": dg.MetadataValue.md(markdown), "last_data_day": last_day}
     if last_day:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import hmac
 import re
 import shutil
 import subprocess
@@ -27,6 +29,7 @@ import duckdb
 import pytest
 
 from tests.python.conftest import REPO, dbt, project_env
+from tests.python.ip_keys import PII_HASH_KEY, ip_address_key
 
 COMPLIANCE_MODELS = "path:models/intermediate/compliance path:models/marts/compliance"
 INTEGRITY_TESTS = "tag:financial_integrity"
@@ -49,6 +52,8 @@ RAPID_WINDOW = dt.timedelta(hours=24)
 RAPID_WITHDRAWN_SHARE = 0.9
 RAPID_TRADED_SHARE = 0.1
 SELF_TRADE_WINDOW = dt.timedelta(seconds=60)
+SHARED_IP_MIN_USERS = 3
+SHARED_IP_WINDOW = dt.timedelta(days=30)
 
 
 def planted_compliance_cases(landing: Path) -> list[dict]:
@@ -176,6 +181,37 @@ def _self_trade_users(con) -> set[str]:
     return users
 
 
+def _shared_ip_hits(con) -> set[tuple[str, str, dt.datetime]]:
+    """(user, address hash, detected_at) from the raw logins' clear addresses: every successful
+    login closes a window of the 30 days before it (bounds included) on its address; each user
+    of a window with 3 or more users is detected at the first such window that holds them."""
+    logins = con.execute("""
+        select distinct event_id, user_id, ip_address, occurred_at
+        from raw.login_events
+        where event_type = 'login_success' and ip_address is not null
+    """).fetchall()
+    by_address = defaultdict(list)
+    for _, user, address, at in logins:
+        key = ip_address_key(address)
+        if key is not None:
+            by_address[key].append((at, user))
+    hits = {}
+    for key, rows in by_address.items():
+        if len({user for _, user in rows}) < SHARED_IP_MIN_USERS:
+            continue
+        rows.sort()
+        for closed_at, _ in rows:
+            members = {user for at, user in rows if closed_at - SHARED_IP_WINDOW <= at <= closed_at}
+            if len(members) >= SHARED_IP_MIN_USERS:
+                for user in members:
+                    if (user, key) not in hits:
+                        hits[(user, key)] = closed_at
+    return {
+        (user, hmac.new(PII_HASH_KEY.encode(), key.encode(), hashlib.sha256).hexdigest(), at)
+        for (user, key), at in hits.items()
+    }
+
+
 def test_users_outside_the_planted_cases_are_not_flagged(tiny_warehouse):
     cases = planted_compliance_cases(tiny_warehouse.landing)
     planted = {(c["rule"], c["user_id"]) for c in cases}
@@ -186,6 +222,11 @@ def test_users_outside_the_planted_cases_are_not_flagged(tiny_warehouse):
         daily = _daily_aggregates(con)
         rapid = _rapid_in_out_users(con)
         self_trade = _self_trade_users(con)
+        shared_ip = _shared_ip_hits(con)
+        shared_ip_fired = set(con.execute("""
+            select user_id, hit_key, detected_at from marts.fct_compliance_alerts
+            where alert_source = 'rule' and rule_name = 'shared_ip'
+        """).fetchall())
 
     unexpected = [a for a in alerts if (a["rule_name"], a["user_id"]) not in planted]
     unexplained = []
@@ -199,6 +240,8 @@ def test_users_outside_the_planted_cases_are_not_flagged(tiny_warehouse):
             continue
         if rule == "self_trade" and user in self_trade:
             continue
+        if rule == "shared_ip" and any(h[:2] == (user, alert["hit_key"]) for h in shared_ip):
+            continue
         unexplained.append(f"{rule} {user} {alert['hit_key']} {alert['amount_usd']}")
     assert not unexplained, "users flagged outside the planted cases:\n" + "\n".join(unexplained)
 
@@ -210,6 +253,12 @@ def test_users_outside_the_planted_cases_are_not_flagged(tiny_warehouse):
     assert fired["daily_aggregate"] == daily
     assert {user for user, _ in fired["rapid_in_out"]} == rapid
     assert {user for user, _ in fired["self_trade"]} == self_trade
+    # shared_ip on the exact address (the IPv6 /64): same users, same address hashes, same
+    # detection times; the planted rings on an IPv4 address and on an IPv6 /64 among them.
+    assert shared_ip_fired == shared_ip
+    planted_shared = {c["user_id"] for c in cases if c["rule"] == "shared_ip"}
+    assert planted_shared and planted_shared <= {user for user, _, _ in shared_ip}
+    assert {c["case_id"] for c in cases if c["rule"] == "shared_ip"} >= {"CMP-11", "CMP-IP6"}
 
 
 # ------------------------------------------------------------------------------ stability

@@ -463,11 +463,14 @@ def test_planted_transfers_fire_their_rules(landing, con):
         HAVING count(*) >= 5""").fetchall()
     }
     assert burst == users("failed_login_burst")
+    # one address: an IPv4 address, or an IPv6 /64 (its first four groups as written here)
     shared = {
         u
-        for (u,) in con.execute("""SELECT DISTINCT user_id FROM login_events WHERE ip_address IN (
-        SELECT ip_address FROM login_events GROUP BY 1
-        HAVING count(DISTINCT user_id) >= 3)""").fetchall()
+        for (u,) in con.execute("""WITH keyed AS (SELECT user_id, CASE WHEN ip_address LIKE '%:%'
+            THEN array_to_string(string_split(ip_address, ':')[1:4], ':') ELSE ip_address END AS k
+            FROM login_events WHERE event_type = 'login_success')
+        SELECT DISTINCT user_id FROM keyed WHERE k IN (
+        SELECT k FROM keyed GROUP BY 1 HAVING count(DISTINCT user_id) >= 3)""").fetchall()
     }
     assert shared == users("shared_ip")
     selfs = {

@@ -1,12 +1,15 @@
 -- Rule shared_ip (SPEC section 5): var('shared_ip_min_users') or more distinct users log in
--- successfully from one IP network within var('shared_ip_window_days') days.
+-- successfully from one IP address within var('shared_ip_window_days') days.
 --
--- The IP is the network of staging (/24 for IPv4, /48 for IPv6): full addresses never leave
--- the raw layer (SPEC section 9). Every login closes a window of the logins from its network
--- in the days before it (bounds included); a window with enough distinct users qualifies.
--- Each user of a qualifying window gets one alert per network, detected at the first
--- qualifying window that includes them (for the first users that is the login of the user
--- who completed the group, not their own earlier login).
+-- One IP address is staging's ip_address_hash: the keyed hash of the exact IPv4 address, or of
+-- the /64 an IPv6 subscriber is given (docs: _compliance__docs.md, "What one IP address
+-- means"). Full addresses never leave the raw layer (SPEC section 9); the alert shows the
+-- hash and the /24 or /48 network. Users of one carrier network, corporate NAT range or VPN
+-- provider share a network, not an address, and are not grouped. Every login closes a window
+-- of the logins from its address in the days before it (bounds included); a window with
+-- enough distinct users qualifies. Each user of a qualifying window gets one alert per
+-- address, detected at the first qualifying window that includes them (for the first users
+-- that is the login of the user who completed the group, not their own earlier login).
 
 {%- set window_days = var('shared_ip_window_days') %}
 
@@ -14,18 +17,18 @@ with
 
 logins as {{ not_materialized() }} (
 
-    select event_id, user_id, ip_network, occurred_at
+    select event_id, user_id, ip_address_hash, ip_network, occurred_at
     from {{ ref('stg_exchange__login_events') }}
     where event_type = 'login_success'
-        and ip_network is not null
+        and ip_address_hash is not null
 
 ),
 
-candidate_networks as (
+candidate_addresses as (
 
-    select ip_network
+    select ip_address_hash
     from logins
-    group by ip_network
+    group by ip_address_hash
     having count(distinct user_id) >= {{ var('shared_ip_min_users') }}
 
 ),
@@ -34,8 +37,8 @@ candidate_logins as (
 
     select logins.*
     from logins
-    inner join candidate_networks
-        on logins.ip_network = candidate_networks.ip_network
+    inner join candidate_addresses
+        on logins.ip_address_hash = candidate_addresses.ip_address_hash
 
 ),
 
@@ -43,13 +46,14 @@ window_members as (
 
     select
         closing.event_id as closing_event_id,
+        closing.ip_address_hash,
         closing.ip_network,
         closing.occurred_at as closed_at,
         member.user_id,
         member.occurred_at
     from candidate_logins as closing
     inner join candidate_logins as member
-        on closing.ip_network = member.ip_network
+        on closing.ip_address_hash = member.ip_address_hash
         and member.occurred_at >= {{ dbt.dateadd('day', -window_days, 'closing.occurred_at') }}
         and member.occurred_at <= closing.occurred_at
 
@@ -67,21 +71,23 @@ qualifying_windows as (
 user_detections as (
 
     select
+        window_members.ip_address_hash,
         window_members.ip_network,
         window_members.user_id,
         min(window_members.closed_at) as detected_at
     from window_members
     inner join qualifying_windows
         on window_members.closing_event_id = qualifying_windows.closing_event_id
-    group by window_members.ip_network, window_members.user_id
+    group by window_members.ip_address_hash, window_members.ip_network, window_members.user_id
 
 ),
 
 network_users as (
 
-    -- The users with a login on the network in the window of each detection: the group the
+    -- The users with a login from the address in the window of each detection: the group the
     -- alert points at.
     select
+        user_detections.ip_address_hash,
         user_detections.ip_network,
         user_detections.user_id,
         user_detections.detected_at,
@@ -89,10 +95,11 @@ network_users as (
         min(candidate_logins.occurred_at) as first_login_at
     from user_detections
     inner join candidate_logins
-        on user_detections.ip_network = candidate_logins.ip_network
+        on user_detections.ip_address_hash = candidate_logins.ip_address_hash
         and candidate_logins.occurred_at <= user_detections.detected_at
         and candidate_logins.occurred_at >= {{ dbt.dateadd('day', -window_days, 'user_detections.detected_at') }}
     group by
+        user_detections.ip_address_hash,
         user_detections.ip_network,
         user_detections.user_id,
         user_detections.detected_at,
@@ -103,6 +110,7 @@ network_users as (
 evidence as (
 
     select
+        ip_address_hash,
         ip_network,
         user_id,
         detected_at,
@@ -110,23 +118,24 @@ evidence as (
         {{ dbt.listagg('co_user_id', "','", 'order by first_login_at, co_user_id') }} as evidence_ids,
         min(first_login_at) as pattern_started_at
     from network_users
-    group by ip_network, user_id, detected_at
+    group by ip_address_hash, ip_network, user_id, detected_at
 
 ),
 
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["'shared_ip|'", 'user_id', "'|'", 'ip_network'])) }} as alert_id,
+        {{ dbt.hash(dbt.concat(["'shared_ip|'", 'user_id', "'|'", 'ip_address_hash'])) }} as alert_id,
         'shared_ip' as rule_name,
         user_id,
         cast(null as {{ dbt.type_string() }}) as severity,
-        ip_network as hit_key,
+        ip_address_hash as hit_key,
         cast(null as {{ type_double() }}) as amount_usd,
         'user' as evidence_type,
         evidence_ids,
         evidence_count,
-        'logins from IP network ' || ip_network as alert_details,
+        'logins from one IP address (hash ' || ip_address_hash || ') in network '
+            || coalesce(ip_network, 'unknown') as alert_details,
         pattern_started_at,
         detected_at
     from evidence
