@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,24 @@ def test_completing_needs_a_disposition_and_a_note_and_reopening_clears_it():
     assert casework.plan(closed, decide(note="checked again")) == closed
     assert casework.plan(reopened, decide(unassign=True)).assignee is None
     assert casework.plan(reopened, decide(assignee="cy")).assignee == "cy"
+
+
+def test_the_docs_state_the_transitions_and_dispositions_the_code_enforces():
+    docs = (REPO / "models/marts/compliance/_compliance__docs.md").read_text()
+    block = docs.split("{% docs compliance_casework %}")[1].split("{% enddocs %}")[0]
+    table = {
+        m.group(1): tuple(t.strip() for t in re.sub(r"\(.*\)", "", m.group(2)).split(","))
+        for m in re.finditer(r"^\| (\w+) \| ([a-z, ]+(?:\(.*\))?) \|$", block, re.MULTILINE)
+    }
+    table.pop("from")  # the header row
+    assert table == casework.TRANSITIONS
+    for disposition in casework.DISPOSITIONS:
+        assert f"`{disposition}`" in block
+    page = (REPO / "docs/casework.md").read_text()
+    arrows = re.findall(r"^    (\w+) --> (\w+)", page, re.MULTILINE)
+    assert sorted(arrows) == sorted(
+        (before, after) for before, targets in casework.TRANSITIONS.items() for after in targets
+    )
 
 
 # ---------------------------------------------------------------------- on the warehouse
