@@ -349,3 +349,77 @@ def test_the_review_command_waits_for_a_writer_and_then_says_so(warehouse):
     assert result.returncode == 2
     assert "DuckDB allows one writer per file" in result.stderr
     assert trail(path) == before
+
+
+# ---------------------------------------------------------------------- on PostgreSQL
+
+
+@pytest.mark.postgres
+def test_decisions_on_a_postgresql_warehouse(postgres_database, tmp_path):
+    """The same command with --dsn: the table dbt's hook creates on PostgreSQL, a stand-in for
+    the alerts mart (the whole project on PostgreSQL is test_postgres_dbt.py's)."""
+    import psycopg2
+
+    from tests.python.conftest import BIN
+    from tests.python.test_postgres_dbt import dbt_postgres_env
+
+    env = dbt_postgres_env(postgres_database, tmp_path, None)
+
+    def ensure_table() -> None:
+        result = subprocess.run(
+            [str(BIN / "dbt"), "run-operation", "ensure_casework_tables"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def pg_rows(sql: str) -> list[tuple]:
+        con = psycopg2.connect(postgres_database)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if cur.description else []
+        finally:
+            con.close()
+
+    ensure_table()
+    pg_rows(
+        "create schema marts; create table marts.fct_compliance_alerts "
+        "(alert_id text, investigation_status text, disposition text); "
+        "insert into marts.fct_compliance_alerts values "
+        "('r1', 'pending', null), ('s1', 'completed', 'reported')"
+    )
+    dsn = ["--dsn", postgres_database, "--by", "ana"]
+    ok = review(
+        env,
+        "review",
+        "r1",
+        *dsn,
+        "--status",
+        "completed",
+        "--disposition",
+        "false_positive",
+        "--note",
+        "misfire",
+    )
+    assert ok.returncode == 0, ok.stderr
+    for args, message in (
+        (["r9", "--status", "investigating"], "unknown alert id 'r9'"),
+        (["s1", "--status", "escalated"], "completed -> escalated is not allowed"),
+        (
+            ["s1", "--status", "investigating", "--note", "x", "--disposition", "bad"],
+            "unknown disposition 'bad'",
+        ),
+    ):
+        refused = review(env, "review", *args, *dsn)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+    ensure_table()  # finds the table and leaves it alone
+    assert pg_rows(
+        "select alert_id, event_number, changed_by, status_from, status_to, "
+        "disposition_from, disposition_to, note from casework.alert_case_events"
+    ) == [("r1", 1, "ana", "pending", "completed", None, "false_positive", "misfire")]
+    history = review(env, "history", "r1", "--dsn", postgres_database, "--json")
+    assert history.returncode == 0, history.stderr
+    assert [e["disposition_to"] for e in json.loads(history.stdout)] == ["false_positive"]
