@@ -192,7 +192,33 @@ def test_bad_input_is_refused_with_a_clear_message_and_writes_nothing(warehouse)
     assert result.returncode == 2 and "unknown alert id" in result.stderr
 
 
-def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehouse):
+def render_compliance_page(path, monkeypatch):
+    """The dashboard's compliance page over the whole data window, headless (Streamlit's
+    AppTest): its metrics, the open queue's alert ids, and the table with completed alerts."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EXCHANGE_WAREHOUSE", str(path))
+
+    def page():
+        import datetime as dt
+
+        from dashboard import views
+
+        views.compliance(
+            views.Filters(start_date=dt.date(1970, 1, 1), end_date=dt.date(2999, 12, 31))
+        )
+
+    app = AppTest.from_function(page, default_timeout=120)
+    app.run()
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    queue = set(app.dataframe[0].value.alert_id)
+    app.toggle[0].set_value(True).run()
+    assert not app.exception, app.exception
+    return metrics, queue, app.dataframe[0].value
+
+
+def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehouse, monkeypatch):
     path, env = warehouse
     false_positive, escalated, completed = pick_alerts(path)
     steps = [
@@ -320,6 +346,14 @@ def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehou
         assert set(queue.alert_id) == set(every[every.is_open].alert_id)
         closed = every[every.alert_id == false_positive].iloc[0]
         assert (closed.investigation_status, closed.disposition) == ("completed", "false_positive")
+    # The dashboard page: the false positive has left the open queue; with completed alerts
+    # included it is listed, completed, with its disposition.
+    metrics, queue, everything = render_compliance_page(path, monkeypatch)
+    (open_count,) = rows(path, "select count(*) from marts.fct_compliance_alerts where is_open")[0]
+    assert metrics["Open"] == f"{open_count:,}"
+    assert false_positive not in queue and {escalated, completed} <= queue
+    closed = everything[everything.alert_id == false_positive].iloc[0]
+    assert (closed.investigation_status, closed.disposition) == ("completed", "false_positive")
     # The false positive stays in the audit trail after both builds.
     history = review(env, "history", false_positive)
     assert history.returncode == 0 and "false_positive" in history.stdout
