@@ -86,7 +86,7 @@ test: install browser  ## run every test (pytest: simulator, loaders, dbt on the
 	$(BIN)/pytest
 
 lint: install  ## sqlfluff on the models, ruff on the Python
-	$(BIN)/ruff check ingestion orchestration predictive dashboard benchmarks tests
+	$(BIN)/ruff check ingestion orchestration predictive dashboard benchmarks compliance tests
 	$(BIN)/sqlfluff lint models
 
 docs: install  ## dbt docs (lineage, every model and metric) on 127.0.0.1:8080; builds the warehouse first if missing

@@ -315,9 +315,29 @@ _QUERIES = [
         ("fct_compliance_alerts",),
         f"""
         select detected_at, severity, rule_name, investigation_status, amount_usd, user_id,
-            alert_source, is_sar_candidate, disposition, evidence_count, alert_details, alert_id
+            alert_source, is_sar_candidate, disposition, assignee, reviewed_at, case_note,
+            evidence_count, alert_details, alert_id, is_open
         from {MARTS}.fct_compliance_alerts
         where detected_date between $start_date and $end_date
+            and {_in_list("severities", "severity")}
+            and {_in_list("rules", "rule_name")}
+            and {_in_list("statuses", "investigation_status")}
+        order by severity_rank desc, detected_at desc, alert_id
+        """,
+    ),
+    # The analysts' open queue: alerts not completed (a false positive, once closed with
+    # `python -m compliance review`, leaves it; its decisions stay in the audit trail).
+    Query(
+        "compliance_open_queue",
+        "compliance",
+        ("fct_compliance_alerts",),
+        f"""
+        select detected_at, severity, rule_name, investigation_status, assignee, amount_usd,
+            user_id, alert_source, is_sar_candidate, reviewed_at, case_note, evidence_count,
+            alert_details, alert_id
+        from {MARTS}.fct_compliance_alerts
+        where is_open
+            and detected_date between $start_date and $end_date
             and {_in_list("severities", "severity")}
             and {_in_list("rules", "rule_name")}
             and {_in_list("statuses", "investigation_status")}

@@ -513,12 +513,14 @@ def compliance(filters: Filters) -> None:
         c[2], "Investigation status", options["status"], "statuses", "All statuses"
     )
     alerts = load("compliance_alerts", filters.params())
-    c = st.columns(5)
+    queue = load("compliance_open_queue", filters.params())
+    c = st.columns(6)
     c[0].metric("Alerts", count(len(alerts)))
-    c[1].metric("Pending", count((alerts.investigation_status == "pending").sum()))
-    c[2].metric("High or critical", count(alerts.severity.isin(["high", "critical"]).sum()))
-    c[3].metric("SAR candidates", count(alerts.is_sar_candidate.fillna(False).sum()))
-    c[4].metric("Amount flagged", usd(alerts.amount_usd.sum()))
+    c[1].metric("Open", count(len(queue)))
+    c[2].metric("Pending", count((alerts.investigation_status == "pending").sum()))
+    c[3].metric("High or critical", count(alerts.severity.isin(["high", "critical"]).sum()))
+    c[4].metric("SAR candidates", count(alerts.is_sar_candidate.fillna(False).sum()))
+    c[5].metric("Amount flagged", usd(alerts.amount_usd.sum()))
     daily = load("compliance_alerts_daily", filters.params())
     if not daily.empty:
         st.markdown("**Alerts per day by severity**")
@@ -537,14 +539,23 @@ def compliance(filters: Filters) -> None:
                 tooltip=["alert_date:T", "severity:N", "sum(alert_count):Q"],
             ),
         )
-    st.subheader("Queue: most severe first, newest first")
-    if nothing_in_range(alerts, "alerts matching the filters"):
+    st.subheader("Open queue: most severe first, newest first")
+    st.caption(
+        "Open = not completed. Record a decision (status, disposition, assignee, note) with "
+        "`python -m compliance review ALERT_ID --status ... --note ...`; it shows here after "
+        "the next build, and every decision stays in the audit trail "
+        "(`python -m compliance history ALERT_ID`)."
+    )
+    show_closed = st.toggle("Include completed alerts", key="include_closed")
+    shown = alerts.drop(columns="is_open") if show_closed else queue
+    if nothing_in_range(shown, "alerts matching the filters"):
         return
     table(
-        alerts,
+        shown,
         column_config={
             "amount_usd": st.column_config.NumberColumn(format="$%.0f"),
             "detected_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "reviewed_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         },
     )
 

@@ -7,6 +7,9 @@
 -- transaction, a day, an IP network, ...), so rebuilding never duplicates an alert and an
 -- alert keeps its id as new data arrives. Rule alerts start as investigation_status
 -- 'pending' with no disposition, the fields of the design document's compliance_alerts.
+-- The analysts' decisions (casework.alert_case_events, recorded by `python -m compliance
+-- review`, never by dbt) are joined last: an alert's latest decision overrides the status and
+-- disposition it starts with (doc block compliance_casework).
 
 {%- set rule_models = [
     'int_large_transactions_flagged',
@@ -56,6 +59,12 @@ transactions as (
 rules as (
 
     select * from {{ ref('compliance_rules') }}
+
+),
+
+case_states as (
+
+    select * from {{ ref('int_alert_case_states') }}
 
 ),
 
@@ -169,17 +178,29 @@ final as (
         all_alerts.pattern_started_at,
         all_alerts.detected_at,
         {{ to_day('all_alerts.detected_at') }} as detected_date,
-        all_alerts.investigation_status,
-        all_alerts.disposition,
+        coalesce(case_states.investigation_status, all_alerts.investigation_status) as investigation_status,
+        case
+            when case_states.alert_id is not null then case_states.disposition
+            else all_alerts.disposition
+        end as disposition,
         all_alerts.source_status,
         coalesce(
             all_alerts.alert_source in ('rule', 'system') and all_alerts.amount_usd >= {{ var('sar_min_amount_usd') }},
             false
-        ) as is_sar_candidate
+        ) as is_sar_candidate,
+        coalesce(case_states.investigation_status, all_alerts.investigation_status, 'pending') <> 'completed'
+            as is_open,
+        case_states.assignee,
+        case_states.case_note,
+        case_states.reviewed_at,
+        case_states.reviewed_by,
+        coalesce(case_states.case_event_count, 0) as case_event_count
     from all_alerts
     left join rules
         on all_alerts.alert_source = rules.alert_source
         and all_alerts.rule_name = rules.rule_name
+    left join case_states
+        on all_alerts.alert_id = case_states.alert_id
 
 )
 

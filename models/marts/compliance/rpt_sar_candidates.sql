@@ -1,7 +1,9 @@
 -- Suspicious activity report (SAR) candidates: one row per rule or system alert involving
 -- var('sar_min_amount_usd') USD or more, due for a filing decision var('sar_due_days') days
 -- after detection. Days to due and overdue are counted as of the last day of data, so a
--- rebuild on the same data gives the same report.
+-- rebuild on the same data gives the same report. The case state (status, disposition,
+-- assignee) is the analysts' latest recorded decision (fct_compliance_alerts): a candidate
+-- closed as a false positive stays listed, with is_open false, and is never overdue.
 
 with
 
@@ -49,8 +51,11 @@ final as (
             as days_until_due,
         alerts.investigation_status,
         alerts.disposition,
+        alerts.is_open,
+        alerts.assignee,
+        alerts.reviewed_at,
         coalesce(
-            alerts.investigation_status = 'pending'
+            alerts.is_open
             and as_of.as_of_date > cast({{ dbt.dateadd('day', var('sar_due_days'), 'alerts.detected_date') }} as date),
             false
         ) as is_overdue
