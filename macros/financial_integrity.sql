@@ -7,9 +7,10 @@
     recorded first) then fails the command, once everything is built, when any of them warned,
     failed or errored: `dbt build` and `dbt test` exit non-zero and name the tests.
 
-    With the var `financial_integrity_fail_run` false the hook only logs them (Dagster's runs:
-    their failed asset checks, the critical data-quality alerts and the daily report carry the
-    failure, and the steps after dbt still send the alerts; orchestration/assets/dbt.py). -#}
+    With the environment variable EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN=false the hook only logs
+    them: Dagster's runs (orchestration/assets/dbt.py), where the failed asset checks, the
+    critical data-quality alerts sent to the webhook and the daily report carry the failure, and
+    a failed dbt step would stop the steps after it from sending those alerts. -#}
 {% macro fail_on_financial_integrity_failures(results) -%}
     {%- if execute and flags.WHICH in ('build', 'test', 'retry') and results -%}
         {%- set failed = [] -%}
@@ -24,7 +25,7 @@
         {%- if failed -%}
             {%- set message = 'Financial integrity (SPEC section 7) broken: ' ~ failed | join('; ')
                 ~ '. The compliance marts were built; failing rows are stored in the test audit schema.' -%}
-            {%- if var('financial_integrity_fail_run', true) -%}
+            {%- if env_var('EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN', 'true') | lower not in ('false', '0', 'no') -%}
                 {{ exceptions.raise_compiler_error(message) }}
             {%- else -%}
                 {{ log(message, info=true) }}
