@@ -324,12 +324,12 @@ def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(d
     con.execute(
         "CREATE TABLE marts.fct_compliance_alerts AS SELECT * FROM (VALUES "
         "('r1', 'rule', 'large_transaction', 'u1', 'high', 25000.0, TIMESTAMP '2026-10-02 09:00',"
-        " 'deposit of USDT', 'pending'), "
+        " 'deposit of USDT', 'pending', 't1', 1), "
         "('d1', 'data_quality', 'ledger_balance_chain_broken', 'u2', 'critical', NULL,"
         " TIMESTAMP '2026-10-02 10:00', 'USDT ledger: balance_before differs from the previous"
-        " balance_after', 'pending')"
+        " balance_after', 'pending', 'USDT', 2)"
         ") AS t(alert_id, alert_source, rule_name, user_id, severity, amount_usd, detected_at,"
-        " alert_details, investigation_status)"
+        " alert_details, investigation_status, hit_key, evidence_count)"
     )
     con.execute(
         "CREATE TABLE marts.fct_daily_exchange_kpis AS "
@@ -349,7 +349,8 @@ def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(d
     _, markdown = render_report(con, "marts.fct_daily_exchange_kpis", "marts.fct_compliance_alerts")
     head = markdown.split("## KPIs")[0]
     assert "**CRITICAL: 1 data-quality alert**" in head
-    assert "ledger_balance_chain_broken: user u2, " in head and "large_transaction" not in head
+    assert "ledger_balance_chain_broken: user u2, USDT, 2 failing rows" in head
+    assert "large_transaction" not in head
     con.execute("DELETE FROM marts.fct_compliance_alerts WHERE alert_source = 'data_quality'")
     _, markdown = render_report(con, "marts.fct_daily_exchange_kpis", "marts.fct_compliance_alerts")
     assert "Ledger invariants hold" in markdown
