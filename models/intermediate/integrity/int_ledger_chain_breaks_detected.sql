@@ -255,23 +255,23 @@ tie_group_ends as (
 tie_groups_chained as (
 
     select
-        groups.*,
+        current_groups.*,
         case
-            when groups.is_previous_tied = 0 then groups.previous_row_id
-            else coalesce(previous_groups.own_end_transaction_id, groups.previous_row_id)
+            when current_groups.is_previous_tied = 0 then current_groups.previous_row_id
+            else coalesce(previous_groups.own_end_transaction_id, current_groups.previous_row_id)
         end as previous_transaction_id,
         case
-            when groups.is_previous_tied = 0 then groups.start_after_single_row
+            when current_groups.is_previous_tied = 0 then current_groups.start_after_single_row
             else coalesce(
                 previous_groups.own_end_balance,
                 previous_groups.start_after_single_row + previous_groups.amount_total
             )
         end as chain_start_balance
-    from tie_group_ends as groups
+    from tie_group_ends as current_groups
     left join tie_group_ends as previous_groups
-        on groups.user_id = previous_groups.user_id
-        and groups.asset = previous_groups.asset
-        and groups.previous_created_at = previous_groups.created_at
+        on current_groups.user_id = previous_groups.user_id
+        and current_groups.asset = previous_groups.asset
+        and current_groups.previous_created_at = previous_groups.created_at
 
 ),
 
@@ -299,30 +299,30 @@ tie_rows_checked as (
         tie_rows_linked.balance_after,
         tie_rows_linked.created_at,
         tie_rows_linked.is_context,
-        groups.tied_row_count,
-        groups.previous_transaction_id,
-        groups.chain_start_balance as previous_balance_after,
+        current_groups.tied_row_count,
+        current_groups.previous_transaction_id,
+        current_groups.chain_start_balance as previous_balance_after,
         case
-            when groups.chain_start_balance is null then 0
-            when abs(tie_rows_linked.balance_before - groups.chain_start_balance) <= {{ tolerance }} then 1
+            when current_groups.chain_start_balance is null then 0
+            when abs(tie_rows_linked.balance_before - current_groups.chain_start_balance) <= {{ tolerance }} then 1
             else 0
         end as starts_at_chain_start,
         max(
             case
-                when groups.chain_start_balance is null then 1
-                when abs(tie_rows_linked.balance_before - groups.chain_start_balance) <= {{ tolerance }} then 1
+                when current_groups.chain_start_balance is null then 1
+                when abs(tie_rows_linked.balance_before - current_groups.chain_start_balance) <= {{ tolerance }} then 1
                 else 0
             end
         ) over (partition by tie_rows_linked.user_id, tie_rows_linked.asset, tie_rows_linked.created_at)
             as group_leaves_chain_start,
         case
-            when groups.chain_end_balance is null then 0
-            when abs(tie_rows_linked.balance_after - groups.chain_end_balance) <= {{ tolerance }} then 1
+            when current_groups.chain_end_balance is null then 0
+            when abs(tie_rows_linked.balance_after - current_groups.chain_end_balance) <= {{ tolerance }} then 1
             else 0
         end as ends_at_chain_end,
         -- Without a known start (after tie groups that sum to zero), one balance may be left
         -- and one reached once more than the others: the group's unknown start and end.
-        case when groups.chain_start_balance is null and groups.start_balance_count <= 1 then 1 else 0 end
+        case when current_groups.chain_start_balance is null and current_groups.start_balance_count <= 1 then 1 else 0 end
             as unknown_bound_allowance,
         tie_rows_linked.start_leaves,
         tie_rows_linked.start_reaches,
@@ -330,10 +330,10 @@ tie_rows_checked as (
         tie_rows_linked.end_leaves,
         tie_rows_linked.end_reaches
     from tie_rows_linked
-    inner join tie_groups_bounded as groups
-        on tie_rows_linked.user_id = groups.user_id
-        and tie_rows_linked.asset = groups.asset
-        and tie_rows_linked.created_at = groups.created_at
+    inner join tie_groups_bounded as current_groups
+        on tie_rows_linked.user_id = current_groups.user_id
+        and tie_rows_linked.asset = current_groups.asset
+        and tie_rows_linked.created_at = current_groups.created_at
 
 ),
 
