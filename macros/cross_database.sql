@@ -75,6 +75,14 @@
     {{ '' if target.type == 'bigquery' else 'not materialized' }}
 {%- endmacro %}
 
+{#- `with small as {{ materialized_once() }} (...)`: the opposite, for a small result of an expensive
+    step (a window over a whole ledger) that later CTEs read several times: computed once.
+    DuckDB would otherwise inline it into each reader and store the expensive step's whole
+    input instead. BigQuery has no such keyword. -#}
+{% macro materialized_once() -%}
+    {{ '' if target.type == 'bigquery' else 'materialized' }}
+{%- endmacro %}
+
 {#- The last row of each group by `order_columns` (an aggregate over the group's rows),
     carrying `values` (a dict: name -> expression), selected `as alias`; an outer query reads
     each value with last_row_value(alias, name). The latest row of each group in one pass,

@@ -4,7 +4,8 @@ Sources of alerts, each optional (a mart that is not built yet is skipped):
 
 * high-severity compliance alerts: ``marts.fct_compliance_alerts`` (alert_id, rule_name or
   rule, user_id, severity, amount_usd, detected_at; alert_source and alert_details when
-  present), severity ``high`` or ``critical``;
+  present), severity ``high`` or ``critical``. Those with alert_source ``data_quality`` (a
+  broken ledger invariant, SPEC section 7, always critical) are counted apart in the message;
 * KPI anomalies: ``marts.fct_kpi_anomalies``, the rows with ``is_anomaly`` (one per day and
   metric: the id is ``<kpi_date>:<metric_name>``; any other shape of mart works too, by
   ``anomaly_id``, ``alert_id`` or a hash of the row).
@@ -29,13 +30,14 @@ from typing import Any
 
 SENT_ALERTS = "ops.sent_alerts"
 HIGH_SEVERITIES = ("high", "critical")
+DATA_QUALITY_SOURCE = "data_quality"  # fct_compliance_alerts.alert_source of a broken ledger
 DEFAULT_BATCH_SIZE = 20
 
 
 @dataclass(frozen=True)
 class Alert:
     key: str  # unique across sources, e.g. "compliance:<alert_id>"
-    source: str  # "compliance" or "kpi_anomaly"
+    source: str  # "compliance", "data_quality" or "kpi_anomaly"
     line: str  # one line of the message
 
 
@@ -109,7 +111,9 @@ def pending_compliance_alerts(
             line += f"; {text}"
         alerts.append(
             Alert(
-                key=f"compliance:{alert_id}", source="compliance", line=f"{line} (alert {alert_id})"
+                key=f"compliance:{alert_id}",
+                source="data_quality" if origin == DATA_QUALITY_SOURCE else "compliance",
+                line=f"{line} (alert {alert_id})",
             )
         )
     return alerts
@@ -200,10 +204,16 @@ def pending_flag_share_warnings(con, relation: str) -> list[Alert]:
 
 def format_message(alerts: Sequence[Alert]) -> dict[str, str]:
     """One Slack-compatible message for a batch of alerts."""
+    data_quality = sum(1 for a in alerts if a.source == "data_quality")
     compliance = sum(1 for a in alerts if a.source == "compliance")
     floods = sum(1 for a in alerts if a.source == FLAG_SHARE_SOURCE)
-    anomalies = len(alerts) - compliance - floods
+    anomalies = len(alerts) - compliance - floods - data_quality
     parts = []
+    if data_quality:
+        parts.append(
+            f"{data_quality} new critical data-quality alert{'s' * (data_quality != 1)} "
+            "(a broken ledger)"
+        )
     if compliance:
         parts.append(f"{compliance} new high-severity compliance alert{'s' * (compliance != 1)}")
     if anomalies:

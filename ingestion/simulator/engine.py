@@ -63,6 +63,11 @@ TX_TYPE_NAMES = ("deposit", "withdrawal", "trade", "fee")
 TX_TYPE_CODE = np.array([0, 2, 3, 1, 3], dtype=np.int32)  # kind -> index in TX_TYPE_NAMES
 ST_COMPLETED, ST_FAILED, ST_PENDING = 0, 1, 2
 TX_STATUS = ("completed", "failed", "pending")
+# Share of the fee rows that keep the time of the trade leg just before them in their wallet's
+# chain (a tie, as exchange ledgers book a leg and its fee in one instant), and the share of those
+# ties whose fee gets the lower transaction id: chain order is never id order (SPEC section 7).
+TIED_FEE_SHARE = 0.1
+TIED_FEE_ID_FIRST_SHARE = 0.5
 ORDER_TYPES = ("market", "limit", "stop_loss")
 SIDES = ("buy", "sell")
 ORDER_STATUS = ("pending", "partial", "filled", "cancelled")
@@ -649,8 +654,10 @@ class Simulator:
         del key
         seg, starts = ledger.segments(key_s)
         t = f["t"][o]
+        tied = np.zeros(0, np.int64)
         if strict and t.size:
             t = ledger.strictly_increasing(t, seg, starts, self.day_start(d))
+            tied = self._tie_fees_to_trade_legs(d, f, o, key_s, t)
         completed = f["status"][o] == ST_COMPLETED
         moves = np.where(completed, f["amt"][o], 0)
         opening = self.bal[key_s[starts]]
@@ -666,7 +673,8 @@ class Simulator:
                     raise AssertionError("history flows of one wallet share a timestamp")
         if t.size:
             self._write_wallets(d, key_s, starts, completed, t, after)
-        # transaction counters in global time order (ties: wallet key), so ids sort like time
+        # transaction counters in global time order (ties: wallet key), so ids sort like time,
+        # except inside a tied leg and fee, whose ids go either way (below)
         g = np.lexsort((key_s, t))
         del key_s, seg, starts, completed
         og = o[g]  # original row of each output row: index the inputs once
@@ -674,6 +682,14 @@ class Simulator:
         ctr_out = self.take("transaction", n)
         ctr_orig = np.empty(n, np.int64)
         ctr_orig[og] = ctr_out
+        if tied.size:
+            # some ties get their ids the other way round: the fee sorts first by id
+            rng = self.rng("tied_fee_ids", d)
+            swap = tied[rng.random(tied.size) < TIED_FEE_ID_FIRST_SHARE]
+            leg, fee = o[swap - 1], o[swap]
+            ctr_orig[leg], ctr_orig[fee] = ctr_orig[fee], ctr_orig[leg].copy()
+            ctr_out = ctr_orig[og]
+        del tied
         t_orig = np.empty_like(t)
         t_orig[o] = t
         ref = f["ref"][og]
@@ -703,6 +719,21 @@ class Simulator:
         del ref, ref_entity, og, g, balance_before, balance_after
         self.faults_plan.transactions(d, cols)
         return {"ctr": ctr_orig, "t": t_orig}
+
+    def _tie_fees_to_trade_legs(self, d, f, o, key_s, t) -> np.ndarray:
+        """Give a share of the fee rows the time of their fill's trade leg (the row before them
+        in the wallet's chain; `t` is changed in place, still non-decreasing per wallet).
+
+        Returns the sorted positions of those fee rows (each tied to the row before it)."""
+        kind = f["kind"][o]
+        fee = np.flatnonzero(kind[1:] == K_FEE) + 1
+        fee = fee[(kind[fee - 1] == K_TRADE) & (key_s[fee - 1] == key_s[fee])]
+        del kind
+        fee = fee[f["tie"][o[fee]] == f["tie"][o[fee - 1]]]  # the same fill
+        rng = self.rng("tied_fees", d)
+        fee = fee[rng.random(fee.size) < TIED_FEE_SHARE]
+        t[fee] = t[fee - 1]
+        return fee
 
     def _write_wallets(self, d, key_s, starts, completed, t, after) -> None:
         """Wallets: one row per wallet with a completed movement (end-of-day balance)."""

@@ -1,7 +1,8 @@
 """The daily report: the last days' KPIs beside their targets, the compliance alert count, the
 data-quality scorecard (test pass rate, data accuracy against its 99% target), the system
 metrics that breached their thresholds on the last day, and the rules that flagged more than
-their ceiling share of the day's active users (alert-flood guard).
+their ceiling share of the day's active users (alert-flood guard). A broken ledger (the critical
+data-quality alerts of the compliance mart, SPEC section 7) heads the report.
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
@@ -24,6 +25,7 @@ SCORECARD_MART = "fct_data_quality_scorecard"
 SYSTEM_METRICS_MART = "fct_system_metrics_daily"
 FLAG_SHARE_MART = "fct_compliance_rule_flag_share_daily"
 REPORT_DAYS = 7
+INTEGRITY_ALERTS_LISTED = 20  # critical data-quality alerts listed one per line, the rest counted
 SCORECARD_RUNS = 3  # latest dbt invocations that ran tests shown in the report
 
 # (column, label, format, target column or None)
@@ -88,6 +90,39 @@ def scorecard_section(con, scorecard_relation: str | None) -> list[str]:
         "Data accuracy: records landed, less those quarantined and those returned by failing "
         "or warning tests, over records landed (doc block metric_data_accuracy_rate).",
     ]
+    return lines
+
+
+def integrity_section(con, compliance_relation: str | None) -> list[str]:
+    """The critical data-quality alerts of the compliance mart: ledgers whose balance chain or
+    wallet balance is broken (alert_source data_quality). Empty when the mart lacks them."""
+    from orchestration.alerts import DATA_QUALITY_SOURCE, relation_columns, relation_exists
+
+    if not compliance_relation or not relation_exists(con, compliance_relation):
+        return []
+    if "alert_source" not in relation_columns(con, compliance_relation):
+        return []
+    rows = con.execute(
+        "SELECT rule_name, user_id, hit_key, evidence_count, alert_details, detected_at "
+        f"FROM {compliance_relation} WHERE alert_source = ? AND severity = 'critical' "
+        "ORDER BY detected_at DESC, rule_name, user_id, hit_key",
+        [DATA_QUALITY_SOURCE],
+    ).fetchall()
+    lines = ["", "## Financial integrity", ""]
+    if not rows:
+        return [*lines, "Ledger invariants hold: no critical data-quality alert."]
+    lines.append(
+        f"**CRITICAL: {len(rows)} data-quality alert{'s' * (len(rows) != 1)}** (a broken ledger; "
+        "the compliance alerts below were still built from the data that arrived):"
+    )
+    lines.append("")
+    for rule, user, hit_key, count, details, detected_at in rows[:INTEGRITY_ALERTS_LISTED]:
+        lines.append(
+            f"- {rule}: user {user}, {hit_key}, {count} failing row{'s' * (count != 1)}, "
+            f"last at {detected_at}: {details}"
+        )
+    if len(rows) > INTEGRITY_ALERTS_LISTED:
+        lines.append(f"- and {len(rows) - INTEGRITY_ALERTS_LISTED} more")
     return lines
 
 
@@ -174,7 +209,8 @@ def render_report(
     if not rows:
         return "", f"# Daily report\n\n{kpi_relation} has no rows yet.\n"
     last_day = str(rows[0]["kpi_date"])
-    lines = [f"# Daily report: {last_day}", "", "## KPIs, last days of data", ""]
+    lines = [f"# Daily report: {last_day}", *integrity_section(con, compliance_relation)]
+    lines += ["", "## KPIs, last days of data", ""]
     lines.append("| day | " + " | ".join(c[1] for c in columns) + " |")
     lines.append("|---" * (len(columns) + 1) + "|")
     for row in rows:

@@ -1,4 +1,4 @@
-{{ config(store_failures=true, tags=['financial_integrity']) }}
+{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
 -- SPEC section 7: a fill's fee equals its notional times its fee rate, within a rounding
 -- tolerance. The rate follows the exchange's rule, which the simulator implements

@@ -1,4 +1,4 @@
-{{ config(store_failures=true, tags=['financial_integrity']) }}
+{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
 -- SPEC section 7: no negative wallet balance or locked balance, and no transaction leaves a
 -- negative balance_after. Every delivered version of a wallet is checked, not only the latest:

@@ -1,4 +1,4 @@
-{{ config(store_failures=true, tags=['financial_integrity']) }}
+{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
 -- SPEC section 7: an order's filled_quantity equals the sum of its fills' quantity, and its
 -- status agrees with it: pending = nothing filled, partial = some but not all, filled = all

@@ -1,4 +1,4 @@
-{{ config(store_failures=true, tags=['financial_integrity']) }}
+{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
 -- SPEC section 7: trading fees in fee_collections reconcile with the fees on the fills, per
 -- UTC day and fee asset. Returns each day and asset where the two sums differ by more than

@@ -9,6 +9,9 @@
 - The integrity tests pass on clean data and fail on a corrupted copy of the warehouse (a broken
   balance chain, a wrong fee, a negative balance, a wrong filled quantity), with the offending
   rows stored in the audit schema.
+- A broken ledger never blinds compliance: `dbt build` over a broken ledger and a new day's data
+  exits non-zero, yet every compliance mart is rebuilt with the new day's alerts and a critical
+  data-quality alert names the broken ledger.
 - The regulatory reports export as CSV with the command documented in the compliance docs.
 """
 
@@ -33,6 +36,10 @@ from tests.python.ip_keys import PII_HASH_KEY, ip_address_key
 
 COMPLIANCE_MODELS = "path:models/intermediate/compliance path:models/marts/compliance"
 INTEGRITY_TESTS = "tag:financial_integrity"
+# The ledger tests read their checks (models/intermediate/integrity, same tag): build, not test.
+INTEGRITY_BUILD = ["build", "--select", INTEGRITY_TESTS, "--exclude-resource-type", "unit_test"]
+# A test of severity warn that found rows prints WARN; one of severity error, FAIL.
+FAILED_TEST = r"(?:FAIL|WARN) \d+ (assert_\w+)"
 # What the integrity tests read, rebuilt from corrupted raw data (wallets: an incremental table).
 INTEGRITY_INPUTS = [
     "+fct_transactions",
@@ -301,7 +308,7 @@ def _pick(con, sql: str):
 def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
     root, warehouse, env = warehouse_copy_factory("corrupted")
     # Clean data first: every integrity test passes.
-    dbt(["test", "--select", INTEGRITY_TESTS], env)
+    dbt(INTEGRITY_BUILD, env)
 
     with duckdb.connect(str(warehouse)) as con:
         # A completed deposit in the middle of a chain: its balance_after is off by one unit.
@@ -339,10 +346,10 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
     # The integrity tests read the facts (tables): rebuild them from the corrupted raw data.
     dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run([dbt_executable, "test", "--select", INTEGRITY_TESTS],
+    result = subprocess.run([dbt_executable, *INTEGRITY_BUILD],
                             cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode != 0, result.stdout[-3000:]
-    failed = set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout))
+    failed = set(re.findall(FAILED_TEST, result.stdout))
     assert {
         "assert_transaction_balance_chains_hold",
         "assert_fill_fees_match_fee_rates",
@@ -402,9 +409,12 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
     window = ["--vars", "{test_days: 1}"]
     tests = ["assert_transaction_balance_chains_hold", "assert_fill_fees_match_fee_rates"]
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run([dbt_executable, "test", "--select", *tests, *window],
-                            cwd=REPO, env=env, capture_output=True, text=True)
-    assert set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout)) == set(tests), (
+    # the chain test reads its check, rebuilt here with the window
+    check = "int_ledger_chain_breaks_detected"
+    result = subprocess.run(
+        [dbt_executable, "build", "--select", check, *tests, "--exclude-resource-type",
+         "unit_test", *window], cwd=REPO, env=env, capture_output=True, text=True)
+    assert set(re.findall(FAILED_TEST, result.stdout)) == set(tests), (
         result.stdout[-3000:])
     with connect(warehouse) as con:
         def stored(test: str, column: str) -> set:
@@ -419,6 +429,115 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
                    cwd=REPO, env=env, capture_output=True, text=True)
     with connect(warehouse) as con:
         assert fills["first"] in stored("assert_fill_fees_match_fee_rates", "trade_id")
+
+
+def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_factory):
+    """SPEC section 7: a broken ledger is reported loudly (non-zero exit, failing rows stored, a
+    critical data-quality alert), yet the day's AML detection, alert marts and regulatory reports
+    are all rebuilt in the same `dbt build`, from the data that arrived."""
+    _, warehouse, env = warehouse_copy_factory("broken_ledger")
+    with duckdb.connect(str(warehouse)) as con:
+        (loaded_at, new_day) = con.execute(
+            "select max(_loaded_at) + interval 1 hour, max(cast(created_at as date)) + 1"
+            " from raw.transactions").fetchone()
+        # A completed row in the middle of a chain: its balance_after is off by one unit.
+        (broken_tx, broken_user, broken_asset) = _pick(con, """
+            select transaction_id, user_id, asset from staging.stg_exchange__transactions as t
+            where status = 'completed'
+                and exists (
+                    select 1 from staging.stg_exchange__transactions as later
+                    where later.user_id = t.user_id and later.asset = t.asset
+                        and later.status = 'completed' and later.created_at > t.created_at)
+            order by transaction_id limit 1
+        """)
+        con.execute(
+            "update raw.transactions set balance_after = balance_after + 1, _loaded_at = ?"
+            " where transaction_id = ?", [loaded_at, broken_tx])
+        # The new day: another user deposits $25,000 of USDT on top of their chain's end (a
+        # last timestamp with a single row, so its balance_after is the end).
+        (user, balance) = con.execute("""
+            with ends as (
+                select user_id, max(created_at) as last_at, count(*) as row_count
+                from staging.stg_exchange__transactions as t
+                where asset = 'USDT' and status = 'completed'
+                    and created_at = (
+                        select max(created_at) from staging.stg_exchange__transactions as u
+                        where u.user_id = t.user_id and u.asset = 'USDT'
+                            and u.status = 'completed')
+                group by user_id
+            )
+            select t.user_id, t.balance_after
+            from staging.stg_exchange__transactions as t
+            inner join ends on t.user_id = ends.user_id and t.created_at = ends.last_at
+            where t.asset = 'USDT' and t.status = 'completed' and ends.row_count = 1
+                and t.user_id <> ?
+            order by t.user_id limit 1
+        """, [broken_user]).fetchone()
+        con.execute(
+            "insert into raw.transactions (transaction_id, user_id, transaction_type, asset,"
+            " amount, balance_before, balance_after, reference_id, status, created_at, _load_id,"
+            " _source_file, _row_number, _loaded_at) values ('new-day-deposit', ?, 'deposit',"
+            " 'USDT', 25000, ?, ?, null, 'completed', cast(? as timestamp) + interval 10 hour,"
+            " 'test', 'transactions_new_day.jsonl', 1, ?)",
+            [user, balance, balance + 25000, new_day, loaded_at])
+
+    dbt_executable = str(Path(sys.executable).parent / "dbt")
+    result = subprocess.run([dbt_executable, "build", "--exclude-resource-type", "unit_test"],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    # Loud: the build fails, naming the broken invariant, once everything ran.
+    assert result.returncode != 0, output[-3000:]
+    assert "Financial integrity (SPEC section 7) broken" in output, output[-3000:]
+    assert "assert_transaction_balance_chains_hold" in re.findall(FAILED_TEST, output)
+    # Nothing was skipped: no detector, mart or report waited on the failing test.
+    assert re.search(r"\bSKIP=0\b", output), output[-3000:]
+
+    with connect(warehouse) as con:
+        def one(sql: str, params=None):
+            rows = con.execute(sql, params or []).fetchall()
+            assert len(rows) == 1, (sql, rows)
+            return rows[0]
+
+        # The new day's alert, in every compliance mart.
+        (alert_id, severity, detected_date) = one(
+            "select alert_id, severity, detected_date from marts.fct_compliance_alerts"
+            " where alert_source = 'rule' and rule_name = 'large_transaction'"
+            " and hit_key = 'new-day-deposit'")
+        assert (severity, detected_date) == ("high", new_day)
+        assert one(
+            "select alert_count from marts.fct_compliance_alert_daily where alert_date = ?"
+            " and alert_source = 'rule' and rule_name = 'large_transaction'", [new_day])[0] >= 1
+        assert one("select user_id from marts.rpt_sar_candidates where alert_id = ?",
+                   [alert_id]) == (user,)
+        assert one(
+            "select alert_id from marts.rpt_large_transactions_monthly"
+            " where transaction_id = 'new-day-deposit'") == (alert_id,)
+        assert one("select cast(last_alert_at as date) from marts.dim_user_risk_profiles"
+                   " where user_id = ?", [user]) == (new_day,)
+        # The broken ledger: a critical data-quality alert naming the row, its failing rows
+        # stored, and no weight in the user's risk profile.
+        (dq_severity, evidence_ids) = one(
+            "select severity, evidence_ids from marts.fct_compliance_alerts"
+            " where alert_source = 'data_quality' and rule_name = 'ledger_balance_chain_broken'"
+            " and user_id = ? and hit_key = ?", [broken_user, broken_asset])
+        assert dq_severity == "critical" and broken_tx in evidence_ids.split(",")
+        stored = {v for (v,) in con.execute(
+            "select transaction_id from dbt_test__audit.assert_transaction_balance_chains_hold"
+        ).fetchall()}
+        assert broken_tx in stored
+        assert one("select count(*) from marts.fct_compliance_alerts"
+                   " where alert_source = 'data_quality'")[0] == 1
+        # The run was recorded, the compliance marts built in it.
+        statuses = dict(con.execute("""
+            select node_name, status from ops.dbt_run_results
+            where invocation_id = (
+                select invocation_id from ops.dbt_run_results order by recorded_at desc limit 1)
+        """).fetchall())
+        for mart in ("fct_compliance_alerts", "fct_compliance_alert_daily",
+                     "rpt_sar_candidates", "rpt_large_transactions_monthly",
+                     "dim_user_risk_profiles", "int_large_transactions_flagged"):
+            assert statuses[mart] == "success", (mart, statuses.get(mart))
+        assert statuses["assert_transaction_balance_chains_hold"] == "warn"
 
 
 # ------------------------------------------------------------------------------- reports

@@ -310,6 +310,82 @@ def test_alerts_are_posted_to_the_webhook_once(defs, tmp_path, webhook):
     assert sent == expected
 
 
+def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(defs, tmp_path):
+    """SPEC section 7: the critical data-quality alerts of the compliance mart go out apart from
+    the AML alerts and head the daily report; the dbt step names the failing integrity tests
+    (from dbt's run results) instead of failing, so those steps still run."""
+    from orchestration import alerts
+    from orchestration.assets.dbt import MANIFEST, financial_integrity_failures
+    from orchestration.assets.report import render_report
+
+    warehouse = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE SCHEMA marts")
+    con.execute(
+        "CREATE TABLE marts.fct_compliance_alerts AS SELECT * FROM (VALUES "
+        "('r1', 'rule', 'large_transaction', 'u1', 'high', 25000.0, TIMESTAMP '2026-10-02 09:00',"
+        " 'deposit of USDT', 'pending', 't1', 1), "
+        "('d1', 'data_quality', 'ledger_balance_chain_broken', 'u2', 'critical', NULL,"
+        " TIMESTAMP '2026-10-02 10:00', 'USDT ledger: balance_before differs from the previous"
+        " balance_after', 'pending', 'USDT', 2)"
+        ") AS t(alert_id, alert_source, rule_name, user_id, severity, amount_usd, detected_at,"
+        " alert_details, investigation_status, hit_key, evidence_count)"
+    )
+    con.execute(
+        "CREATE TABLE marts.fct_daily_exchange_kpis AS "
+        "SELECT DATE '2026-10-02' AS kpi_date, 3 AS active_traders"
+    )
+    alerts.ensure_sent_alerts(con)
+    pending = alerts.pending_compliance_alerts(con, "marts.fct_compliance_alerts")
+    assert {(a.key, a.source) for a in pending} == {
+        ("compliance:r1", "compliance"),
+        ("compliance:d1", "data_quality"),
+    }
+    text = alerts.format_message(pending)["text"]
+    assert "1 new critical data-quality alert (a broken ledger)" in text
+    assert "1 new high-severity compliance alert" in text
+    assert "[critical] ledger_balance_chain_broken (data_quality): user u2" in text
+
+    _, markdown = render_report(con, "marts.fct_daily_exchange_kpis", "marts.fct_compliance_alerts")
+    head = markdown.split("## KPIs")[0]
+    assert "**CRITICAL: 1 data-quality alert**" in head
+    assert "ledger_balance_chain_broken: user u2, USDT, 2 failing rows" in head
+    assert "large_transaction" not in head
+    con.execute("DELETE FROM marts.fct_compliance_alerts WHERE alert_source = 'data_quality'")
+    _, markdown = render_report(con, "marts.fct_daily_exchange_kpis", "marts.fct_compliance_alerts")
+    assert "Ledger invariants hold" in markdown
+    con.close()
+
+    tests = {
+        node["name"]: unique_id
+        for unique_id, node in MANIFEST["nodes"].items()
+        if node["resource_type"] == "test"
+    }
+    run_results = {
+        "results": [
+            {
+                "unique_id": tests["assert_transaction_balance_chains_hold"],
+                "status": "warn",
+                "failures": 2,
+            },
+            {
+                "unique_id": tests["assert_wallet_balances_match_last_transaction"],
+                "status": "pass",
+                "failures": 0,
+            },
+            # a warning outside the financial-integrity tests is not an integrity failure
+            {
+                "unique_id": tests["assert_fill_candles_reconcile_with_market_data"],
+                "status": "warn",
+                "failures": 3,
+            },
+        ]
+    }
+    assert financial_integrity_failures(run_results, MANIFEST) == [
+        "assert_transaction_balance_chains_hold (warn, 2 failing rows)"
+    ]
+
+
 # --------------------------------------------------------------------------------------
 # quality gate
 

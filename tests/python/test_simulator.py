@@ -227,7 +227,9 @@ def test_balance_chains_hold_and_never_go_negative(con):
         WITH chain AS (
             SELECT *, lag(balance_after) OVER w AS prev_after
             FROM transactions
-            WINDOW w AS (PARTITION BY user_id, asset ORDER BY created_at, transaction_id)
+            -- chain order: time, and in a tie the trade leg before its fee (never id order)
+            WINDOW w AS (PARTITION BY user_id, asset
+                         ORDER BY created_at, transaction_type = 'fee', transaction_id)
         )
         SELECT
             count(*) FILTER (WHERE status = 'completed'
@@ -240,17 +242,39 @@ def test_balance_chains_hold_and_never_go_negative(con):
         FROM chain
     """).fetchone()
     assert broken[:5] == (0, 0, 0, 0, 0) and broken[5] > 1000
-    (ties,) = con.execute(
-        "SELECT count(*) FROM (SELECT user_id, asset, created_at FROM transactions "
-        "GROUP BY ALL HAVING count(*) > 1)"
+
+
+def test_some_fees_share_their_trade_legs_timestamp_ids_either_way(con):
+    """SPEC section 7: ties are in chain order, not id order. Every simulated day with fills has
+    ties, each a trade leg and its own fee (same fill), the fee's id first in some, last in
+    others; nothing else shares a timestamp within a wallet."""
+    ties = con.execute("""
+        SELECT
+            cast(created_at AS DATE) AS tie_day,
+            count(*) AS row_count,
+            count(*) FILTER (WHERE transaction_type = 'trade') AS legs,
+            count(*) FILTER (WHERE transaction_type = 'fee') AS fees,
+            count(DISTINCT reference_id) AS fills,
+            min(transaction_id) FILTER (WHERE transaction_type = 'fee')
+                < min(transaction_id) FILTER (WHERE transaction_type = 'trade') AS fee_id_first
+        FROM transactions
+        GROUP BY user_id, asset, created_at
+        HAVING count(*) > 1
+    """).fetchall()
+    assert ties, "no fee shares its trade leg's timestamp"
+    assert all((n, legs, fees, fills) == (2, 1, 1, 1) for _, n, legs, fees, fills, _ in ties)
+    assert {first for *_, first in ties} == {True, False}
+    (fill_days,) = con.execute(
+        "SELECT count(DISTINCT cast(executed_at AS DATE)) FROM trades"
     ).fetchone()
-    assert ties == 0, "timestamps within one wallet's chain are strictly increasing"
+    assert len({day for day, *_ in ties}) == fill_days
 
 
 def test_wallets_equal_the_last_completed_balance(con):
     rows = con.execute(f"""
         WITH last_tx AS (
-            SELECT user_id, asset, arg_max(balance_after, created_at) AS balance,
+            SELECT user_id, asset,
+                   arg_max(balance_after, (created_at, transaction_type = 'fee')) AS balance,
                    max(created_at) AS at
             FROM transactions WHERE status = 'completed' GROUP BY ALL
         ), w AS {latest(con, "wallets", "wallet_id", "updated_at")}

@@ -37,8 +37,10 @@ logins as {{ not_materialized() }} (
 
 alerts as (
 
+    -- a data-quality alert says the ledger is broken, not that the user is risky
     select * from {{ ref('fct_compliance_alerts') }}
     where user_id is not null
+        and alert_source <> 'data_quality'
 
 ),
 

@@ -1,7 +1,9 @@
 -- One row per compliance alert: every hit of this project's rules (alert_source 'rule', one
 -- intermediate model per rule in models/intermediate/compliance) beside the alerts the
 -- exchange's own systems raised: compliance_alerts (alert_source 'system') and
--- security_events (alert_source 'security').
+-- security_events (alert_source 'security'). A broken ledger invariant (SPEC section 7) is a
+-- critical alert of its own, alert_source 'data_quality' (int_ledger_integrity_alerts_flagged):
+-- the rule alerts are still built from the data that arrived.
 --
 -- A rule alert's id is a hash of the rule, the user and the facts that define the hit (a
 -- transaction, a day, an IP network, ...), so rebuilding never duplicates an alert and an
@@ -47,6 +49,12 @@ system_alerts as (
 security_events as (
 
     select * from {{ ref('stg_exchange__security_events') }}
+
+),
+
+ledger_integrity_alerts as (
+
+    select * from {{ ref('int_ledger_integrity_alerts_flagged') }}
 
 ),
 
@@ -146,6 +154,29 @@ security_hits as (
 
 ),
 
+data_quality_hits as (
+
+    select
+        alert_id,
+        'data_quality' as alert_source,
+        rule_name,
+        user_id,
+        severity,
+        hit_key,
+        amount_usd,
+        evidence_type,
+        evidence_ids,
+        evidence_count,
+        alert_details,
+        pattern_started_at,
+        detected_at,
+        'pending' as investigation_status,
+        cast(null as {{ dbt.type_string() }}) as disposition,
+        cast(null as {{ dbt.type_string() }}) as source_status
+    from ledger_integrity_alerts
+
+),
+
 all_alerts as (
 
     select * from rule_hits
@@ -153,6 +184,8 @@ all_alerts as (
     select * from system_hits
     union all
     select * from security_hits
+    union all
+    select * from data_quality_hits
 
 ),
 

@@ -1,0 +1,178 @@
+-- One row per wallet version whose balance is not the end of its ledger's chain (SPEC section
+-- 7): the balance_after of the last completed transaction of its user and asset up to the
+-- wallet's updated_at (a newer transaction is not yet in that wallet version). A wallet without
+-- any transaction must hold nothing. Empty on a sound ledger.
+--
+-- Rows that share the last timestamp (a trade leg and its fee) are in chain order, not id order:
+-- the chain's end is the row whose balance_after no other row of that timestamp starts from (the
+-- one balance reached once more than it is left; int_ledger_chain_breaks_detected explains the
+-- counting).
+
+{% set chain_order = ['transactions.created_at', 'transactions.transaction_id'] %}
+{% set tolerance = var('integrity_balance_tolerance') %}
+
+with
+
+wallets as {{ not_materialized() }} (
+
+    -- a daily run: the wallet versions of its test window (macros/test_window.sql)
+    select * from {{ ref('stg_exchange__wallets') }}
+    where {{ test_window_filter('updated_at', ref('stg_exchange__wallets')) }}
+
+),
+
+transactions as {{ not_materialized() }} (
+
+    select transaction_id, user_id, asset, balance_before, balance_after, created_at
+    from {{ ref('fct_transactions') }}
+    where transaction_status = 'completed'
+
+),
+
+last_transactions as (
+
+    select
+        wallet_id,
+        user_id,
+        asset,
+        {{ last_row_value('last_transaction', 'transaction_id') }} as last_transaction_id,
+        {{ last_row_value('last_transaction', 'created_at') }} as last_transaction_at,
+        {{ last_row_value('last_transaction', 'balance_after') }} as last_balance_after
+    from (
+
+        -- One pass: each wallet's transactions up to its updated_at, reduced to the last one
+        -- (time, then id). A max() joined back to the ledger would join its 100M rows twice.
+        select
+            wallets.wallet_id,
+            wallets.user_id,
+            wallets.asset,
+            {{ last_row('last_transaction', {
+                'transaction_id': 'transactions.transaction_id',
+                'created_at': 'transactions.created_at',
+                'balance_after': 'transactions.balance_after',
+            }, chain_order) }}
+        from wallets
+        inner join transactions
+            on wallets.user_id = transactions.user_id
+            and wallets.asset = transactions.asset
+            and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
+        group by wallets.wallet_id, wallets.user_id, wallets.asset
+
+    ) as wallet_ends
+
+),
+
+-- the rows of each wallet's last timestamp: one row, or a tie whose chain end is found below
+last_timestamp_rows as (
+
+    select
+        last_transactions.wallet_id,
+        transactions.transaction_id,
+        transactions.balance_before,
+        transactions.balance_after
+    from last_transactions
+    inner join transactions
+        on last_transactions.user_id = transactions.user_id
+        and last_transactions.asset = transactions.asset
+        and last_transactions.last_transaction_at = transactions.created_at
+
+),
+
+last_timestamp_balances as (
+
+    select wallet_id, balance, sum(leaves) as leaves, sum(reaches) as reaches
+    from (
+        select wallet_id, balance_before as balance, 1 as leaves, 0 as reaches from last_timestamp_rows
+        union all
+        select wallet_id, balance_after, 0, 1 from last_timestamp_rows
+    ) as steps
+    group by wallet_id, balance
+
+),
+
+chain_ends as (
+
+    select
+        last_timestamp_rows.wallet_id,
+        count(distinct case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.balance_after end)
+            as end_balance_count,
+        max(case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.transaction_id end)
+            as end_transaction_id,
+        max(case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.balance_after end)
+            as end_balance_after
+    from last_timestamp_rows
+    inner join last_timestamp_balances as balances
+        on last_timestamp_rows.wallet_id = balances.wallet_id
+        and last_timestamp_rows.balance_after = balances.balance
+    group by last_timestamp_rows.wallet_id
+
+),
+
+-- rows of one timestamp summing to zero return to where they started: any balance they pass is
+-- an end the wallet may hold
+closed_tie_ends as (
+
+    select distinct last_timestamp_rows.wallet_id
+    from last_timestamp_rows
+    inner join chain_ends
+        on last_timestamp_rows.wallet_id = chain_ends.wallet_id
+    inner join wallets
+        on last_timestamp_rows.wallet_id = wallets.wallet_id
+    where chain_ends.end_balance_count = 0
+        and abs(last_timestamp_rows.balance_after - wallets.balance) <= {{ tolerance }}
+
+),
+
+compared as (
+
+    select
+        wallets.wallet_id,
+        wallets.user_id,
+        wallets.asset,
+        wallets.balance,
+        wallets.locked_balance,
+        wallets.updated_at,
+        case
+            when chain_ends.end_balance_count = 1 then chain_ends.end_transaction_id
+            else last_transactions.last_transaction_id
+        end as last_transaction_id,
+        last_transactions.last_transaction_at,
+        case
+            when chain_ends.end_balance_count = 1 then chain_ends.end_balance_after
+            else last_transactions.last_balance_after
+        end as last_balance_after,
+        closed_tie_ends.wallet_id is not null as is_closed_tie_end
+    from wallets
+    left join last_transactions
+        on wallets.wallet_id = last_transactions.wallet_id
+    left join chain_ends
+        on wallets.wallet_id = chain_ends.wallet_id
+    left join closed_tie_ends
+        on wallets.wallet_id = closed_tie_ends.wallet_id
+
+),
+
+final as (
+
+    select
+        wallet_id,
+        user_id,
+        asset,
+        balance,
+        locked_balance,
+        updated_at,
+        last_transaction_id,
+        last_transaction_at,
+        last_balance_after,
+        coalesce(last_balance_after, 0) as expected_balance,
+        case
+            when last_transaction_id is null then 'wallet holds a balance without any completed transaction'
+            else 'balance differs from the last balance_after'
+        end as failure_reason
+    from compared
+    where abs(balance - coalesce(last_balance_after, 0)) > {{ tolerance }}
+        and not is_closed_tie_end
+
+)
+
+select * from final
