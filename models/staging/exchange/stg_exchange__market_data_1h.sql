@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['pair_id', adapter.quote('timestamp')], version_column=none) }}
+    {{ latest_version('source', ['pair_id', adapter.quote('timestamp')], table='market_data_1h') }}
 
 ),
 
