@@ -256,7 +256,9 @@ class _FileLoad:
             [name],
         ).fetchall()
         lost = [r for r in rows if r[2] < r[1]]
-        unrecorded = [r for r in rows if r[1] == 0 and r[2] > 0]
+        # rows of no landing file (raw.external_prices also holds the HTTP loader's rows, its
+        # _source_file a URL) need no record: only a file still here could be loaded twice
+        unrecorded = [r for r in rows if r[1] == 0 and r[2] > 0 and r[0] in present]
         if lost:
             self._reload_lost(lost, present)
         if unrecorded:
@@ -340,8 +342,8 @@ class _FileLoad:
         self.con.begin()
         try:
             for rel, _, actual, _, _ in unrecorded:
-                current = present.get(rel)
-                sha = current[1].result() if current else "unknown: file no longer present"
+                current = present[rel]
+                sha = current[1].result()
                 quarantined = self.con.execute(
                     f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = ? AND source_file = ?",
                     [name, rel],
@@ -351,7 +353,7 @@ class _FileLoad:
                     "WHERE _source_file = ?",
                     [rel],
                 ).fetchone()[0]
-                size = current[0].stat().st_size if current else 0
+                size = current[0].stat().st_size
                 self.con.execute(
                     f"INSERT INTO {LOADED_FILES} (load_id, table_name, source_file, file_sha256, "
                     "file_bytes, rows_loaded, rows_quarantined, status, message, loaded_at) "

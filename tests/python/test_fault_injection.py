@@ -606,3 +606,20 @@ def test_losing_the_loaded_files_table_never_doubles_raw_rows(tmp_path: Path):
     again = load_landing(landing, warehouse, "trades", settings=FAST)
     assert again.rows_loaded == 0 and not again.tables["trades"].repairs
     assert tree(landing) == tree(clean)
+
+
+def test_rows_of_another_loader_are_no_damage(tmp_path: Path):
+    """raw.external_prices also holds the HTTP loader's rows (no landing file, no record in
+    raw._loaded_files): the file loader neither records them nor reports a repair."""
+    landing = tmp_path / "landing"
+    (landing / "external_prices").mkdir(parents=True)
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "external_prices", settings=FAST)
+    _write(
+        warehouse,
+        "INSERT INTO raw.external_prices VALUES ('coingecko', 'BTC', 100, "
+        "TIMESTAMP '2026-01-01', 'l1', 'https://api.coingecko.com/x', 1, TIMESTAMP '2026-01-01')",
+    )
+    report = load_landing(landing, warehouse, "external_prices", settings=FAST)
+    assert report.tables["external_prices"].repairs == []
+    assert _raw(warehouse, "SELECT count(*) FROM raw._loaded_files") == [(0,)]
