@@ -7,8 +7,9 @@
     conflict.
 
     Cost: one hash aggregate of raw by key, version and status (the groups of more than one
-    row), then only those groups' rows are read again and compared, column by column, with
-    min() <> max() and a NULL count: no sort of the table, no hash of every row. -#}
+    row), then raw is read again and only those groups' rows are compared, column by column,
+    with min() <> max() and a NULL count: no sort of the table, no hash of every row, no
+    stored copy of it. -#}
 {% macro version_conflicts(relation, table) -%}
     {%- set rule = version_rules()[table] -%}
     {%- set keys = [] -%}
@@ -18,7 +19,8 @@
     {%- set no_version = "cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" %}
     with
 
-    versioned as (
+    -- read twice: never a stored copy of the raw table (macros/cross_database.sql)
+    versioned as {{ not_materialized() }} (
 
         select
             {%- for column in rule.columns %}
