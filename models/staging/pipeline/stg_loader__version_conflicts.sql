@@ -5,21 +5,16 @@
 
 with
 
-{% for table in version_rules() %}
-{{ table }}_conflicts as (
-
-    {{ version_conflicts(source('market_feeds' if table == 'external_prices' else 'exchange', table), table) }}
-
-),
-
-{% endfor %}
-final as (
+conflicts as (
 
     {% for table in version_rules() %}
-    select * from {{ table }}_conflicts
-    {% if not loop.last %}union all{% endif %}
+        select *
+        from (
+            {{ version_conflicts(source('market_feeds' if table == 'external_prices' else 'exchange', table), table) }}
+        ) as {{ table }}_conflicts
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 )
 
-select * from final
+select * from conflicts
