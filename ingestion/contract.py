@@ -29,6 +29,41 @@ class Column:
 
 
 @dataclass(frozen=True)
+class VersionRule:
+    """Which of two rows of one key is the later version (SPEC section 2), decided by the row.
+
+    In order: the greatest of ``timestamps`` (NULLs ignored; a row without any ranks lowest);
+    then the rank of ``status_column`` in ``precedence`` (groups of equal rank, lowest first:
+    a terminal status outranks pending or open; NULL ranks lowest); then load order (file
+    loaded last, then the highest row number in the file). With ``first_seen`` (tables whose
+    rows carry no version: user_tiers, trading_pairs) a row's load order is that of the first
+    load of the same content, so an old export delivered again is no newer than it was.
+    Rows of one key equal on version and status rank but different in value are a conflict:
+    ingestion/loaders/versions.py.
+    """
+
+    timestamps: tuple[str, ...] = ()
+    status_column: str | None = None
+    precedence: tuple[tuple[str, ...], ...] = ()
+    first_seen: bool = False
+
+    def status_rank(self, status: str | None) -> int:
+        """1 for the first group of ``precedence``, 2 for the next...; 0 for NULL or unlisted."""
+        for rank, group in enumerate(self.precedence, start=1):
+            if status in group:
+                return rank
+        return 0
+
+
+LOAD_ORDER = VersionRule()  # immutable tables: a key has one row; replays and conflicts aside
+
+
+def _rule(*timestamps, status=None, precedence=(), first_seen=False) -> VersionRule:
+    groups = tuple((g,) if isinstance(g, str) else tuple(g) for g in precedence)
+    return VersionRule(tuple(timestamps), status, groups, first_seen)
+
+
+@dataclass(frozen=True)
 class SourceTable:
     name: str
     description: str
@@ -37,6 +72,7 @@ class SourceTable:
     event_time: str  # the column that says when the row happened
     mutable: bool = False  # rows arrive again as the entity changes; the latest version wins
     version_column: str | None = None  # orders versions where present, else load order
+    version: VersionRule = LOAD_ORDER  # the full rule of SPEC section 2 (mutable tables)
 
     @property
     def column_names(self) -> list[str]:
@@ -73,6 +109,9 @@ TABLES: dict[str, SourceTable] = {
             ("user_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "updated_at", status="status", precedence=("active", "suspended", "closed")
+            ),
             version_column="updated_at",
         ),
         SourceTable(
@@ -88,6 +127,7 @@ TABLES: dict[str, SourceTable] = {
             ("id",),
             "id",
             mutable=True,
+            version=_rule(first_seen=True),
         ),
         SourceTable(
             "user_kyc",
@@ -104,6 +144,11 @@ TABLES: dict[str, SourceTable] = {
             ("user_id",),
             "updated_at",
             mutable=True,
+            version=_rule(
+                "updated_at",
+                status="verification_status",
+                precedence=("pending", ("approved", "rejected")),
+            ),
             version_column="updated_at",
         ),
         SourceTable(
@@ -123,6 +168,12 @@ TABLES: dict[str, SourceTable] = {
             ("pair_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "created_at",
+                status="status",
+                precedence=(("active", "inactive"), "delisted"),
+                first_seen=True,
+            ),
         ),
         SourceTable(
             "orders",
@@ -143,6 +194,11 @@ TABLES: dict[str, SourceTable] = {
             ("order_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "updated_at",
+                status="status",
+                precedence=("pending", "partial", ("filled", "cancelled")),
+            ),
             version_column="updated_at",
         ),
         SourceTable(
@@ -178,6 +234,7 @@ TABLES: dict[str, SourceTable] = {
             ("wallet_id",),
             "updated_at",
             mutable=True,
+            version=_rule("updated_at"),
             version_column="updated_at",
         ),
         SourceTable(
@@ -202,6 +259,9 @@ TABLES: dict[str, SourceTable] = {
             ("transaction_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "created_at", status="status", precedence=("pending", ("completed", "failed"))
+            ),
         ),
         SourceTable(
             "fee_collections",
@@ -266,6 +326,7 @@ TABLES: dict[str, SourceTable] = {
             ("event_id",),
             "created_at",
             mutable=True,
+            version=_rule("created_at", status="status", precedence=("open", "resolved")),
         ),
         SourceTable(
             "compliance_alerts",
@@ -285,6 +346,9 @@ TABLES: dict[str, SourceTable] = {
             ("alert_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "created_at", status="investigation_status", precedence=("pending", "completed")
+            ),
         ),
         SourceTable(
             "system_metrics",
@@ -341,6 +405,12 @@ TABLES: dict[str, SourceTable] = {
             ("ticket_id",),
             "created_at",
             mutable=True,
+            version=_rule(
+                "created_at",
+                "resolved_at",
+                status="status",
+                precedence=("open", "pending", "solved", "closed"),
+            ),
         ),
         SourceTable(
             "external_prices",

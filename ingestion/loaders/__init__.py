@@ -12,7 +12,7 @@ checking SQL), raw_schema.py (tables), locking.py (one load at a time).
 """
 
 from .connection import LoaderSettings, open_warehouse
-from .files import discover_files, load_landing, load_table, new_load_id
+from .files import RawTableDamagedError, discover_files, load_landing, load_table, new_load_id
 from .locking import WarehouseLockedError
 from .report import FileResult, LoadReport, TableReport
 
@@ -20,6 +20,7 @@ __all__ = [
     "FileResult",
     "LoadReport",
     "LoaderSettings",
+    "RawTableDamagedError",
     "TableReport",
     "WarehouseLockedError",
     "discover_files",

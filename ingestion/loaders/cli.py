@@ -19,7 +19,7 @@ import duckdb
 from ingestion import warehouse as locations
 
 from .connection import LoaderSettings
-from .files import load_landing, resolve_tables
+from .files import RawTableDamagedError, load_landing, resolve_tables
 from .locking import WarehouseLockedError
 
 EXIT_ERROR, EXIT_LOCKED, EXIT_BAD_INPUT = 1, 3, 4
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseLockedError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_LOCKED
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, RawTableDamagedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except (OSError, duckdb.IOException) as e:  # disk full, no permission, I/O error

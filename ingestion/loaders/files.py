@@ -3,9 +3,17 @@
 Entry points: :func:`load_landing` (every table, or some) and :func:`load_table` (one table:
 what a Dagster asset calls). Both are incremental and idempotent:
 
-* Files are taken in path order. A file already recorded as loaded (same path, same size) is
-  skipped without being read; any other file is hashed (SHA-256), and a content already loaded
-  for the table, under whatever name, is recorded as a duplicate and not loaded again.
+* Files are taken in path order. A file's identity is its content: every file is hashed
+  (SHA-256) on every run, in a thread while DuckDB loads. The same path with the same content
+  is skipped; a content already loaded for the table under another name is recorded as a
+  duplicate and not loaded again; a path loaded before whose content changed (even at the same
+  size) is loaded again with a warning, its earlier rows left to the version rule of staging
+  (SPEC section 2: the latest version wins, a conflict is reported).
+* Before its files, each raw table is checked against ``raw._loaded_files`` (SPEC section 9):
+  a table dropped or truncated by hand (fewer rows than recorded) gets the lost files loaded
+  again from the landing folder, or the load fails naming the table when a lost file is no
+  longer there (never an empty table reported as success); rows in raw that no record accounts
+  for (``raw._loaded_files`` lost) get their record back from raw, so nothing loads twice.
 * Each file is loaded in ONE transaction together with its quarantine rows and its
   ``raw._loaded_files`` row: a load killed at any point leaves either all of a file or none of
   it, and the next run picks up the rest. Nothing is lost, nothing is loaded twice.
@@ -71,6 +79,10 @@ CHECKED = "_loader_checked"  # temp table: the typed and checked rows of the fil
 # file not moved yet). Unset, they cost one dictionary lookup per file.
 PAUSE_BEFORE_COMMIT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT"
 PAUSE_AT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_AT"
+
+
+class RawTableDamagedError(RuntimeError):
+    """A raw table lost rows that its landing files can no longer give back."""
 
 
 def new_load_id() -> str:
@@ -156,6 +168,7 @@ class _FileLoad:
         self._file_started = time.perf_counter()  # reset as each file starts: load_seconds
         # event times later than a day after this load are implausible (SPEC section 2)
         self.time_bounds = TimeBounds.from_env()
+        self._changed = False  # the file being loaded is a path loaded before, changed since
         rows = con.execute(
             f"SELECT source_file, file_sha256, file_bytes, status FROM {LOADED_FILES} "
             "WHERE table_name = ? ORDER BY loaded_at, source_file",
@@ -202,28 +215,195 @@ class _FileLoad:
 
     def run(self) -> TableReport:
         ensure_raw_table(self.con, self.table)
-        pending: list[tuple[Path, str, int]] = []
-        for path in discover_files(self.landing, self.table.name):
-            rel, size = _relative(path, self.landing), path.stat().st_size
-            known = self._known_paths.get(rel, [])
-            if any(status == "loaded" and known_size == size for _, known_size, status in known):
-                # files never change once written: the same path and size is the same file
-                self.report.files.append(
-                    FileResult(
-                        self.table.name, rel, SKIPPED, message="already loaded", file_bytes=size
-                    )
-                )
-            else:
-                pending.append((path, rel, size))
-        # hash the next files in a thread (hashlib lets go of the GIL) while DuckDB loads
+        files = [
+            (path, _relative(path, self.landing), path.stat().st_size)
+            for path in discover_files(self.landing, self.table.name)
+        ]
+        # hash the next files in a thread (hashlib lets go of the GIL) while DuckDB loads: a
+        # file is known by its content, never by its name or size (an edit in place keeps both)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
-            digests = [hasher.submit(file_sha256, path) for path, _, _ in pending]
-            for (path, rel, size), digest in zip(pending, digests, strict=True):
+            digests = [hasher.submit(file_sha256, path) for path, _, _ in files]
+            present = {
+                rel: (path, digest) for (path, rel, _), digest in zip(files, digests, strict=True)
+            }
+            self._check_raw_table(present)
+            for (path, rel, size), digest in zip(files, digests, strict=True):
+                sha = digest.result()
+                known = self._known_paths.get(rel, [])
+                if any(status == "loaded" and known_sha == sha for known_sha, _, status in known):
+                    self.report.files.append(
+                        FileResult(
+                            self.table.name,
+                            rel,
+                            SKIPPED,
+                            message="already loaded",
+                            file_sha256=sha,
+                            file_bytes=size,
+                        )
+                    )
+                    continue
                 started = self._file_started = time.perf_counter()
-                result = self._one(path, rel, size, digest.result())
+                result = self._one(path, rel, size, sha)
                 result.seconds = time.perf_counter() - started
                 self.report.files.append(result)
         return self.report
+
+    # -- damaged raw tables --------------------------------------------------------------
+
+    def _check_raw_table(self, present: dict) -> None:
+        """Hold raw.<table> to raw._loaded_files (SPEC section 9); see the module docstring.
+
+        One count(*) when all is well; the per-file comparison runs only on a mismatch."""
+        con, name, raw = self.con, self.table.name, raw_table_name(self.table)
+        recorded_total = con.execute(
+            f"SELECT coalesce(sum(rows_loaded), 0) FROM {LOADED_FILES} "
+            "WHERE table_name = ? AND status = 'loaded'",
+            [name],
+        ).fetchone()[0]
+        if con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0] == recorded_total:
+            return
+        rows = con.execute(
+            f"""
+            WITH recorded AS (
+                SELECT source_file, sum(rows_loaded) AS recorded_rows,
+                    list(file_sha256 ORDER BY loaded_at) AS shas,
+                    list(load_id ORDER BY loaded_at) AS load_ids
+                FROM {LOADED_FILES}
+                WHERE table_name = ? AND status = 'loaded'
+                GROUP BY source_file
+            ),
+            actual AS (
+                SELECT _source_file AS source_file, count(*) AS raw_rows FROM {raw} GROUP BY 1
+            )
+            SELECT coalesce(r.source_file, a.source_file), coalesce(r.recorded_rows, 0),
+                coalesce(a.raw_rows, 0), r.shas, r.load_ids
+            FROM recorded AS r FULL OUTER JOIN actual AS a ON r.source_file = a.source_file
+            WHERE coalesce(r.recorded_rows, 0) <> coalesce(a.raw_rows, 0)
+            ORDER BY 1
+            """,
+            [name],
+        ).fetchall()
+        lost = [r for r in rows if r[2] < r[1]]
+        # rows of no landing file (raw.external_prices also holds the HTTP loader's rows, its
+        # _source_file a URL) need no record: only a file still here could be loaded twice
+        unrecorded = [r for r in rows if r[1] == 0 and r[2] > 0 and r[0] in present]
+        if lost:
+            self._reload_lost(lost, present)
+        if unrecorded:
+            self._recover_records(unrecorded, present)
+        for rel, recorded, actual, _, _ in rows:
+            if 0 < recorded < actual:
+                log.warning(
+                    "raw.%s holds %d rows of %s, its records in %s say %d",
+                    name,
+                    actual,
+                    rel,
+                    LOADED_FILES,
+                    recorded,
+                )
+
+    def _reload_lost(self, lost: list[tuple], present: dict) -> None:
+        """Files whose rows are gone from raw (table dropped or truncated): forget their
+        records, rows and quarantine rows, so they load again below; or fail, naming the table,
+        when a lost content is no longer in the landing folder."""
+        name = self.table.name
+        missing = []
+        for rel, _, _, shas, _ in lost:
+            current = present.get(rel)
+            if current is None or current[1].result() not in shas or len(set(shas)) > 1:
+                missing.append(rel)  # that content cannot be read again from the landing folder
+        if missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise RawTableDamagedError(
+                f"raw.{name} has lost rows that were loaded (the table was dropped or truncated "
+                f"by hand?), and the landing files they came from are gone or changed: {shown}. "
+                "Restore those files (or rebuild the warehouse from a full landing folder); "
+                f"nothing was loaded into raw.{name}."
+            )
+        lost_rows = sum(recorded - actual for _, recorded, actual, _, _ in lost)
+        message = (
+            f"raw.{name} had lost {lost_rows} loaded rows of {len(lost)} files (dropped or "
+            "truncated by hand?): loading those files again from the landing folder"
+        )
+        log.warning(message)
+        self.report.repairs.append(message)
+        self.con.begin()
+        try:
+            for rel, _, _, _, load_ids in lost:
+                self.con.execute(
+                    f"DELETE FROM {raw_table_name(self.table)} WHERE _source_file = ?", [rel]
+                )
+                self.con.execute(
+                    f"DELETE FROM {QUARANTINE} WHERE table_name = ? AND source_file = ? "
+                    "AND list_contains(?, load_id)",
+                    [name, rel, load_ids],
+                )
+                self.con.execute(
+                    f"DELETE FROM {LOADED_FILES} WHERE table_name = ? AND source_file = ? "
+                    "AND status = 'loaded'",
+                    [name, rel],
+                )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        for rel, *_ in lost:
+            self._known_paths[rel] = [k for k in self._known_paths.get(rel, []) if k[2] != "loaded"]
+        self._loaded_content = {
+            sha: rel for sha, rel in self._loaded_content.items() if rel not in {r[0] for r in lost}
+        }
+
+    def _recover_records(self, unrecorded: list[tuple], present: dict) -> None:
+        """Rows in raw that no record accounts for (raw._loaded_files lost or emptied): their
+        files get a record again, from raw, so they are not loaded a second time."""
+        name = self.table.name
+        message = (
+            f"raw.{name} holds rows of {len(unrecorded)} files that {LOADED_FILES} does not "
+            "record (the bookkeeping was lost?): their records are rebuilt from raw, nothing "
+            "is loaded twice"
+        )
+        log.warning(message)
+        self.report.repairs.append(message)
+        now = _utc_now()
+        self.con.begin()
+        try:
+            for rel, _, actual, _, _ in unrecorded:
+                current = present[rel]
+                sha = current[1].result()
+                quarantined = self.con.execute(
+                    f"SELECT count(*) FROM {QUARANTINE} WHERE table_name = ? AND source_file = ?",
+                    [name, rel],
+                ).fetchone()[0]
+                load_id = self.con.execute(
+                    f"SELECT min(_load_id) FROM {raw_table_name(self.table)} "
+                    "WHERE _source_file = ?",
+                    [rel],
+                ).fetchone()[0]
+                size = current[0].stat().st_size
+                self.con.execute(
+                    f"INSERT INTO {LOADED_FILES} (load_id, table_name, source_file, file_sha256, "
+                    "file_bytes, rows_loaded, rows_quarantined, status, message, loaded_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?)",
+                    [
+                        load_id or self.load_id,
+                        name,
+                        rel,
+                        sha,
+                        size,
+                        actual,
+                        quarantined,
+                        f"record rebuilt from raw.{name}: the file's rows were already there",
+                        now,
+                    ],
+                )
+                self._known_paths.setdefault(rel, []).append((sha, size, "loaded"))
+                self._loaded_content.setdefault(sha, rel)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
 
     def _one(self, path: Path, rel: str, size: int, sha: str) -> FileResult:
         known = self._known_paths.get(rel, [])
@@ -239,12 +419,15 @@ class _FileLoad:
             self._record_alone(result)
             self._remember(rel, result)
             return result
-        if any(status == "loaded" and known_sha != sha for known_sha, _, status in known):
+        changed = any(status == "loaded" and known_sha != sha for known_sha, _, status in known)
+        if changed:
             log.warning(
                 "%s changed after it was loaded (landing files must never change): "
-                "loading its new content as well",
+                "loading its new content as well; staging keeps the latest version of each key",
                 rel,
             )
+            self.report.changed_files.append(rel)
+        self._changed = changed
         if sha in self._loaded_content:
             result.status = DUPLICATE
             result.message = (
@@ -357,6 +540,8 @@ class _FileLoad:
                 )
             result.rows_quarantined = quarantined
             notes = [f"{result.rows_loaded} rows loaded, {quarantined} quarantined"]
+            if self._changed:
+                notes.insert(0, "content changed since it was loaded: loaded again")
             if plan.missing_required:
                 notes.append("missing required column " + ", ".join(plan.missing_required))
             for column, names in plan.case_clashes.items():

@@ -30,6 +30,10 @@ class TableReport:
     load_id: str
     files: list[FileResult] = field(default_factory=list)
     columns_added: list[str] = field(default_factory=list)
+    # paths loaded before whose content changed since: loaded again (SPEC section 2)
+    changed_files: list[str] = field(default_factory=list)
+    # what was found wrong with raw.<table> against raw._loaded_files and repaired (SPEC 9)
+    repairs: list[str] = field(default_factory=list)
 
     def _count(self, *statuses: str) -> int:
         return sum(1 for f in self.files if f.status in statuses)
@@ -65,6 +69,8 @@ class TableReport:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "columns_added": list(self.columns_added),
+            "changed_files": list(self.changed_files),
+            "repairs": list(self.repairs),
             "files": [asdict(f) for f in self.files if f.status != SKIPPED],
         }
 
@@ -146,6 +152,9 @@ class LoadReport:
             f"{'total':<22}{self.files_loaded:>7}{self.files_skipped:>9}{self.files_rejected:>10}"
             f"{self.rows_loaded:>12}{self.rows_quarantined:>13}   ({self.seconds:.1f}s)"
         )
+        for t in self.tables.values():
+            lines += [f"changed since loaded, loaded again: {rel}" for rel in t.changed_files]
+            lines += [f"repaired: {repair}" for repair in t.repairs]
         for folder in self.unknown_folders:
             lines.append(f"ignored folder {folder!r}: not a table of the landing contract")
         for ignored in self.unsupported_files:

@@ -1,8 +1,9 @@
 """The daily report: the last days' KPIs beside their targets, the compliance alert count, the
 data-quality scorecard (test pass rate, data accuracy against its 99% target), the system
-metrics that breached their thresholds on the last day, and the rules that flagged more than
-their ceiling share of the day's active users (alert-flood guard). A broken ledger (the critical
-data-quality alerts of the compliance mart, SPEC section 7) heads the report.
+metrics that breached their thresholds on the last day, the rules that flagged more than
+their ceiling share of the day's active users (alert-flood guard) and the source version
+conflicts per table (fct_source_version_conflicts, SPEC section 2). A broken ledger (the
+critical data-quality alerts of the compliance mart, SPEC section 7) heads the report.
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
@@ -24,6 +25,7 @@ KPI_MART = "fct_daily_exchange_kpis"
 SCORECARD_MART = "fct_data_quality_scorecard"
 SYSTEM_METRICS_MART = "fct_system_metrics_daily"
 FLAG_SHARE_MART = "fct_compliance_rule_flag_share_daily"
+CONFLICTS_MART = "fct_source_version_conflicts"
 REPORT_DAYS = 7
 INTEGRITY_ALERTS_LISTED = 20  # critical data-quality alerts listed one per line, the rest counted
 SCORECARD_RUNS = 3  # latest dbt invocations that ran tests shown in the report
@@ -174,6 +176,28 @@ def flag_share_section(con, flag_share_relation: str | None, last_day: str) -> l
     return lines
 
 
+def conflicts_section(con, conflicts_relation: str | None) -> list[str]:
+    """Source version conflicts (SPEC section 2): rows of one key with the same version but
+    different values; one was kept by the version rule, each is counted here per table."""
+    from orchestration.alerts import relation_exists
+
+    if not conflicts_relation or not relation_exists(con, conflicts_relation):
+        return []
+    rows = con.execute(
+        "SELECT source_table, count(*), sum(conflicting_rows), max(last_loaded_at) "
+        f"FROM {conflicts_relation} GROUP BY source_table ORDER BY source_table"
+    ).fetchall()
+    lines = ["", "## Source version conflicts", ""]
+    if not rows:
+        return [*lines, "None: no key arrived twice with the same version and different values."]
+    for table, keys, conflicting, last in rows:
+        lines.append(
+            f"- {table}: {keys:,} keys with conflicting versions ({conflicting:,} rows; last "
+            f"loaded {str(last)[:19]}): see {conflicts_relation}"
+        )
+    return lines
+
+
 def render_report(
     con,
     kpi_relation: str,
@@ -181,6 +205,7 @@ def render_report(
     scorecard_relation: str | None = None,
     metrics_relation: str | None = None,
     flag_share_relation: str | None = None,
+    conflicts_relation: str | None = None,
 ) -> tuple[str, str]:
     """(last data day, Markdown report)."""
     from orchestration.alerts import relation_exists
@@ -235,6 +260,7 @@ def render_report(
     lines += flag_share_section(con, flag_share_relation, last_day)
     lines += system_metrics_section(con, metrics_relation, last_day)
     lines += scorecard_section(con, scorecard_relation)
+    lines += conflicts_section(con, conflicts_relation)
     return last_day, "\n".join(lines) + "\n"
 
 
@@ -247,7 +273,8 @@ def render_report(
             node_asset_key(ALERT_MARTS["compliance"]),
             node_asset_key(SCORECARD_MART),
             node_asset_key(SYSTEM_METRICS_MART),
-            node_asset_key(FLAG_SHARE_MART),
+    "alerts, rule flag-share warnings and system metric breaches, the data-quality "
+    "scorecard and the source version conflicts, as Markdown (asset "
         )
         if k
     ],
@@ -256,6 +283,8 @@ def render_report(
     description="Daily report: the last days' KPIs beside their targets, the day's compliance "
     "alerts, rule flag-share warnings and system metric breaches, and the data-quality "
     "scorecard, as Markdown (asset "
+    "alerts and system metric breaches, the data-quality scorecard and the source version "
+    "conflicts, as Markdown (asset "
     "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
 )
 def daily_report(
@@ -270,6 +299,7 @@ def daily_report(
             node_relation(SCORECARD_MART) or f"marts.{SCORECARD_MART}",
             node_relation(SYSTEM_METRICS_MART) or f"marts.{SYSTEM_METRICS_MART}",
             node_relation(FLAG_SHARE_MART) or f"marts.{FLAG_SHARE_MART}",
+            node_relation(CONFLICTS_MART) or f"marts.{CONFLICTS_MART}",
         )
     metadata: dict = {"report": dg.MetadataValue.md(markdown), "last_data_day": last_day}
     if last_day:

@@ -23,7 +23,12 @@ Decisions (SPEC 9, ``ingestion/contract.py``); each case's ``decision`` repeats 
 * Negative amounts: ``quantity`` and ``price`` are ``positive`` (quarantined); a negative
   ``fee`` (a maker rebate) and a negative transaction ``amount`` (an outflow) are valid.
 * Duplicate primary keys with different content both load: a mutable source re-sends rows as
-  they change, so raw keeps every version and staging keeps the latest (``latest_version``).
+  they change, so raw keeps every version and staging keeps the latest by the table's version
+  rule (``latest_version``). Two rows of one key with the same version but different values
+  are a conflict: staging keeps the one loaded last (then the highest row number) and
+  ``stg_loader__version_conflicts`` reports it (SPEC section 2).
+* An old export delivered again (same rows, other bytes: CRLF line endings) must not undo a
+  newer state: :func:`resent_exports` has one for every mutable table.
 * Text is kept as sent (no trimming), so ``' buy'`` is not the enum value ``buy``; numbers,
   booleans and timestamps are trimmed before they are cast.
 * A truncated or corrupt compressed file is rejected whole: its readable prefix is an
@@ -327,7 +332,8 @@ def cases() -> list[Case]:
             csv_bytes([trade(70), trade(70, price="101.5"), trade(71)]),
             loaded=(1, 2, 3),
             values={1: {"price": Decimal("100.25")}, 2: {"price": Decimal("101.5")}},
-            decision="both versions load; staging keeps one per key (the latest: row 2)",
+            decision="both versions load; staging keeps row 2 (same version: the last row of the "
+            "file) and reports the conflict (stg_loader__version_conflicts: trades, price)",
         ),
         Case(
             "event times outside the plausible range",
@@ -664,3 +670,242 @@ def write_corpus(landing: Path, corpus: list[Case] | None = None) -> list[Case]:
         path.write_bytes(case.content)
     write_unsupported(landing)
     return corpus
+
+
+# --------------------------------------------------------------------------------------
+# exports delivered again: every mutable table, an older state re-sent after a newer one
+
+
+@dataclass(frozen=True)
+class ResentExport:
+    """Three files of one mutable table, loaded in this order: the old export, the newer one,
+    and the old export delivered again (same rows, CRLF line endings: other bytes, so it is no
+    duplicate file). Staging must end with ``expected`` (key -> {staging column: value})."""
+
+    table: str
+    old: list[dict]
+    new: list[dict]
+    expected: dict[str, dict]
+    decision: str
+
+    def files(self) -> dict[str, bytes]:
+        columns = TABLES[self.table].column_names
+        return {
+            f"{self.table}/resent/2026-01-01.csv": csv_bytes(self.old, columns),
+            f"{self.table}/resent/2026-01-02.csv": csv_bytes(self.new, columns),
+            f"{self.table}/resent/2026-01-03-old-export-again.csv": csv_bytes(
+                self.old, columns, newline="\r\n"
+            ),
+        }
+
+
+def _rows(base: dict, *changes: dict) -> list[dict]:
+    return [{**base, **c} for c in changes]
+
+
+def resent_exports() -> list[ResentExport]:
+    t0, t1 = "2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"
+    user = {
+        "user_id": "RU1",
+        "email": "ru1@example.com",
+        "created_at": t0,
+        "status": "active",
+        "user_tier_id": "1",
+        "country_code": "DE",
+    }
+    order = {
+        "order_id": "RO1",
+        "user_id": "RU1",
+        "pair_id": "1",
+        "order_type": "limit",
+        "side": "buy",
+        "quantity": "1",
+        "price": "100",
+        "created_at": t0,
+    }
+    pair = {
+        "pair_id": "901",
+        "symbol": "RSX/USDT",
+        "base_asset": "RSX",
+        "quote_asset": "USDT",
+        "status": "active",
+        "min_order_size": "0.001",
+        "maker_fee_rate": "0.001",
+        "taker_fee_rate": "0.002",
+        "created_at": t0,
+    }
+    return [
+        ResentExport(
+            "users",
+            _rows(user, {"updated_at": t0}),
+            _rows(user, {"user_tier_id": "2", "updated_at": t1}),
+            {"RU1": {"tier_id": 2}},
+            "updated_at decides",
+        ),
+        ResentExport(
+            "user_tiers",
+            [{"id": "91", "tier_name": "Resent", "trading_fee_rate": "0.0010"}],
+            [{"id": "91", "tier_name": "Resent", "trading_fee_rate": "0.0008"}],
+            {"91": {"trading_fee_rate": Decimal("0.0008")}},
+            "no version in the row: the content first loaded last wins (a replay is not newer)",
+        ),
+        ResentExport(
+            "user_kyc",
+            [
+                {
+                    "user_id": "RU1",
+                    "kyc_level": "1",
+                    "verification_status": "pending",
+                    "updated_at": t0,
+                }
+            ],
+            [
+                {
+                    "user_id": "RU1",
+                    "kyc_level": "2",
+                    "verification_status": "approved",
+                    "approved_at": t1,
+                    "updated_at": t1,
+                }
+            ],
+            {"RU1": {"verification_status": "approved"}},
+            "updated_at decides",
+        ),
+        ResentExport(
+            "trading_pairs",
+            _rows(pair, {}, {"pair_id": "902", "symbol": "RSY/USDT"}),
+            _rows(
+                pair,
+                {"status": "delisted"},
+                {"pair_id": "902", "symbol": "RSY/USDT", "maker_fee_rate": "0.0005"},
+            ),
+            {"901": {"status": "delisted"}, "902": {"maker_fee_rate": Decimal("0.0005")}},
+            "same created_at: delisted outranks active; a fee change is newer by first load",
+        ),
+        ResentExport(
+            "orders",
+            _rows(order, {"status": "pending", "filled_quantity": "0", "updated_at": t0}),
+            _rows(order, {"status": "filled", "filled_quantity": "1", "updated_at": t1}),
+            {"RO1": {"status": "filled"}},
+            "updated_at decides",
+        ),
+        ResentExport(
+            "wallets",
+            [
+                {
+                    "wallet_id": "RW1",
+                    "user_id": "RU1",
+                    "asset": "BTC",
+                    "balance": "1",
+                    "locked_balance": "0",
+                    "updated_at": t0,
+                }
+            ],
+            [
+                {
+                    "wallet_id": "RW1",
+                    "user_id": "RU1",
+                    "asset": "BTC",
+                    "balance": "2",
+                    "locked_balance": "0",
+                    "updated_at": t1,
+                }
+            ],
+            {"RW1": {"balance": Decimal("2")}},
+            "updated_at decides",
+        ),
+        ResentExport(
+            "transactions",
+            [transaction(901, status="pending")],
+            [transaction(901, status="completed")],
+            {"X000901": {"status": "completed"}},
+            "same created_at: completed outranks pending",
+        ),
+        ResentExport(
+            "security_events",
+            [
+                {
+                    "event_id": "RE1",
+                    "user_id": "RU1",
+                    "event_type": "login_failed",
+                    "severity": "low",
+                    "status": "open",
+                    "created_at": t0,
+                }
+            ],
+            [
+                {
+                    "event_id": "RE1",
+                    "user_id": "RU1",
+                    "event_type": "login_failed",
+                    "severity": "low",
+                    "status": "resolved",
+                    "created_at": t0,
+                }
+            ],
+            {"RE1": {"status": "resolved"}},
+            "same created_at: resolved outranks open",
+        ),
+        ResentExport(
+            "compliance_alerts",
+            [
+                {
+                    "alert_id": "RA1",
+                    "user_id": "RU1",
+                    "alert_type": "large_transaction",
+                    "investigation_status": "pending",
+                    "created_at": t0,
+                }
+            ],
+            [
+                {
+                    "alert_id": "RA1",
+                    "user_id": "RU1",
+                    "alert_type": "large_transaction",
+                    "investigation_status": "completed",
+                    "disposition": "no_action",
+                    "created_at": t0,
+                }
+            ],
+            {"RA1": {"investigation_status": "completed"}},
+            "same created_at: completed outranks pending",
+        ),
+        ResentExport(
+            "support_tickets",
+            [
+                {
+                    "ticket_id": "RT1",
+                    "user_id": "RU1",
+                    "category": "kyc",
+                    "status": "open",
+                    "created_at": t0,
+                },
+                {
+                    "ticket_id": "RT2",
+                    "user_id": "RU1",
+                    "category": "kyc",
+                    "status": "open",
+                    "created_at": t0,
+                },
+            ],
+            [
+                {
+                    "ticket_id": "RT1",
+                    "user_id": "RU1",
+                    "category": "kyc",
+                    "status": "solved",
+                    "created_at": t0,
+                    "resolved_at": t1,
+                },
+                {
+                    "ticket_id": "RT2",
+                    "user_id": "RU1",
+                    "category": "kyc",
+                    "status": "pending",
+                    "created_at": t0,
+                },
+            ],
+            {"RT1": {"status": "solved"}, "RT2": {"status": "pending"}},
+            "greatest(created_at, resolved_at), then pending outranks open",
+        ),
+    ]

@@ -11,11 +11,13 @@ in bad_input_corpus.py and repeated in each case.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from ingestion.contract import TABLES
 from ingestion.loaders import LoaderSettings, load_landing
 from ingestion.loaders.cli import EXIT_BAD_INPUT
 from ingestion.loaders.cli import main as cli_main
@@ -28,10 +30,12 @@ from .bad_input_corpus import (
     Case,
     cases,
     csv_bytes,
+    resent_exports,
     trade,
     write_corpus,
     write_unsupported,
 )
+from .conftest import dbt, project_env
 
 CASES = cases()
 SETTINGS = LoaderSettings(lock_timeout=5, memory_limit="1GB")
@@ -167,3 +171,163 @@ def test_strict_fails_on_unsupported_files_and_unknown_folders(tmp_path: Path, c
     assert {f["path"] for f in printed["unsupported_files"]} == set(UNSUPPORTED_FILES)
     assert printed["unknown_folders"] == [UNKNOWN_FOLDER]
     assert cli_main(args) == 0, "without --strict the load still runs"
+
+
+# --------------------------------------------------------------------------------------
+# through dbt: versions decided by the row, conflicts reported (SPEC section 2)
+
+MUTABLE_STAGING = [f"stg_exchange__{e.table}" for e in resent_exports()]
+INPLACE_USERS = "users/inplace/2026-01-05.csv"
+RESENT_FILES = ("2026-01-01.csv", "2026-01-02.csv", "2026-01-03-old-export-again.csv")
+
+
+@pytest.fixture(scope="module")
+def versioned_build(tmp_path_factory, profiles_file):
+    """Every mutable table with an old export delivered again after a newer one, a users file
+    edited in place (same size: tier 1 -> 3), the same trade_id twice in one file with two
+    prices and once more in another file; loaded, then staging and the conflicts built."""
+    root = tmp_path_factory.mktemp("versioned_build")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    for export in resent_exports():
+        for name, content in export.files().items():
+            (landing / name).parent.mkdir(parents=True, exist_ok=True)
+            (landing / name).write_bytes(content)
+    duplicates = next(c for c in CASES if c.file_name == "duplicate_keys.csv")
+    write_corpus(landing, [duplicates])
+    other = landing / "trades" / "conflict" / "later.csv"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(csv_bytes([trade(71, fee="0.02")]))
+    users = landing / INPLACE_USERS
+    users.parent.mkdir(parents=True)
+    users.write_bytes(
+        csv_bytes(
+            [
+                {
+                    "user_id": "RU2",
+                    "email": "ru2@example.com",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "status": "active",
+                    "user_tier_id": "1",
+                    "updated_at": "2026-01-05T00:00:00Z",
+                }
+            ],
+            TABLES["users"].column_names,
+        )
+    )
+    load_landing(landing, warehouse, settings=SETTINGS)
+    edited = users.read_bytes().replace(b",1,", b",3,")
+    assert len(edited) == users.stat().st_size and edited != users.read_bytes()
+    users.write_bytes(edited)  # same size, same name: only the content says it changed
+    second = load_landing(landing, warehouse, settings=SETTINGS)
+    env = project_env(root, warehouse)
+    models = " ".join([*MUTABLE_STAGING, "stg_exchange__trades", "fct_source_version_conflicts"])
+    dbt(["run", "--select", *models.split(), "stg_loader__version_conflicts"], env)
+    tested = dbt(["test", "--select", "assert_no_source_version_conflicts"], env)
+    return warehouse, second, tested
+
+
+@pytest.mark.parametrize("export", resent_exports(), ids=lambda e: e.table)
+def test_an_old_export_delivered_again_does_not_undo_a_newer_state(versioned_build, export):
+    warehouse, _, _ = versioned_build
+    key = TABLES[export.table].primary_key[0]
+    staged_key = "tier_id" if export.table == "user_tiers" else key
+    for value, expected in export.expected.items():
+        columns = ", ".join(expected)
+        rows = fetch(
+            warehouse,
+            f"SELECT {columns} FROM staging.stg_exchange__{export.table} "
+            f"WHERE cast({staged_key} AS varchar) = ?",
+            [value],
+        )
+        assert rows == [tuple(expected.values())], export.decision
+
+
+def test_a_users_file_edited_in_place_brings_its_change(versioned_build):
+    warehouse, second, _ = versioned_build
+    assert second.tables["users"].changed_files == [INPLACE_USERS]
+    assert fetch(
+        warehouse, "SELECT tier_id FROM staging.stg_exchange__users WHERE user_id = 'RU2'"
+    ) == [(3,)]
+
+
+def test_conflicts_are_recorded_kept_by_one_rule_and_warned(versioned_build):
+    warehouse, _, tested = versioned_build
+    conflicts = fetch(
+        warehouse,
+        "SELECT source_table, conflict_key, conflicting_rows, files_involved, source_files, "
+        "differing_columns, kept_source_file, kept_row_number "
+        "FROM marts.fct_source_version_conflicts ORDER BY 1, 2",
+    )
+    assert conflicts == [
+        # within one file: row 2 kept (the last row of the file)
+        (
+            "trades",
+            "C000070",
+            2,
+            1,
+            "trades/corpus/duplicate_keys.csv",
+            "price",
+            "trades/corpus/duplicate_keys.csv",
+            2,
+        ),
+        # across files: the file loaded last kept
+        (
+            "trades",
+            "C000071",
+            2,
+            2,
+            "trades/conflict/later.csv, trades/corpus/duplicate_keys.csv",
+            "fee",
+            "trades/corpus/duplicate_keys.csv",
+            3,
+        ),
+        # no version in the row: every change is a conflict, reported; the content first
+        # loaded last is kept (the re-sent old export is no newer than it was)
+        (
+            "trading_pairs",
+            "902",
+            3,
+            3,
+            ", ".join(f"trading_pairs/resent/{n}" for n in RESENT_FILES),
+            "maker_fee_rate",
+            "trading_pairs/resent/2026-01-02.csv",
+            2,
+        ),
+        (
+            "user_tiers",
+            "91",
+            3,
+            3,
+            ", ".join(f"user_tiers/resent/{n}" for n in RESENT_FILES),
+            "trading_fee_rate",
+            "user_tiers/resent/2026-01-02.csv",
+            1,
+        ),
+        # the same-size edit: same updated_at, another tier; the edited content was loaded last
+        ("users", "RU2", 2, 1, INPLACE_USERS, "user_tier_id", INPLACE_USERS, 1),
+    ]
+    kept = fetch(
+        warehouse,
+        "SELECT trade_id, price, fee_amount FROM staging.stg_exchange__trades "
+        "WHERE trade_id IN ('C000070', 'C000071') ORDER BY 1",
+    )
+    assert kept == [
+        ("C000070", Decimal("101.5"), Decimal("0.01")),
+        ("C000071", Decimal("100.25"), Decimal("0.01")),
+    ]
+    assert "WARN 5 assert_no_source_version_conflicts" in tested.stdout
+
+
+def test_the_daily_report_counts_the_conflicts(versioned_build):
+    from orchestration.assets.report import conflicts_section
+
+    warehouse, _, _ = versioned_build
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        lines = conflicts_section(con, "marts.fct_source_version_conflicts")
+    finally:
+        con.close()
+    assert lines[1] == "## Source version conflicts"
+    assert lines[3].startswith("- trades: 2 keys with conflicting versions (4 rows;")
+    assert lines[4].startswith("- trading_pairs: 1 keys with conflicting versions (3 rows;")
+    assert lines[6].startswith("- users: 1 keys with conflicting versions (2 rows;")

@@ -685,3 +685,144 @@ def test_the_documented_sar_export_never_writes_a_live_formula(hostile_build, tm
         )
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------------------
+# files changed in place, raw tables damaged by hand, bookkeeping lost (SPEC sections 2, 9)
+
+
+def _raw(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _write(warehouse: Path, sql: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+
+
+def test_a_file_edited_in_place_at_the_same_size_is_loaded_again(tmp_path: Path, caplog):
+    """Identity is the content hash, never the size: a one-character edit (price 100.25 ->
+    900.25) is caught, loaded again with a warning, and both versions are in raw for the
+    version rule of staging."""
+    landing = tmp_path / "landing"
+    path = landing / "trades" / "2026-01-01.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(csv_bytes([trade(i) for i in range(5)]))
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "trades", settings=FAST)
+    edited = path.read_bytes().replace(b"100.25", b"900.25", 1)
+    assert len(edited) == path.stat().st_size
+    path.write_bytes(edited)
+
+    with caplog.at_level("WARNING", logger="ingestion.loaders"):
+        report = load_landing(landing, warehouse, "trades", settings=FAST)
+
+    (result,) = report.tables["trades"].files
+    assert result.status == "loaded" and result.rows_loaded == 5
+    assert result.message.startswith("content changed since it was loaded: loaded again")
+    assert report.tables["trades"].changed_files == ["trades/2026-01-01.csv"]
+    assert "changed after it was loaded" in caplog.text
+    assert "changed since loaded, loaded again: trades/2026-01-01.csv" in report.summary()
+    assert _raw(warehouse, "SELECT count(*), count(DISTINCT _load_id) FROM raw.trades") == [(10, 2)]
+    again = load_landing(landing, warehouse, "trades", settings=FAST)
+    assert [f.status for f in again.tables["trades"].files] == ["skipped"]
+
+
+@pytest.mark.parametrize("damage", ["drop", "truncate", "delete one file's rows"])
+def test_a_raw_table_damaged_by_hand_is_reloaded_from_the_landing_files(
+    tmp_path: Path, damage: str
+):
+    """raw.trades dropped, truncated or partly deleted by hand: the next load sees it against
+    raw._loaded_files and loads the lost files again: the warehouse equals one clean load."""
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "trades", settings=FAST)
+    _write(
+        warehouse,
+        {
+            "drop": "DROP TABLE raw.trades",
+            "truncate": "DELETE FROM raw.trades",
+            "delete one file's rows": "DELETE FROM raw.trades WHERE _source_file = 'trades/e.csv'",
+        }[damage],
+    )
+
+    report = load_landing(landing, warehouse, "trades", settings=FAST)
+
+    (repair,) = report.tables["trades"].repairs
+    lost = {"drop": 600, "truncate": 600, "delete one file's rows": 150}[damage]
+    assert f"raw.trades had lost {lost} loaded rows" in repair
+    assert report.rows_loaded == lost
+    assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
+
+
+def test_a_raw_table_whose_lost_files_are_gone_fails_the_load_naming_it(tmp_path: Path, capsys):
+    """The landing file of the lost rows is gone: no empty table reported as success, the CLI
+    exits 1 naming raw.trades and the file; the other tables still load on a later run."""
+    from ingestion.loaders.cli import main as cli_main
+
+    landing = write_landing(tmp_path / "landing")
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "trades", settings=FAST)
+    _write(warehouse, "DROP TABLE raw.trades")
+    (landing / "trades" / "b.jsonl").unlink()
+
+    code = cli_main(["--landing", str(landing), "--warehouse", str(warehouse), "-q"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "raw.trades has lost rows" in err and "trades/b.jsonl" in err
+    assert _raw(warehouse, "SELECT count(*) FROM raw.trades") == [(0,)]  # nothing half-done
+    assert _raw(
+        warehouse, "SELECT count(*) FROM raw._loaded_files WHERE source_file = 'trades/b.jsonl'"
+    ) == [(1,)]
+
+
+def test_losing_the_loaded_files_table_never_doubles_raw_rows(tmp_path: Path):
+    """raw._loaded_files dropped: the rows already in raw are recognised by their source file,
+    their records rebuilt, and the next load loads nothing twice."""
+    landing = write_landing(tmp_path / "landing")
+    clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "trades", settings=FAST)
+    _write(warehouse, "DROP TABLE raw._loaded_files")
+
+    report = load_landing(landing, warehouse, "trades", settings=FAST)
+
+    assert report.rows_loaded == 0
+    (repair,) = report.tables["trades"].repairs
+    assert "records are rebuilt from raw" in repair
+    assert _raw(warehouse, "SELECT count(*), count(DISTINCT trade_id) FROM raw.trades") == [
+        (600, 600)
+    ]
+    rebuilt = snapshot(warehouse)["files"]
+    assert {r[1] for r in rebuilt if r[-1] == "loaded"} == {
+        r[1] for r in snapshot(tmp_path / "clean.duckdb")["files"] if r[-1] == "loaded" and r[4]
+    }
+    again = load_landing(landing, warehouse, "trades", settings=FAST)
+    assert again.rows_loaded == 0 and not again.tables["trades"].repairs
+    assert tree(landing) == tree(clean)
+
+
+def test_rows_of_another_loader_are_no_damage(tmp_path: Path):
+    """raw.external_prices also holds the HTTP loader's rows (no landing file, no record in
+    raw._loaded_files): the file loader neither records them nor reports a repair."""
+    landing = tmp_path / "landing"
+    (landing / "external_prices").mkdir(parents=True)
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_landing(landing, warehouse, "external_prices", settings=FAST)
+    _write(
+        warehouse,
+        "INSERT INTO raw.external_prices VALUES ('coingecko', 'BTC', 100, "
+        "TIMESTAMP '2026-01-01', 'l1', 'https://api.coingecko.com/x', 1, TIMESTAMP '2026-01-01')",
+    )
+    report = load_landing(landing, warehouse, "external_prices", settings=FAST)
+    assert report.tables["external_prices"].repairs == []
+    assert _raw(warehouse, "SELECT count(*) FROM raw._loaded_files") == [(0,)]

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['alert_id'], version_column=none) }}
+    {{ latest_version('source', ['alert_id'], table='compliance_alerts') }}
 
 ),
 

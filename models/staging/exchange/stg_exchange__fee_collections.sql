@@ -25,7 +25,7 @@ source as {{ not_materialized() }} (
 
 latest as (
 
-    {{ latest_version('source', ['fee_id'], version_column=none, mostly_unique=true) }}
+    {{ latest_version('source', ['fee_id'], table='fee_collections', mostly_unique=true) }}
 
 ),
 

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['event_id'], version_column=none) }}
+    {{ latest_version('source', ['event_id'], table='login_events') }}
 
 ),
 

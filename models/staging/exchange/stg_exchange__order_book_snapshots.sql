@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['snapshot_id'], version_column=none) }}
+    {{ latest_version('source', ['snapshot_id'], table='order_book_snapshots') }}
 
 ),
 

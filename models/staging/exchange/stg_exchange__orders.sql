@@ -26,7 +26,7 @@ source as {{ not_materialized() }} (
 
 latest as (
 
-    {{ latest_version('source', ['order_id'], version_column='updated_at', mostly_unique=true) }}
+    {{ latest_version('source', ['order_id'], table='orders', mostly_unique=true) }}
 
 ),
 

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['ticket_id'], version_column=none) }}
+    {{ latest_version('source', ['ticket_id'], table='support_tickets') }}
 
 ),
 

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['metric_id'], version_column=none) }}
+    {{ latest_version('source', ['metric_id'], table='system_metrics') }}
 
 ),
 

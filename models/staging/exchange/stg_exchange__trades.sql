@@ -25,7 +25,7 @@ source as {{ not_materialized() }} (
 
 latest as (
 
-    {{ latest_version('source', ['trade_id'], version_column=none, mostly_unique=true) }}
+    {{ latest_version('source', ['trade_id'], table='trades', mostly_unique=true) }}
 
 ),
 

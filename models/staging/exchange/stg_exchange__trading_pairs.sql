@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['pair_id'], version_column=none) }}
+    {{ latest_version('source', ['pair_id'], table='trading_pairs') }}
 
 ),
 

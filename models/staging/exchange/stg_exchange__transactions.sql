@@ -8,9 +8,11 @@
 }}
 
 -- An incremental table, where the other staging models are views: one of the four largest
--- event tables, read by several models. A run dedupes only the rows loaded since the last run
--- (less the lookback); a later delivery of a key replaces the stored row, so the latest load
--- wins exactly as in latest_version. A full refresh gives the same rows.
+-- event tables, read by several models. Transactions are versioned by their status (pending,
+-- then completed or failed: SPEC section 2), so a late delivery of an older version must not
+-- replace a newer stored one: a run re-ranks every raw version of each transaction with a row
+-- loaded since the last run (has_versions_loaded_since_last_run), exactly what a full refresh
+-- keeps.
 
 with
 
@@ -18,14 +20,14 @@ source as {{ not_materialized() }} (
 
     select * from {{ source('exchange', 'transactions') }}
     {% if is_incremental() %}
-    where _loaded_at > {{ incremental_watermark('loaded_at') }}
+    where {{ has_versions_loaded_since_last_run('transaction_id', source('exchange', 'transactions')) }}
     {% endif %}
 
 ),
 
 latest as (
 
-    {{ latest_version('source', ['transaction_id'], version_column=none, mostly_unique=true) }}
+    {{ latest_version('source', ['transaction_id'], table='transactions', mostly_unique=true) }}
 
 ),
 

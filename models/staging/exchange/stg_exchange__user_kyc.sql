@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['user_id'], version_column='updated_at') }}
+    {{ latest_version('source', ['user_id'], table='user_kyc') }}
 
 ),
 

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['id'], version_column=none) }}
+    {{ latest_version('source', ['id'], table='user_tiers') }}
 
 ),
 

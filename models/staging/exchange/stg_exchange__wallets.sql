@@ -25,7 +25,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['wallet_id'], version_column='updated_at') }}
+    {{ latest_version('source', ['wallet_id'], table='wallets') }}
 
 ),
 

@@ -8,7 +8,7 @@ source as (
 
 latest as (
 
-    {{ latest_version('source', ['source', 'asset', 'observed_at'], version_column=none) }}
+    {{ latest_version('source', ['source', 'asset', 'observed_at'], table='external_prices') }}
 
 ),
 

@@ -1,0 +1,20 @@
+-- Every version conflict in the raw schema (SPEC section 2): rows of one key with the same
+-- version (by the table's rule, ingestion/contract.py) but different values, from any loader,
+-- within one file or across files; one row per key and version (macros/version_conflicts.sql).
+-- latest_version keeps one of them by the same rule: the row loaded last.
+
+with
+
+conflicts as (
+
+    {% for table in version_rules() %}
+        select *
+        from (
+            {{ version_conflicts(source('market_feeds' if table == 'external_prices' else 'exchange', table), table) }}
+        ) as {{ table }}_conflicts
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+)
+
+select * from conflicts
