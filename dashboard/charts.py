@@ -28,14 +28,20 @@ def _date_x(column: str, title: str = "Date (UTC)") -> alt.X:
     return alt.X(f"{column}:T", title=title, axis=alt.Axis(format=DATE_AXIS, labelAngle=0))
 
 
-def padded_domain(*series: pd.Series, pad: float = 0.15) -> list[float] | None:
-    """[min, max] of the values with a margin: a 94.8% beside a 95% target is not a flat line."""
+def padded_domain(
+    *series: pd.Series, pad: float = 0.15, within: tuple[float, float] | None = None
+) -> list[float] | None:
+    """[min, max] of the values with a margin: a 94.8% beside a 95% target is not a flat line.
+    `within`: the values a measure can take (a rate: 0..1), which the margin does not pass."""
     values = pd.concat([pd.Series(s, dtype="float64") for s in series]).dropna()
     if values.empty:
         return None
     lo, hi = float(values.min()), float(values.max())
     margin = (hi - lo) * pad or abs(hi) * 0.01 or 0.01
-    return [lo - margin, hi + margin]
+    lo, hi = lo - margin, hi + margin
+    if within:
+        lo, hi = max(lo, within[0]), min(hi, within[1])
+    return [lo, hi]
 
 
 def daily(
@@ -106,12 +112,19 @@ def rate_against_target(
         if target:
             rows.append(frame[[x]].assign(measure=label, kind="target", value=frame[target]))
     long = pd.concat(rows, ignore_index=True)
-    domain = padded_domain(long.value)
+    domain = padded_domain(long.value, within=(0.0, 1.0))
     y = alt.Y(
         "value:Q",
         title=y_title,
         axis=alt.Axis(format=PCT),
         scale=alt.Scale(domain=domain, zero=False, clamp=True) if domain else alt.Scale(zero=False),
+    )
+    # The target is the dashed line (docs/dashboard.md#reading-the-charts); no target, no key.
+    dash = alt.StrokeDash(
+        "kind:N",
+        title=None,
+        scale=alt.Scale(domain=["actual", "target"], range=[[1, 0], [6, 4]]),
+        legend=alt.Legend(orient="right") if (long.kind == "target").any() else None,
     )
     return (
         alt.Chart(long, height=height)
@@ -122,13 +135,7 @@ def rate_against_target(
             color=alt.Color(
                 "measure:N", title=None, sort=list(measures), legend=alt.Legend(orient="right")
             ),
-            # The target is the dashed line (docs/dashboard.md#reading-the-charts).
-            strokeDash=alt.StrokeDash(
-                "kind:N",
-                title=None,
-                scale=alt.Scale(domain=["actual", "target"], range=[[1, 0], [6, 4]]),
-                legend=alt.Legend(orient="right"),
-            ),
+            strokeDash=dash,
             tooltip=[
                 alt.Tooltip(f"{x}:T", title="Date", format=DATE),
                 alt.Tooltip("measure:N", title="Measure"),

@@ -248,6 +248,14 @@ def test_rates_are_percentages_on_an_axis_fitted_to_the_data_with_a_dashed_targe
     assert set(spec["datasets"][spec["data"]["name"]][0]) >= {"measure", "kind", "value"}
 
 
+def test_a_rate_axis_stays_within_0_and_100_percent():
+    frame = pd.DataFrame({"d": pd.date_range("2026-10-01", periods=2), "rate": [0.0, 0.0]})
+    spec = charts.rate_against_target(frame, "d", {"Churn rate": ("rate", None)}, "Churn (%)")
+    y = next(a for a in _axes(spec.to_dict()) if a.get("field") == "value")
+    assert y["scale"]["domain"][0] == 0.0 and 0 < y["scale"]["domain"][1] <= 1
+    assert spec.to_dict()["encoding"]["strokeDash"]["legend"] is None  # no target, no key
+
+
 def test_pairs_beyond_the_top_five_are_others():
     frame = pd.DataFrame(
         {"day": ["2026-10-01"] * 7, "symbol": list("ABCDEFG"), "usd": [7, 6, 5, 4, 3, 2, 1]}
