@@ -91,8 +91,7 @@ def test_every_planted_case_is_found_with_its_rule_and_severity(tiny_warehouse):
         if not any(a["severity"] == case["expected_severity"] for a in found):
             problems.append(
                 f"{case['case_id']} {case['rule']}: severity {[a['severity'] for a in found]}, "
-                f"expected {case['expected_severity']}"
-            )
+                f"expected {case['expected_severity']}")
         # The alert points at the planted records (a shared-IP alert lists users instead).
         refs = {r for r in case["reference_ids"].split(";") if r}
         if refs and case["rule"] != "shared_ip":
@@ -100,10 +99,8 @@ def test_every_planted_case_is_found_with_its_rule_and_severity(tiny_warehouse):
             for alert in found:
                 evidence |= set((alert["evidence_ids"] or "").split(",")) | {alert["hit_key"]}
             if not refs & evidence:
-                problems.append(
-                    f"{case['case_id']} {case['rule']}: evidence {sorted(evidence)} "
-                    f"holds none of the planted records {sorted(refs)}"
-                )
+                problems.append(f"{case['case_id']} {case['rule']}: evidence {sorted(evidence)} "
+                                f"holds none of the planted records {sorted(refs)}")
     assert not problems, "planted cases missed:\n" + "\n".join(problems)
 
 
@@ -142,8 +139,7 @@ def _rapid_in_out_users(con) -> set[str]:
     """).fetchall()
     fills = defaultdict(list)
     for user, executed_at, usd in con.execute(
-        "select user_id, executed_at, notional_usd from marts.fct_trades"
-    ).fetchall():
+            "select user_id, executed_at, notional_usd from marts.fct_trades").fetchall():
         fills[user].append((executed_at, usd or 0.0))
     by_user = defaultdict(list)
     for user, kind, at, tx, usd in transfers:
@@ -169,8 +165,7 @@ def _rapid_in_out_users(con) -> set[str]:
 def _self_trade_users(con) -> set[str]:
     fills = defaultdict(list)
     for user, pair, price, side, executed_at in con.execute(
-        "select user_id, pair_id, price, side, executed_at from marts.fct_trades"
-    ).fetchall():
+            "select user_id, pair_id, price, side, executed_at from marts.fct_trades").fetchall():
         fills[(user, pair, price)].append((executed_at, side))
     users = set()
     for (user, _, _), rows in fills.items():
@@ -261,9 +256,7 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
 
     with duckdb.connect(str(warehouse)) as con:
         # A completed deposit in the middle of a chain: its balance_after is off by one unit.
-        (chain_tx,) = _pick(
-            con,
-            """
+        (chain_tx,) = _pick(con, """
             select transaction_id from staging.stg_exchange__transactions as t
             where status = 'completed' and transaction_type = 'deposit'
                 and exists (
@@ -271,50 +264,34 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
                     where later.user_id = t.user_id and later.asset = t.asset
                         and later.status = 'completed' and later.created_at > t.created_at)
             order by transaction_id limit 1
-        """,
-        )
+        """)
         con.execute(
             "update raw.transactions set balance_after = balance_after + 1"
-            " where transaction_id = ?",
-            [chain_tx],
-        )
+            " where transaction_id = ?", [chain_tx])
         # A taker fill charged twice its fee.
-        (fee_trade,) = _pick(
-            con,
-            """
+        (fee_trade,) = _pick(con, """
             select trade_id from staging.stg_exchange__trades
             where not is_maker and fee_amount > 0 order by trade_id limit 1
-        """,
-        )
+        """)
         con.execute("update raw.trades set fee = fee * 2 where trade_id = ?", [fee_trade])
         # A wallet with a negative balance.
         (wallet,) = _pick(
-            con, "select wallet_id from staging.stg_exchange__wallets order by wallet_id limit 1"
-        )
+            con, "select wallet_id from staging.stg_exchange__wallets order by wallet_id limit 1")
         con.execute("update raw.wallets set balance = -5 where wallet_id = ?", [wallet])
         # An order whose filled quantity no longer matches its fills.
-        (order,) = _pick(
-            con,
-            """
+        (order,) = _pick(con, """
             select order_id from staging.stg_exchange__orders
             where status = 'filled' order by order_id limit 1
-        """,
-        )
+        """)
         con.execute(
             "update raw.orders set filled_quantity = filled_quantity / 2 where order_id = ?",
-            [order],
-        )
+            [order])
 
     # The integrity tests read the facts (tables): rebuild them from the corrupted raw data.
     dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt_executable, "test", "--select", INTEGRITY_TESTS],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = subprocess.run([dbt_executable, "test", "--select", INTEGRITY_TESTS],
+                            cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode != 0, result.stdout[-3000:]
     failed = set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout))
     assert {
@@ -328,7 +305,6 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
 
     # The offending rows are stored for an analyst to read.
     with connect(warehouse) as con:
-
         def stored(test: str, column: str) -> set:
             query = f'select "{column}" from dbt_test__audit."{test}"'
             return {value for (value,) in con.execute(query).fetchall()}
@@ -350,9 +326,7 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
     with duckdb.connect(str(warehouse)) as con:
         # A completed row of the last day whose previous row is older: its balance_before and
         # balance_after both shifted, so only the link to that older row breaks.
-        (link_tx,) = _pick(
-            con,
-            f"""
+        (link_tx,) = _pick(con, f"""
             select transaction_id from (
                 select transaction_id, created_at, lag(created_at) over (
                     partition by user_id, asset order by created_at, transaction_id
@@ -362,60 +336,38 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
             where cast(created_at as date) = {last_day}
                 and cast(previous_at as date) < {last_day}
             order by created_at, transaction_id limit 1
-        """,
-        )
+        """)
         con.execute(
             "update raw.transactions set balance_before = balance_before + 1, "
-            "balance_after = balance_after + 1 where transaction_id = ?",
-            [link_tx],
-        )
+            "balance_after = balance_after + 1 where transaction_id = ?", [link_tx])
         fills = {}
         for name, day in (("last", "max"), ("first", "min")):
-            (fills[name],) = _pick(
-                con,
-                f"""
+            (fills[name],) = _pick(con, f"""
                 select trade_id from staging.stg_exchange__trades
                 where not is_maker and fee_amount > 0 and cast(executed_at as date) = (
                     select {day}(cast(executed_at as date)) from staging.stg_exchange__trades)
                 order by trade_id limit 1
-            """,
-            )
+            """)
             con.execute("update raw.trades set fee = fee * 2 where trade_id = ?", [fills[name]])
     dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
     window = ["--vars", "{test_days: 1}"]
     tests = ["assert_transaction_balance_chains_hold", "assert_fill_fees_match_fee_rates"]
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt_executable, "test", "--select", *tests, *window],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout)) == set(tests), result.stdout[
-        -3000:
-    ]
+    result = subprocess.run([dbt_executable, "test", "--select", *tests, *window],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    assert set(re.findall(r"FAIL \d+ (assert_\w+)", result.stdout)) == set(tests), (
+        result.stdout[-3000:])
     with connect(warehouse) as con:
-
         def stored(test: str, column: str) -> set:
-            return {
-                v
-                for (v,) in con.execute(
-                    f'select "{column}" from dbt_test__audit."{test}"'
-                ).fetchall()
-            }
+            return {v for (v,) in con.execute(
+                f'select "{column}" from dbt_test__audit."{test}"').fetchall()}
 
         assert link_tx in stored("assert_transaction_balance_chains_hold", "transaction_id")
         fee_failures = stored("assert_fill_fees_match_fee_rates", "trade_id")
         assert fills["last"] in fee_failures and fills["first"] not in fee_failures
     # Without the window (the full build's tests) the first day's fault is found too.
-    subprocess.run(
-        [dbt_executable, "test", "--select", tests[1]],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    subprocess.run([dbt_executable, "test", "--select", tests[1]],
+                   cwd=REPO, env=env, capture_output=True, text=True)
     with connect(warehouse) as con:
         assert fills["first"] in stored("assert_fill_fees_match_fee_rates", "trade_id")
 
@@ -433,18 +385,15 @@ def documented_export_command() -> str:
 def test_regulatory_reports_export_as_csv(tiny_warehouse, tmp_path):
     command = documented_export_command().replace(".venv/bin/python", sys.executable)
     env = dict(tiny_warehouse.env)
-    result = subprocess.run(
-        ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     with connect(tiny_warehouse.warehouse) as con:
         expected = {
             "large_transactions_monthly.csv": con.execute(
-                "select count(*) from marts.rpt_large_transactions_monthly"
-            ).fetchall()[0][0],
+                "select count(*) from marts.rpt_large_transactions_monthly").fetchall()[0][0],
             "sar_candidates.csv": con.execute(
-                "select count(*) from marts.rpt_sar_candidates"
-            ).fetchall()[0][0],
+                "select count(*) from marts.rpt_sar_candidates").fetchall()[0][0],
         }
         sar_due = con.execute("""
             select count(*) from marts.rpt_sar_candidates

@@ -21,7 +21,9 @@ DOCS = REPO / "seeds" / "_seeds__docs.md"
 
 # SPEC section 5: the lists as of June 2026.
 SPEC_BLACK = {"KP", "IR", "MM"}
-SPEC_GREY = set("AO BO BA BG CM CI CD HT IQ KE KW LA LB MC NP PG SS SY VE VN VG YE".split())
+SPEC_GREY = set(
+    "AO BO BA BG CM CI CD HT IQ KE KW LA LB MC NP PG SS SY VE VN VG YE".split()
+)
 
 # Grey-list sizes after a statement, as the sources quoted in the doc block give them.
 GREY_COUNTS = {
@@ -78,12 +80,8 @@ def test_periods_are_well_formed_and_never_overlap():
 
 def test_history_reaches_back_to_2019_and_ends_on_the_spec_lists():
     assert min(r["from"] for r in rows()) <= dt.date(2019, 2, 28)
-    assert {
-        r["country_code"] for r in rows() if r["to"] is None and r["fatf_list"] == "black"
-    } == SPEC_BLACK
-    assert {
-        r["country_code"] for r in rows() if r["to"] is None and r["fatf_list"] == "grey"
-    } == SPEC_GREY
+    assert {r["country_code"] for r in rows() if r["to"] is None and r["fatf_list"] == "black"} == SPEC_BLACK
+    assert {r["country_code"] for r in rows() if r["to"] is None and r["fatf_list"] == "grey"} == SPEC_GREY
 
 
 def test_list_sizes_match_the_sources_at_each_statement():
