@@ -602,15 +602,10 @@ def compliance(filters: Filters) -> None:
             alt.Chart(daily, height=220)
             .mark_bar()
             .encode(
-                x=alt.X(
-                    "alert_date:T",
-                    title="Date (UTC)",
-                    axis=alt.Axis(format=charts.DATE_AXIS, labelAngle=0),
-                ),
-                y=alt.Y("sum(alert_count):Q", title="Alerts", axis=alt.Axis(format=charts.COUNT)),
+                x=alt.X("alert_date:T", title=None),
+                y=alt.Y("sum(alert_count):Q", title="alerts"),
                 color=alt.Color(
                     "severity:N",
-                    title="Severity",
                     scale=alt.Scale(
                         domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())
                     ),
