@@ -1,102 +1,71 @@
 """The Streamlit entry point: sidebar filters, navigation, and a clear page when the
 warehouse cannot be read. Run it with `make dashboard` (see dashboard/__init__.py).
 
-Filters can be given in the URL, so a view can be shared as a link:
-``/liquidity?start=2026-10-10&end=2026-10-20&pair=BTCUSDT&pair=ETHUSDT``,
-``/compliance?severity=high&status=pending&rule=structuring``.
+Every filter is in the URL, both ways (dashboard/state.py; docs/dashboard.md#the-url), so a
+view can be shared as a link: ``/liquidity?start=2026-10-10&end=2026-10-20&pair=BTCUSDT``,
+``/compliance?severity=high&status=pending&rule=structuring``, ``/churn?tier=VIP``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries, views
+from dashboard import queries, state, views
 from dashboard.sitemap import PAGES
 
 st.set_page_config(
     page_title="Exchange analytics", page_icon=":material/monitoring:", layout="wide"
 )
 
-# URL parameter -> session-state key of the widget it fills.
-URL_LISTS = {
-    "pair": "symbols",
-    "severity": "severities",
-    "rule": "rules",
-    "status": "statuses",
-    "tier": "tiers",
-}
 
-
-def _url_date(name: str) -> dt.date | None:
-    value = st.query_params.get(name)
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        st.warning(f"Ignored the URL parameter {name}={value!r}: expected YYYY-MM-DD.")
-        return None
-
-
-def _seed_widgets_from_url() -> None:
-    """Preset the filter widgets from the URL on a session's first run."""
-    if st.session_state.get("_url_read"):
-        return
-    st.session_state["_url_read"] = True
-    for param, key in URL_LISTS.items():
-        values = st.query_params.get_all(param)
-        if values:
-            st.session_state[key] = values
-
-
-def sidebar_filters(page_path: str) -> views.Filters:
-    path = queries.warehouse_path()
+def data_window() -> state.Window:
     bounds = views.load("date_bounds").iloc[0]
     if pd.isna(bounds.last_kpi_date):
         raise queries.WarehouseMissing(
             "marts.fct_daily_exchange_kpis has no rows yet: load data and run `make build`."
         )
-    first_kpi = bounds.first_kpi_date.date()
-    last_kpi = bounds.last_kpi_date.date()
-    if "date_range" not in st.session_state:
-        # From the URL when given, kept inside the data window and in order.
-        start, end = sorted(
-            min(max(day, first_kpi), last_kpi)
-            for day in (_url_date("start") or first_kpi, _url_date("end") or last_kpi)
-        )
-        st.session_state["date_range"] = (start, end)
+    first = bounds.first_kpi_date.date()
+    # No trading yet (registrations only): the whole window is the default.
+    trading = bounds.first_trading_date
+    return state.Window(
+        first, first if pd.isna(trading) else trading.date(), bounds.last_kpi_date.date()
+    )
+
+
+def sidebar_filters(page_path: str, window: state.Window) -> views.Filters:
+    path = queries.warehouse_path()
     with st.sidebar:
-        chosen = st.date_input(
-            "Dates (UTC)",
-            min_value=first_kpi,
-            max_value=last_kpi,
-            key="date_range",
-            format="YYYY-MM-DD",
-        )
-        if st.button("Whole data window", width="stretch"):
-            del st.session_state["date_range"]
-            for name in ("start", "end"):
-                st.query_params.pop(name, None)
-            st.rerun()
-        start, end = chosen if len(chosen) == 2 else (chosen[0], chosen[0])
+        start, end = state.date_filter(st, window)
         symbols: list[str] = []
         if page_path == "liquidity":
             pairs = views.load("pairs").symbol.tolist()
             symbols = views.multiselect(st, "Pairs", pairs, "symbols", "All pairs")
         st.caption(
-            f"Data: {first_kpi:%Y-%m-%d} to {last_kpi:%Y-%m-%d}.  \n"
+            f"Data: {window.first:%Y-%m-%d} to {window.last:%Y-%m-%d}. The default dates start "
+            f"at the first trading day, {window.first_trading:%Y-%m-%d}; earlier days hold "
+            f"registrations only.  \n"
             f"Warehouse: `{path}` (read-only)."
         )
+    state.show_notes(state.DATE_KEY)  # on the page, above its title
     # The other filters (severity, rule, status, tier) are the pages' own widgets.
-    return views.Filters(start_date=start, end_date=end, symbols=symbols)
+    note = ""
+    if (start, end) == window.default and window.first_trading > window.first:
+        note = (
+            f"from the first trading day; the days from {window.first:%Y-%m-%d} "
+            "hold registrations only"
+        )
+    return views.Filters(start_date=start, end_date=end, symbols=symbols, dates_note=note)
 
 
 def _page(spec):
     view = getattr(views, spec.url_path)
 
     def render() -> None:
-        view(sidebar_filters(spec.url_path))
+        window = data_window()
+        view(sidebar_filters(spec.url_path, window))
+        # Last, when every widget of the page has its value: the address bar is the view.
+        state.write_url(spec.url_path, window)
 
     return st.Page(render, title=spec.title, icon=spec.icon, url_path=spec.url_path)
 
@@ -113,7 +82,6 @@ def _home(first: st.Page) -> st.Page:
 
 
 def main() -> None:
-    _seed_widgets_from_url()
     pages = [_page(spec) for spec in PAGES]
     page = st.navigation([_home(pages[0]), *pages])
     try:

@@ -108,9 +108,13 @@ _QUERIES = [
     Query(
         "date_bounds",
         "filters",
-        ("fct_daily_exchange_kpis",),
+        ("fct_daily_exchange_kpis", "dim_dates"),
+        # The daily series start at the first registration; the default dates start at the
+        # first trading day (dim_dates.has_trading_started), docs/dashboard.md#the-filters.
         f"""
-        select min(kpi_date) as first_kpi_date, max(kpi_date) as last_kpi_date
+        select min(kpi_date) as first_kpi_date, max(kpi_date) as last_kpi_date,
+            (select min(date_day) from {MARTS}.dim_dates where has_trading_started)
+                as first_trading_date
         from {MARTS}.fct_daily_exchange_kpis
         """,
     ),
@@ -369,6 +373,7 @@ _QUERIES = [
             avg(avg_spread_bps) as avg_spread_bps,
             avg(p95_spread_bps) as avg_p95_spread_bps,
             avg(avg_total_depth_1_percent) as avg_total_depth_1_percent,
+            avg(avg_total_depth_1_percent_usd) as avg_total_depth_1_percent_usd,
             sum(trading_volume_usd) as trading_volume_usd,
             sum(trade_count) as trade_count,
             sum(crossed_snapshot_count) as crossed_snapshot_count,
@@ -386,7 +391,7 @@ _QUERIES = [
         ("fct_pair_liquidity_daily",),
         f"""
         select date_day, symbol, avg_spread_bps, p95_spread_bps, avg_total_depth_1_percent,
-            trading_volume_usd, volume_share
+            avg_total_depth_1_percent_usd, trading_volume_usd, volume_share
         from {MARTS}.fct_pair_liquidity_daily
         where date_day between $start_date and $end_date
             and {_in_list("symbols", "symbol")}

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import queries
+from dashboard import charts, queries, state
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Filters:
     rules: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     tiers: list[str] = field(default_factory=list)
+    dates_note: str = ""  # said under each page's title, e.g. why the dates start where they do
 
     def params(self) -> dict:
         return {
@@ -69,11 +70,9 @@ def has_table(table: str) -> bool:
 
 
 def multiselect(where, label: str, options: list, key: str, placeholder: str) -> list:
-    """A multiselect whose state may come from the URL: values not among the options (a typo
-    in a shared link) are dropped rather than failing the page."""
-    if key in st.session_state:
-        st.session_state[key] = [v for v in st.session_state[key] if v in options]
-    return where.multiselect(label, options, key=key, placeholder=placeholder)
+    """A multiselect read from and written to the URL; a value the data do not have (a typo in
+    a shared link) is named on the page, not dropped silently (dashboard/state.py)."""
+    return state.multiselect(where, label, options, key, placeholder)
 
 
 # ------------------------------------------------------------------ formatting
@@ -103,7 +102,10 @@ def vs_target(value, target, higher_is_better: bool = True) -> str | None:
 
 
 def period_caption(filters: Filters, note: str = "") -> None:
-    st.caption(f"{filters.start_date:%Y-%m-%d} to {filters.end_date:%Y-%m-%d} (UTC days). {note}")
+    st.caption(
+        f"{filters.start_date:%Y-%m-%d} to {filters.end_date:%Y-%m-%d} (UTC days"
+        f"{', ' + filters.dates_note if filters.dates_note else ''}). {note}"
+    )
 
 
 def nothing_in_range(frame: pd.DataFrame, what: str) -> bool:
@@ -198,33 +200,55 @@ def executive(filters: Filters) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.markdown("**Revenue by day (USD)**")
+        st.markdown("**Revenue by day and fee type**")
         fees = daily.assign(
-            trading=daily.trading_fee_revenue_usd,
-            withdrawal=daily.withdrawal_fee_revenue_usd,
+            Trading=daily.trading_fee_revenue_usd,
+            Withdrawal=daily.withdrawal_fee_revenue_usd,
             # revenue_usd counts every fee type; whatever is neither of the two above
-            other=(
+            Other=(
                 daily.revenue_usd - daily.trading_fee_revenue_usd - daily.withdrawal_fee_revenue_usd
             ).clip(lower=0),
         )
-        kinds = ["trading", "withdrawal"] + (["other"] if fees.other.gt(0.005).any() else [])
-        st.bar_chart(
-            fees.melt("kpi_date", kinds, "fee type", "USD"),
-            x="kpi_date",
-            y="USD",
-            color="fee type",
-            height=260,
+        kinds = ["Trading", "Withdrawal"] + (["Other"] if fees.Other.gt(0.005).any() else [])
+        st.altair_chart(
+            charts.stacked_daily(
+                fees.melt("kpi_date", kinds, "fee_type", "usd"),
+                "kpi_date",
+                "usd",
+                "fee_type",
+                "Revenue (USD)",
+                "Fee type",
+            ),
         )
     with right:
-        st.markdown("**Active traders (DAU) by day**")
-        st.line_chart(daily, x="kpi_date", y="active_traders", height=260)
+        st.markdown("**Daily active traders**")
+        st.altair_chart(
+            charts.daily(daily, "kpi_date", "active_traders", "Active traders", height=260)
+        )
     left, right = st.columns(2)
     with left:
-        st.markdown("**Trading volume by day (USD)**")
-        st.area_chart(daily, x="kpi_date", y="trading_volume_usd", height=240)
+        st.markdown("**Trading volume by day**")
+        st.altair_chart(
+            charts.daily(
+                daily,
+                "kpi_date",
+                "trading_volume_usd",
+                "Trading volume (USD)",
+                fmt=charts.USD,
+                axis_fmt=charts.USD_AXIS,
+                mark="area",
+            )
+        )
     with right:
         st.markdown("**Fill rate by day against its target**")
-        st.line_chart(daily, x="kpi_date", y=["fill_rate", "fill_rate_target"], height=240)
+        st.altair_chart(
+            charts.rate_against_target(
+                daily,
+                "kpi_date",
+                {"Fill rate": ("fill_rate", "fill_rate_target")},
+                "Fill rate (%)",
+            )
+        )
     with st.expander("Daily KPIs beside their targets"):
         table(daily)
 
@@ -258,20 +282,48 @@ def revenue(filters: Filters) -> None:
         )
     left, right = st.columns(2)
     with left:
-        st.markdown("**Revenue by month and tier (USD)**")
-        st.bar_chart(
-            month_label(tiers, "month_start_date"),
-            x="month",
-            y="revenue_usd",
-            color="tier_name",
-            height=280,
+        st.markdown("**Revenue by month and tier**")
+        st.altair_chart(
+            alt.Chart(month_label(tiers, "month_start_date"), height=280)
+            .mark_bar()
+            .encode(
+                x=alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=0)),
+                y=alt.Y(
+                    "revenue_usd:Q", title="Revenue (USD)", axis=alt.Axis(format=charts.USD_AXIS)
+                ),
+                color=alt.Color("tier_name:N", title="Tier", legend=alt.Legend(orient="bottom")),
+                tooltip=[
+                    alt.Tooltip("month:O", title="Month"),
+                    alt.Tooltip("tier_name:N", title="Tier"),
+                    alt.Tooltip("revenue_usd:Q", title="Revenue (USD)", format=charts.USD),
+                ],
+            ),
         )
     with right:
-        st.markdown("**Share of revenue against target**")
-        shares = latest.melt(
-            "tier_name", ["revenue_share", "revenue_share_target"], "measure", "share"
+        st.markdown("**Share of revenue against target (target: black tick)**")
+        bars = (
+            alt.Chart(latest, height=280)
+            .mark_bar(size=40)
+            .encode(
+                x=alt.X("tier_name:N", title="Tier", axis=alt.Axis(labelAngle=0)),
+                y=alt.Y(
+                    "revenue_share:Q",
+                    title="Share of the month's revenue (%)",
+                    axis=alt.Axis(format="%"),
+                ),
+                tooltip=[
+                    alt.Tooltip("tier_name:N", title="Tier"),
+                    alt.Tooltip("revenue_share:Q", title="Share", format=charts.PCT),
+                    alt.Tooltip("revenue_share_target:Q", title="Target", format=charts.PCT),
+                ],
+            )
         )
-        st.bar_chart(shares, x="tier_name", y="share", color="measure", stack=False, height=280)
+        ticks = (
+            alt.Chart(latest)
+            .mark_tick(color=charts.TARGET_COLOUR, thickness=3, size=60)
+            .encode(x="tier_name:N", y="revenue_share_target:Q")
+        )
+        st.altair_chart(bars + ticks)
     st.subheader("Months")
     table(
         months,
@@ -339,11 +391,25 @@ def funnel(filters: Filters) -> None:
             alt.Chart(steps, height=260)
             .mark_bar()
             .encode(
-                x=alt.X("month:O", title=None),
+                x=alt.X("month:O", title="Registration month", axis=alt.Axis(labelAngle=0)),
                 xOffset=alt.XOffset("step:N", sort=order),
-                y=alt.Y("users:Q"),
-                color=alt.Color("step:N", sort=order),
-                tooltip=["month", "step", "users"],
+                y=alt.Y("users:Q", title="Users", axis=alt.Axis(format=charts.COUNT)),
+                color=alt.Color(
+                    "step:N",
+                    sort=order,
+                    title="Funnel step",
+                    scale=alt.Scale(domain=order),
+                    legend=alt.Legend(
+                        orient="bottom",
+                        labelExpr="{'registered': 'Registered', 'kyc_approved': 'KYC approved',"
+                        " 'first_traded': 'First traded'}[datum.label]",
+                    ),
+                ),
+                tooltip=[
+                    alt.Tooltip("month:O", title="Month"),
+                    alt.Tooltip("step:N", title="Step"),
+                    alt.Tooltip("users:Q", title="Users", format=charts.COUNT),
+                ],
             ),
         )
     else:
@@ -376,16 +442,18 @@ def funnel(filters: Filters) -> None:
         vs_target(rate_30d, retention.retention_30d_rate_target.max()),
         help="Cohorts whose 30-day window has ended; '–' while none has.",
     )
-    st.line_chart(
-        retention,
-        x="cohort_date",
-        y=[
-            "retention_7d_rate",
-            "retention_7d_rate_target",
-            "retention_30d_rate",
-            "retention_30d_rate_target",
-        ],
-        height=240,
+    st.markdown("**Retention by first-trade cohort against the targets**")
+    st.altair_chart(
+        charts.rate_against_target(
+            retention,
+            "cohort_date",
+            {
+                "7-day retention": ("retention_7d_rate", "retention_7d_rate_target"),
+                "30-day retention": ("retention_30d_rate", "retention_30d_rate_target"),
+            },
+            "Retention (%)",
+            x_title="First-trade day (UTC)",
+        )
     )
     if not weekly.empty:
         st.markdown("**Weekly cohorts: share of the cohort trading in each later week**")
@@ -442,11 +510,11 @@ def churn(filters: Filters) -> None:
             alt.Chart(levels, height=260)
             .mark_bar()
             .encode(
-                x=alt.X("tier_name:N", title=None, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("sum(users):Q", title="users"),
+                x=alt.X("tier_name:N", title="Tier", axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("sum(users):Q", title="Users", axis=alt.Axis(format=charts.COUNT)),
                 color=alt.Color(
                     "churn_risk_level:N",
-                    title="risk",
+                    title="Churn risk",
                     scale=alt.Scale(
                         domain=["high", "medium", "low"],
                         range=[SEVERITY_COLOURS[s] for s in ("high", "medium", "low")],
@@ -458,7 +526,15 @@ def churn(filters: Filters) -> None:
     with right:
         st.markdown("**Daily churn rate (churned / traders to date)**")
         if not rate.empty:
-            st.line_chart(rate, x="kpi_date", y="churn_rate", height=260)
+            st.altair_chart(
+                charts.rate_against_target(
+                    rate,
+                    "kpi_date",
+                    {"Churn rate": ("churn_rate", None)},
+                    "Churn rate (%)",
+                    height=260,
+                )
+            )
     st.subheader("At-risk users")
     table(
         load("churn_risk_users", filters.params()),
@@ -595,7 +671,10 @@ def liquidity(filters: Filters) -> None:
             "avg_spread_bps": st.column_config.NumberColumn("avg spread bps", format="%.2f"),
             "avg_p95_spread_bps": st.column_config.NumberColumn("p95 spread bps", format="%.2f"),
             "avg_total_depth_1_percent": st.column_config.NumberColumn(
-                "depth within 1% (base)", format="compact"
+                "depth within 1% (base units)", format="compact"
+            ),
+            "avg_total_depth_1_percent_usd": st.column_config.NumberColumn(
+                "depth within 1% (USD)", format="dollar"
             ),
             "trading_volume_usd": st.column_config.NumberColumn("volume USD", format="dollar"),
             "trade_count": st.column_config.NumberColumn("fills", format="localized"),
@@ -607,27 +686,60 @@ def liquidity(filters: Filters) -> None:
     )
     left, right = st.columns(2)
     with left:
-        st.markdown("**Average spread by day (bps)**")
-        st.line_chart(daily, x="date_day", y="avg_spread_bps", color="symbol", height=260)
+        st.markdown("**Depth within 1% of the mid, average per pair**")
+        st.altair_chart(
+            charts.ranked_bars(
+                pairs.dropna(subset=["avg_total_depth_1_percent_usd"]),
+                "symbol",
+                "avg_total_depth_1_percent_usd",
+                "Depth within 1% (USD)",
+            )
+        )
     with right:
-        st.markdown("**Share of the exchange's volume by day**")
-        st.area_chart(daily, x="date_day", y="volume_share", color="symbol", height=260)
+        st.markdown("**Trading volume per pair over the period**")
+        st.altair_chart(
+            charts.ranked_bars(pairs, "symbol", "trading_volume_usd", "Trading volume (USD)")
+        )
+    st.markdown("**Share of the exchange's volume by day: the top 5 pairs and the others**")
+    st.altair_chart(charts.share_by_day(daily, "date_day", "symbol", "trading_volume_usd"))
+    st.markdown("**Average spread by day, one chart per pair (basis points)**")
+    st.altair_chart(
+        charts.small_multiples(
+            daily,
+            "date_day",
+            "avg_spread_bps",
+            "symbol",
+            "Spread (bps)",
+            charts.BPS,
+            independent=True,
+        ),
+        width="content",  # a facet's cells keep their width; the page does not squeeze them
+    )
     candles = load("candles_daily", filters.params())
-    left, right = st.columns(2)
-    with left:
+    if not candles.empty:
         st.markdown("**Daily close, indexed to 100 at the first day**")
-        if not candles.empty:
-            first = candles.groupby("symbol").close_price.transform("first")
-            st.line_chart(
+        first = candles.groupby("symbol").close_price.transform("first")
+        st.altair_chart(
+            charts.small_multiples(
                 candles.assign(close_index=candles.close_price / first * 100),
-                x="candle_date",
-                y="close_index",
-                color="symbol",
-                height=260,
-            )
-    with right:
-        st.markdown("**Average absolute deviation from external prices (bps)**")
-        if not deviations.empty:
-            st.line_chart(
-                deviations, x="date_day", y="avg_abs_deviation_bps", color="symbol", height=260
-            )
+                "candle_date",
+                "close_index",
+                "symbol",
+                "Close (first day = 100)",
+                ",.0f",
+            ),
+            width="content",
+        )
+    if not deviations.empty:
+        st.markdown("**Average absolute deviation from external prices (basis points)**")
+        st.altair_chart(
+            charts.small_multiples(
+                deviations,
+                "date_day",
+                "avg_abs_deviation_bps",
+                "symbol",
+                "Deviation (bps)",
+                charts.BPS,
+            ),
+            width="content",
+        )

@@ -1,7 +1,9 @@
 -- One row per trading pair and UTC day (every day of data, every pair with an order-book
 -- snapshot or a taker fill): spread, depth, volume, market share and realized volatility.
 -- Spread statistics use the two-sided, uncrossed snapshots of the day; crossed and one-sided
--- snapshots are counted apart. Depth is averaged over the snapshots reporting it.
+-- snapshots are counted apart. Depth is averaged over the snapshots reporting it; the USD
+-- depth values each snapshot's base-unit depth at its mid price times the quote asset's USD
+-- rate of the hour (stablecoins 1.0, else int_asset_usd_rates_hourly), so pairs compare.
 -- Volume comes from the taker fills (fct_pair_candles_daily); volume_share is the pair's share
 -- of the exchange's USD volume that day. realized_volatility = standard deviation of the
 -- log returns between consecutive hourly closes of the matching engine's candles opened that
@@ -25,6 +27,36 @@ pairs as (
 snapshots as (
 
     select * from {{ ref('int_order_book_snapshots_measured') }}
+
+),
+
+stablecoins as (
+
+    select * from {{ ref('stablecoins') }}
+
+),
+
+usd_rates as (
+
+    select * from {{ ref('int_asset_usd_rates_hourly') }}
+
+),
+
+snapshots_valued as (
+
+    select
+        snapshots.*,
+        (snapshots.bid_depth_1_percent + snapshots.ask_depth_1_percent)
+            * snapshots.mid_price
+            * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as total_depth_1_percent_usd
+    from snapshots
+    left join pairs
+        on snapshots.pair_id = pairs.pair_id
+    left join stablecoins as quote_stable
+        on pairs.quote_asset = quote_stable.asset
+    left join usd_rates as quote_rates
+        on pairs.quote_asset = quote_rates.asset
+        and snapshots.snapshot_hour = quote_rates.rate_hour
 
 ),
 
@@ -54,8 +86,9 @@ book_daily as (
         max(case when is_two_sided and not is_crossed then spread_bps end) as max_spread_bps,
         avg(bid_depth_1_percent) as avg_bid_depth_1_percent,
         avg(ask_depth_1_percent) as avg_ask_depth_1_percent,
-        avg(bid_depth_1_percent + ask_depth_1_percent) as avg_total_depth_1_percent
-    from snapshots
+        avg(bid_depth_1_percent + ask_depth_1_percent) as avg_total_depth_1_percent,
+        avg(total_depth_1_percent_usd) as avg_total_depth_1_percent_usd
+    from snapshots_valued
     group by pair_id, snapshot_date
 
 ),
@@ -133,6 +166,7 @@ joined as (
         cast(book_daily.avg_bid_depth_1_percent as {{ type_double() }}) as avg_bid_depth_1_percent,
         cast(book_daily.avg_ask_depth_1_percent as {{ type_double() }}) as avg_ask_depth_1_percent,
         cast(book_daily.avg_total_depth_1_percent as {{ type_double() }}) as avg_total_depth_1_percent,
+        cast(book_daily.avg_total_depth_1_percent_usd as {{ type_double() }}) as avg_total_depth_1_percent_usd,
         coalesce(daily_candles.volume, 0) as base_volume,
         coalesce(daily_candles.quote_volume, 0) as quote_volume,
         coalesce(daily_candles.volume_usd, 0) as trading_volume_usd,
