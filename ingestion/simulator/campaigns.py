@@ -45,7 +45,7 @@ TRUTH_COLUMNS = (
 class CampaignSpec:
     name: str
     action: str
-    day_fraction: float  # campaign day as a fraction of the window (kept RETENTION_DAYS from the end)
+    day_fraction: float  # campaign day, a fraction of the window (RETENTION_DAYS before its end)
     p_control: float  # probability that a control member trades within RETENTION_DAYS
     effect: float  # added to it for the treatment group: the planted uplift
     min_days: int = 0  # runs only in windows of at least this many days
@@ -86,7 +86,7 @@ class CampaignPlan:
         rng = sim.rng("campaigns")
         taken = np.zeros(sim.N, dtype=bool)
         for i, spec in enumerate(CAMPAIGNS):
-            if D < spec.min_days:
+            if spec.min_days > D:
                 continue
             c = min(max(1, sim.fd(spec.day_fraction)), D - RETENTION_DAYS)
             window_end = sim.day_start(c + RETENTION_DAYS)
@@ -134,7 +134,7 @@ class CampaignPlan:
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
     def write_members(self, d: int) -> None:
-        """The landing file of the campaigns launched on day d (contract table marketing_campaigns)."""
+        """The landing file of day d's campaigns (contract table marketing_campaigns)."""
         todays = [c for c in self.campaigns if c.day == d]
         if not todays:
             return

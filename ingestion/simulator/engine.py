@@ -19,6 +19,7 @@ import numpy as np
 from ingestion.contract import TABLES
 
 from . import ledger
+from .campaigns import CampaignPlan
 from .config import (
     ASSETS,
     BASE_ASSETS,
@@ -54,7 +55,6 @@ from .config import (
 )
 from .faults import FaultPlan
 from .ids import mix64, salt, uuid_str
-from .campaigns import CampaignPlan
 from .planted import PlantedCases
 from .writer import Expr, LandingWriter, Uuid, cat, nullable
 
