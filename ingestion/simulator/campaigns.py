@@ -24,6 +24,7 @@ from .config import ENTITY, MIN
 from .writer import Uuid, cat
 
 RETENTION_DAYS = 7  # the dbt var campaign_retention_days must agree (dbt_project.yml)
+MAX_USER_SHARE = 0.2  # tiny scale: 40 of 200 users (at 2,000 users and up: max_members)
 GROUPS = ("treatment", "control")
 ACTIONS = ("win_back_offer", "retention_attention", "tier_upgrade_nudge")
 TRUTH_COLUMNS = (
@@ -49,17 +50,18 @@ class CampaignSpec:
     p_control: float  # probability that a control member trades within RETENTION_DAYS
     effect: float  # added to it for the treatment group: the planted uplift
     min_days: int = 0  # runs only in windows of at least this many days
-    max_members: int = 150  # of the eligible traders (at most; campaigns never share a user):
-    # small enough that the blocked members leave no visible dip in the daily KPIs
+    max_members: int = 150  # of the eligible traders (campaigns never share a user), and at
+    # most MAX_USER_SHARE of all users: the members kept from trading must not empty a day
 
 
-# At tiny scale (10 days, ~45 eligible traders) one campaign with a large effect takes every
-# eligible trader, so its interval excludes 0; from small scale on, a campaign with no effect
-# (its interval should hold 0) and one with a moderate effect follow.
+# At tiny scale (10 days) one campaign of 40 traders with a large effect (0.50 -> 0.95), so its
+# interval excludes 0; from small scale on, a campaign with no effect (its interval should
+# hold 0) and one with a moderate effect follow. Control rates are high so that few members
+# are kept from trading (the days of the window stay close to their usual activity).
 CAMPAIGNS = (
-    CampaignSpec("winback_wave_1", "win_back_offer", 0.3, 0.25, 0.50),
-    CampaignSpec("attention_placebo", "retention_attention", 0.3, 0.55, 0.0, min_days=20),
-    CampaignSpec("upgrade_nudge", "tier_upgrade_nudge", 0.5, 0.40, 0.25, min_days=20),
+    CampaignSpec("winback_wave_1", "win_back_offer", 0.3, 0.50, 0.45),
+    CampaignSpec("attention_placebo", "retention_attention", 0.3, 0.60, 0.0, min_days=20),
+    CampaignSpec("upgrade_nudge", "tier_upgrade_nudge", 0.5, 0.50, 0.20, min_days=20),
 )
 
 
@@ -102,7 +104,7 @@ class CampaignPlan:
                 & (sim.close_us >= window_end)
             )
             cand = np.flatnonzero(ok)
-            n = min(cand.size, spec.max_members)
+            n = min(cand.size, spec.max_members, int(round(MAX_USER_SHARE * sim.N)))
             users = np.sort(rng.permutation(cand)[:n])
             taken[users] = True
             treated = np.zeros(n, dtype=bool)

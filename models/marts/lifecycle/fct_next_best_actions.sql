@@ -2,7 +2,8 @@
 -- words from the user's own figures, the expected value of acting and a priority (doc block
 -- next_best_action). A user who qualifies for several actions gets the first in precedence:
 --   1 win_back_offer        churned, and high or medium value in the 30 days up to the last fill
---   2 retention_attention   trading, and high churn risk or needs attention (support tickets)
+--   2 retention_attention   trading, and high churn risk, or needs attention (support tickets),
+--                           or medium churn risk (no fill for 7+ days) at high or medium value
 --   3 tier_upgrade_nudge    trading, 30-day volume at least nba_tier_reach_share of the next
 --                           tier's threshold (seed tier_volume_thresholds) but below it
 --   4 kyc_completion        never traded, KYC pending or not submitted nba_kyc_stuck_days after registering
@@ -131,7 +132,9 @@ chosen as (
             when user_status <> 'active' then null
             when lifecycle_stage = 'churned' and value_band in ('high', 'medium') then 'win_back_offer'
             when lifecycle_stage not in ('churned', 'not_traded')
-                and (churn_risk_level = 'high' or needs_attention) then 'retention_attention'
+                and (churn_risk_level = 'high' or needs_attention
+                    or (churn_risk_level = 'medium' and value_band in ('high', 'medium')))
+                then 'retention_attention'
             when lifecycle_stage not in ('churned', 'not_traded')
                 and next_tier_min_volume_usd is not null
                 and volume_30d_usd < next_tier_min_volume_usd
@@ -187,6 +190,7 @@ final as (
             when 'retention_attention' then {{ dbt.concat([
                 "'30-day volume '", number_text('volume_30d_usd'), "' USD'",
                 "case when volume_change_pct < 0 then " ~ dbt.concat(["', down '", number_text('-volume_change_pct'), "'% on the 30 days before'"]) ~ " else '' end",
+                "case when days_since_last_trade > " ~ var('churn_risk_medium_days_since_last_trade') ~ " then " ~ dbt.concat(["'; no fill for '", "cast(days_since_last_trade as " ~ dbt.type_string() ~ ")", "' days'"]) ~ " else '' end",
                 "case when needs_attention then " ~ dbt.concat(["'; '", "cast(support_tickets_30d as " ~ dbt.type_string() ~ ")", "' support tickets in 30 days'"]) ~ " else '' end",
                 "'; churn risk '", "coalesce(churn_risk_level, 'unknown')", "'.'"]) }}
             when 'tier_upgrade_nudge' then {{ dbt.concat([
