@@ -25,6 +25,7 @@ from .writer import Uuid, cat
 
 RETENTION_DAYS = 7  # the dbt var campaign_retention_days must agree (dbt_project.yml)
 MAX_USER_SHARE = 0.2  # tiny scale: 40 of 200 users (at 2,000 users and up: max_members)
+FIRST_DAY = 3  # no campaign before the window's fourth day: members must have had time to trade
 GROUPS = ("treatment", "control")
 ACTIONS = ("win_back_offer", "retention_attention", "tier_upgrade_nudge")
 TRUTH_COLUMNS = (
@@ -59,9 +60,9 @@ class CampaignSpec:
 # hold 0) and one with a moderate effect follow. Control rates are high so that few members
 # are kept from trading (the days of the window stay close to their usual activity).
 CAMPAIGNS = (
-    CampaignSpec("winback_wave_1", "win_back_offer", 0.3, 0.50, 0.45),
-    CampaignSpec("attention_placebo", "retention_attention", 0.3, 0.60, 0.0, min_days=20),
-    CampaignSpec("upgrade_nudge", "tier_upgrade_nudge", 0.5, 0.50, 0.20, min_days=20),
+    CampaignSpec("winback_wave_1", "win_back_offer", 0.1, 0.50, 0.45),
+    CampaignSpec("attention_placebo", "retention_attention", 0.1, 0.70, 0.0, min_days=20),
+    CampaignSpec("upgrade_nudge", "tier_upgrade_nudge", 0.15, 0.50, 0.20, min_days=20),
 )
 
 
@@ -90,7 +91,9 @@ class CampaignPlan:
         for i, spec in enumerate(CAMPAIGNS):
             if spec.min_days > D:
                 continue
-            c = min(max(1, sim.fd(spec.day_fraction)), D - RETENTION_DAYS)
+            # early in the window: the trailing baselines of the planted KPI anomalies (small
+            # scale: days 16 and 23) stay clear of the weeks the members are steered
+            c = min(max(FIRST_DAY, sim.fd(spec.day_fraction)), D - RETENTION_DAYS)
             window_end = sim.day_start(c + RETENTION_DAYS)
             # traders already trading by the campaign day who stay able to trade all window long
             ok = (
