@@ -298,6 +298,44 @@ _QUERIES = [
         limit 200
         """,
     ),
+    Query(
+        "next_best_action_summary",
+        "churn",
+        ("fct_next_best_actions",),
+        f"""
+        select action, min(action_precedence) as action_precedence, count(*) as users,
+            sum(expected_value_usd) as expected_value_usd
+        from {MARTS}.fct_next_best_actions
+        where {_in_list("tiers", "tier_name")}
+        group by action
+        order by action_precedence
+        """,
+    ),
+    Query(
+        "next_best_actions",
+        "churn",
+        ("fct_next_best_actions",),
+        f"""
+        select priority_rank, user_id, action, reason, expected_value_usd, churn_score,
+            value_band, tier_name, lifecycle_stage
+        from {MARTS}.fct_next_best_actions
+        where {_in_list("tiers", "tier_name")}
+        order by priority_rank
+        limit 500
+        """,
+    ),
+    Query(
+        "campaign_results",
+        "churn",
+        ("fct_campaign_results",),
+        f"""
+        select campaign_name, action, targeted_date, retention_days, targeted_users,
+            retained_users, success_rate, control_users, control_retention_rate, uplift,
+            uplift_ci_lower, uplift_ci_upper, uplift_verdict
+        from {MARTS}.fct_campaign_results
+        order by targeted_date desc, campaign_id
+        """,
+    ),
     # ---------------------------------------------------------------- compliance queue
     Query(
         "compliance_filter_values",

@@ -57,8 +57,9 @@ PAGES = (
         "churn",
         "Churn risk",
         ":material/person_remove:",
-        "Users by churn-risk level and tier, the at-risk list, the daily churn rate and the "
-        "churn model's highest scores.",
+        "Users by churn-risk level and tier, the at-risk list, the daily churn rate, the "
+        "next-best action per user, campaign success and uplift, and the churn model's "
+        "highest scores.",
     ),
     PageSpec(
         "compliance",

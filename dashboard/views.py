@@ -544,6 +544,47 @@ def churn(filters: Filters) -> None:
             "volume_change_pct": st.column_config.NumberColumn(format="%.0f%%"),
         },
     )
+    st.subheader("Next-best actions")
+    st.caption(
+        "One action per user who needs one (marts.fct_next_best_actions), in the precedence "
+        "win-back offer → attention → tier-upgrade nudge → KYC completion → first trade; "
+        "expected value = churn score × 30-day fees at stake; rank 1 acts first."
+    )
+    summary = load("next_best_action_summary", filters.params())
+    if not summary.empty:
+        c = st.columns(len(summary))
+        for column, row in zip(c, summary.itertuples(), strict=True):
+            column.metric(
+                row.action.replace("_", " ").capitalize(),
+                count(row.users),
+                help=f"Expected value of acting: {usd(row.expected_value_usd)}",
+            )
+    table(
+        load("next_best_actions", filters.params()),
+        column_config={
+            "expected_value_usd": st.column_config.NumberColumn(format="dollar"),
+            "churn_score": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
+    st.subheader("Campaigns: success rate and uplift")
+    st.caption(
+        "Campaign success = retained / targeted (a fill within the window's days of the "
+        "campaign day); uplift = success rate minus the random control group's retention, "
+        "with a 95% Newcombe interval (marts.fct_campaign_results)."
+    )
+    table(
+        load("campaign_results"),
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in (
+                "success_rate",
+                "control_retention_rate",
+                "uplift",
+                "uplift_ci_lower",
+                "uplift_ci_upper",
+            )
+        },
+    )
     st.subheader("Churn model: highest scores")
     if not has_table("fct_churn_predictions"):
         st.info(

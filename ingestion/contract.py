@@ -413,6 +413,25 @@ TABLES: dict[str, SourceTable] = {
             ),
         ),
         SourceTable(
+            "marketing_campaigns",
+            "Retention campaigns (CRM): one row per campaign and targeted user, with the user's "
+            "random group (treatment: contacted; control: not contacted).",
+            (
+                _c("campaign_id", required=True),
+                _c("campaign_name", required=True),
+                _c(
+                    "action",
+                    required=True,
+                    enum=("win_back_offer", "retention_attention", "tier_upgrade_nudge"),
+                ),
+                _c("user_id", required=True),
+                _c("campaign_group", required=True, enum=("treatment", "control")),
+                _c("targeted_at", "timestamp", required=True),
+            ),
+            ("campaign_id", "user_id"),
+            "targeted_at",
+        ),
+        SourceTable(
             "external_prices",
             "Reference prices from external APIs (CoinGecko, CoinMarketCap).",
             (

@@ -38,6 +38,7 @@ AREA_TITLES = {
     "models/marts/market": "Market analytics",
     "models/marts/operations": "Pipeline operations and data quality",
     "models/staging": "Raw data and provenance",
+    "models/staging/crm": "Retention campaigns (CRM source)",
 }
 # Blocks that are not definitions: the landing page of dbt docs.
 SKIPPED_BLOCKS = {"__overview__"}

@@ -49,6 +49,7 @@ UUID_COLUMNS: dict[str, tuple[str, ...]] = {
     "system_metrics": ("metric_id",),
     "login_events": ("event_id", "user_id"),
     "support_tickets": ("ticket_id", "user_id"),
+    "marketing_campaigns": ("user_id",),
 }
 
 # UNIQUE constraints of the design document besides the primary keys.

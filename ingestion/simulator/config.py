@@ -273,6 +273,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "login_events": ("jsonl.gz", "+00:00"),
     "support_tickets": ("csv", "alt"),
     "external_prices": ("jsonl", "Z"),
+    "marketing_campaigns": ("csv", "Z"),
 }
 # Tables whose timestamps carry microseconds; the others are whole seconds.
 MICROSECOND_TABLES = {"orders", "trades", "transactions", "fee_collections", "wallets"}

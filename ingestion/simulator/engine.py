@@ -19,6 +19,7 @@ import numpy as np
 from ingestion.contract import TABLES
 
 from . import addresses, ledger
+from .campaigns import CampaignPlan
 from .config import (
     ASSETS,
     BASE_ASSETS,
@@ -825,6 +826,7 @@ class Simulator:
         self.setup_prices()
         self.setup_users()
         self.cases.setup_users()
+        self.campaign_plan = CampaignPlan(self)  # after the planted cases reserve their users
         self.w.cache_user_ids(self.N, ENTITY["user"])
         self.faults_plan = FaultPlan(self)
         self.user_events()
@@ -853,6 +855,7 @@ class Simulator:
         meta = self.out / "_simulator"
         meta.mkdir(parents=True, exist_ok=True)
         n_cases = self.cases.write(meta / "planted_cases.csv")
+        n_campaigns = self.campaign_plan.write_truth(meta / "campaign_truth.csv")
         manifest = {
             "simulator": "ingestion.simulator",
             "scale": self.S.name,
@@ -871,6 +874,7 @@ class Simulator:
             "row_counts": {t: int(self.w.rows.get(t, 0)) for t in sorted(TABLES)},
             "file_counts": {t: int(self.w.files.get(t, 0)) for t in sorted(TABLES)},
             "planted_cases": n_cases,
+            "campaigns": n_campaigns,
         }
         (meta / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return manifest
@@ -897,6 +901,9 @@ class Simulator:
             & (self.close_us >= de)
         )
         p = np.where(self.first_day == d, 1.0, np.clip(self.p_act * self.day_factor(d), 0, 0.97))
+        # campaign members: kept out of, or made to trade in, their window (campaigns.py)
+        elig, p = self.campaign_plan.steer(d, elig, p)
+        self.campaign_plan.write_members(d)
         active = np.flatnonzero(elig & (rng.random(N) < p))
         trading = self.trade(d, rng, active, lower)
         clock("orders and fills")
@@ -1002,6 +1009,7 @@ class Simulator:
                 else np.zeros(co_g.size, np.int64)
             )
             ok &= t_user[go[pos]] != co["user"] if M else False
+            ok &= ~np.isin(co["user"], self.campaign_plan.blocked(d))
             carried_at[pos[ok]] = np.flatnonzero(ok)
             co_fill = ok
         is_c = carried_at >= 0
@@ -1014,6 +1022,7 @@ class Simulator:
         pool = np.flatnonzero(np.isin(np.arange(self.N), active) & (lower <= ds + 10 * MIN))
         if pool.size < 3:
             pool = np.flatnonzero((self.kyc == 1) & (self.approved < ds) & ~self.reserved)
+            pool = np.setdiff1d(pool, self.campaign_plan.blocked(d))
         pw = self.maker_w[pool]
         pcdf = np.cumsum(pw) / pw.sum()
         gcdf = {}

@@ -23,6 +23,7 @@
     ('exchange', 'login_events', 'occurred_at'),
     ('exchange', 'support_tickets', 'created_at'),
     ('market_feeds', 'external_prices', 'observed_at'),
+    ('crm', 'marketing_campaigns', 'targeted_at'),
 ] %}
 
 with
