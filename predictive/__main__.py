@@ -10,6 +10,10 @@
         Refit the churn model on the latest labelled cutoff, score every currently active
         trader and replace marts.fct_churn_predictions.
 
+    python -m predictive forecast --warehouse FILE
+        Forecast revenue (next 30 days, next month) with a prediction interval and its
+        held-out error against naive baselines; replace marts.fct_revenue_forecast.
+
 Run after `dbt build` (it reads the marts). Exit codes: 0 done, 2 the warehouse cannot be
 used (missing, locked by another writer, not built, too little history).
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import anomalies, churn_model
+from . import anomalies, churn_model, revenue_forecast
 
 
 def _connect(warehouse: str, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -84,6 +88,18 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+def forecast(args: argparse.Namespace) -> int:
+    con = _connect(args.warehouse, read_only=False)
+    try:
+        frame = revenue_forecast.run(con)
+    except (ValueError, duckdb.CatalogException) as error:
+        return _fail(str(error))
+    finally:
+        con.close()
+    print(revenue_forecast.format_report(frame))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m predictive", description=__doc__.split("\n\n")[0]
@@ -103,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_score.add_argument("--warehouse", required=True, help="DuckDB warehouse file (built by dbt)")
     p_score.set_defaults(run=score)
+    p_forecast = commands.add_parser(
+        "forecast", help="forecast revenue, write marts.fct_revenue_forecast"
+    )
+    p_forecast.add_argument(
+        "--warehouse", required=True, help="DuckDB warehouse file (built by dbt)"
+    )
+    p_forecast.set_defaults(run=forecast)
     args = parser.parse_args(argv)
     return args.run(args)
 
