@@ -345,6 +345,30 @@ _QUERIES = [
         limit 200
         """,
     ),
+    Query(
+        "churn_model_evaluation",
+        "churn",
+        ("fct_churn_model_evaluation",),
+        f"""
+        select scorer, is_chosen, roc_auc, precision_top_decile, recall_top_decile,
+            brier_score, validation_roc_auc, eval_users, eval_churn_rate, train_cutoff,
+            eval_cutoff, horizon_days
+        from {MARTS}.fct_churn_model_evaluation
+        where decile = 1
+        order by roc_auc desc nulls last, scorer
+        """,
+    ),
+    Query(
+        "churn_model_lift",
+        "churn",
+        ("fct_churn_model_evaluation",),
+        f"""
+        select scorer, decile, users, churned, churn_rate, lift, cumulative_recall, mean_score
+        from {MARTS}.fct_churn_model_evaluation
+        where is_chosen or scorer = 'recency_rule'
+        order by scorer, decile
+        """,
+    ),
     # ---------------------------------------------------------------- compliance queue
     Query(
         "compliance_filter_values",

@@ -563,6 +563,7 @@ def churn(filters: Filters) -> None:
             "(the churn model) to add the scores."
         )
         return
+    churn_model_backtest()
     predictions = load("churn_predictions_top", filters.params())
     if not predictions.empty:
         first = predictions.iloc[0]
@@ -578,6 +579,38 @@ def churn(filters: Filters) -> None:
             )
         },
     )
+
+
+def churn_model_backtest() -> None:
+    """The churn model against the recency rule and the majority baseline (issue 20)."""
+    if not has_table("fct_churn_model_evaluation"):
+        return
+    summary = load("churn_model_evaluation")
+    if summary.empty:
+        return
+    first = summary.iloc[0]
+    st.markdown("**Backtest: the model against the recency rule and the majority baseline**")
+    st.caption(
+        f"Trained at {pd.Timestamp(first.train_cutoff):%Y-%m-%d}, scored at "
+        f"{pd.Timestamp(first.eval_cutoff):%Y-%m-%d} ({count(first.eval_users)} users, churn "
+        f"rate {pct(first.eval_churn_rate)}, horizon {first.horizon_days} days). The model "
+        "is chosen on a validation split (is_chosen). Lift = a decile's churn rate / the "
+        "overall rate; mean score against churn rate is the calibration. "
+        "marts.fct_churn_model_evaluation."
+    )
+    table(summary)
+    lift = load("churn_model_lift")
+    if not lift.empty:
+        st.altair_chart(
+            alt.Chart(lift, height=220)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("decile:O", title="decile (1 = highest scores)"),
+                y=alt.Y("lift:Q", title="lift"),
+                color=alt.Color("scorer:N"),
+                tooltip=["scorer:N", "decile:O", "users:Q", "churn_rate:Q", "lift:Q"],
+            ),
+        )
 
 
 # ------------------------------------------------------------------ compliance queue

@@ -8,7 +8,8 @@
 
     python -m predictive score --warehouse FILE
         Refit the churn model on the latest labelled cutoff, score every currently active
-        trader and replace marts.fct_churn_predictions.
+        trader and replace marts.fct_churn_predictions; the backtest of every scorer (models,
+        recency rule, majority baseline, lift table) replaces marts.fct_churn_model_evaluation.
 
     python -m predictive forecast --warehouse FILE
         Forecast revenue (next 30 days, next month) with a prediction interval and its
@@ -73,6 +74,8 @@ def evaluate(args: argparse.Namespace) -> int:
 def score(args: argparse.Namespace) -> int:
     con = _connect(args.warehouse, read_only=False)
     try:
+        evaluation = churn_model.evaluate(con)
+        churn_model.write_evaluation(con, evaluation)
         predictions = churn_model.predict(con)
         written = churn_model.write_predictions(con, predictions)
     except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
@@ -83,7 +86,8 @@ def score(args: argparse.Namespace) -> int:
         f"{churn_model.PREDICTIONS_TABLE}: {written} active traders scored as of "
         f"{predictions.as_of_date} (model {predictions.model_version}, trained on "
         f"{predictions.trained_on_users} users at {predictions.trained_on_cutoff}, "
-        f"horizon {predictions.horizon_days} days)"
+        f"horizon {predictions.horizon_days} days); backtest in "
+        f"{churn_model.EVALUATION_TABLE} (chosen: {evaluation.chosen_model})"
     )
     return 0
 
