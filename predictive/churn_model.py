@@ -669,11 +669,14 @@ def evaluation_frame(evaluation: ChurnEvaluation, created_at: dt.datetime) -> pd
         kind = name.removeprefix("model_")
         table.insert(0, "scorer", name)
         table["is_chosen"] = name == f"model_{evaluation.chosen_model}"
-        table["roc_auc"] = metrics.roc_auc
+        table["roc_auc"] = np.nan if metrics.roc_auc is None else metrics.roc_auc
         table["precision_top_decile"] = metrics.precision_top_decile
         table["recall_top_decile"] = metrics.recall_top_decile
-        table["brier_score"] = metrics.brier_score
-        table["validation_roc_auc"] = evaluation.validation_roc_auc.get(kind)
+        # NaN, not None: a float column in every frame (NULL in the table).
+        nan_if_none = [metrics.brier_score, evaluation.validation_roc_auc.get(kind)]
+        table["brier_score"], table["validation_roc_auc"] = (
+            np.nan if value is None else float(value) for value in nan_if_none
+        )
         frames.append(table)
     out = pd.concat(frames, ignore_index=True)
     out["train_cutoff"] = evaluation.plan.train_cutoff
