@@ -85,7 +85,16 @@ def test_complete_months_drop_partial_months():
     assert months["revenue_usd"].tolist() == [28.0, 31.0]
 
 
-def test_forecast_mart_on_the_tiny_warehouse(tiny_warehouse, tmp_path):
+def _revenue_page() -> None:
+    # Run by Streamlit's AppTest: imports inside, no closure.
+    import datetime as dt
+
+    from dashboard import views
+
+    views.revenue(views.Filters(dt.date(2000, 1, 1), dt.date(2100, 1, 1)))
+
+
+def test_forecast_mart_on_the_tiny_warehouse(tiny_warehouse, tmp_path, monkeypatch):
     path = tmp_path / "warehouse.duckdb"
     shutil.copyfile(tiny_warehouse.warehouse, path)
     out = run(
@@ -100,3 +109,14 @@ def test_forecast_mart_on_the_tiny_warehouse(tiny_warehouse, tmp_path):
     assert (table["status"] == "insufficient_history").all()
     assert table["forecast_revenue_usd"].isna().all()
     assert (pd.to_datetime(table["as_of_date"]).dt.date == last).all()
+    # The revenue page shows the insights and says why there is no forecast.
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EXCHANGE_WAREHOUSE", str(path))
+    page = AppTest.from_function(_revenue_page, default_timeout=120).run()
+    assert not page.exception
+    subheaders = [s.value for s in page.subheader]
+    for title in ["Effective fee rate by tier", "Users near a tier boundary", "Revenue forecast"]:
+        assert title in subheaders
+    notes = [str(m.delta) for m in page.metric if m.value == "n/a"]
+    assert any("insufficient history" in note for note in notes), notes
