@@ -3,7 +3,8 @@
     python -m predictive evaluate --warehouse FILE --landing DIR [--json]
         Print the evaluation report: the churn model's time-based backtest (ROC-AUC, precision
         and recall in the top decile, accuracy beside the majority-class baseline) and KPI
-        anomaly detection against the planted anomalies (found / total, false alarms).
+        anomaly detection against the planted anomalies (found / total, false alarms), and the
+        revenue forecast's held-out error against its naive baselines.
         Read-only: the warehouse is not changed.
 
     python -m predictive score --warehouse FILE
@@ -22,6 +23,7 @@ used (missing, locked by another writer, not built, too little history).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -52,6 +54,9 @@ def evaluate(args: argparse.Namespace) -> int:
     try:
         churn = churn_model.evaluate(con)
         anomaly = anomalies.evaluate(con, args.landing)
+        forecast = revenue_forecast.build_forecasts(
+            revenue_forecast.daily_revenue(con), dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        )
     except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
         return _fail(str(error))
     finally:
@@ -59,7 +64,11 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"churn_model": churn.as_dict(), "anomaly_detection": anomaly.as_dict()},
+                {
+                    "churn_model": churn.as_dict(),
+                    "anomaly_detection": anomaly.as_dict(),
+                    "revenue_forecast": forecast.to_dict(orient="records"),
+                },
                 indent=2,
                 default=str,
             )
@@ -68,6 +77,8 @@ def evaluate(args: argparse.Namespace) -> int:
         print(churn_model.format_report(churn))
         print()
         print(anomalies.format_report(anomaly))
+        print()
+        print(revenue_forecast.format_report(forecast))
     return 0
 
 

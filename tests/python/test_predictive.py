@@ -236,6 +236,7 @@ def test_command_line_scores_and_evaluates(tiny_copy, tiny_warehouse):
         "Brier",
         "planted anomalies found",
         "false alarms",
+        "Revenue forecast",
     ]:
         assert text in report.stdout
     missing = subprocess.run(
