@@ -12,6 +12,12 @@ would be in production. The production model is refitted on C2 (the latest cutof
 label) and scores every user active on E; `write_predictions` replaces
 `marts.fct_churn_predictions` in one transaction.
 
+Two candidate models (a logistic regression and a gradient-boosted HistGradientBoosting
+classifier) are compared on a stratified validation split of the training cutoff's users; the
+better one scores (`select_model`). The backtest measures both, the recency rule (days since
+the last fill) and the majority baseline with ROC-AUC, top-decile precision and recall, the
+Brier score and a lift table (`marts.fct_churn_model_evaluation`, issue 20 item 5).
+
 This is an orchestrated Python step, not a dbt Python model: dbt-postgres has no Python
 models, and the backtest needs features at several cutoffs in one process.
 """
