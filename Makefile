@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate load build score evaluate dagster dashboard screenshots browser bench-ingest test lint docs clean
+.PHONY: help install pipeline simulate load build score forecast evaluate dagster dashboard screenshots browser bench-ingest test lint docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ profiles.yml: profiles.yml.example
 	test -f profiles.yml || cp profiles.yml.example profiles.yml
 
 pipeline: install  ## simulate an exchange, load it, build and test every model (SCALE=tiny|small|medium|large)
-	$(MAKE) simulate load build score
+	$(MAKE) simulate load build score forecast
 	@echo "Warehouse: $(EXCHANGE_WAREHOUSE) (marts in schema 'marts'). Try:"
 	@echo "  $(PY) -c \"import duckdb; print(duckdb.connect('$(EXCHANGE_WAREHOUSE)', read_only=True).sql('select * from marts.fct_daily_exchange_kpis order by kpi_date desc limit 7'))\""
 
@@ -43,6 +43,9 @@ build: install  ## dbt build: seeds, models, snapshots and tests
 
 score: install  ## train the churn model and write marts.fct_churn_predictions
 	$(PY) -m predictive score --warehouse $(EXCHANGE_WAREHOUSE)
+
+forecast: install  ## forecast revenue (next 30 days, next month) and write marts.fct_revenue_forecast
+	$(PY) -m predictive forecast --warehouse $(EXCHANGE_WAREHOUSE)
 
 evaluate: install  ## print the churn model and anomaly detection evaluation report
 	$(PY) -m predictive evaluate --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)

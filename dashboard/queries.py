@@ -197,6 +197,57 @@ _QUERIES = [
         order by month_start_date
         """,
     ),
+    Query(
+        "tier_fee_rates",
+        "revenue",
+        ("rpt_monthly_tier_fee_rates",),
+        f"""
+        select month_start_date, tier_id, tier_name, taker_volume_usd, trading_fee_revenue_usd,
+            effective_fee_rate, realised_taker_fee_rate, list_taker_fee_rate, revenue_share,
+            revenue_share_target, revenue_share_gap
+        from {MARTS}.rpt_monthly_tier_fee_rates
+        where month_start_date between date_trunc('month', $start_date) and $end_date
+        order by month_start_date, tier_id
+        """,
+    ),
+    Query(
+        "tier_boundary_summary",
+        "revenue",
+        ("rpt_users_near_tier_boundary",),
+        f"""
+        select tier_name, boundary_direction, target_tier_id, count(*) as users,
+            sum(revenue_at_stake_30d_usd) as revenue_at_stake_30d_usd,
+            sum(taker_fee_change_30d_usd) as taker_fee_change_30d_usd
+        from {MARTS}.rpt_users_near_tier_boundary
+        group by tier_name, boundary_direction, target_tier_id
+        order by revenue_at_stake_30d_usd desc
+        """,
+    ),
+    Query(
+        "tier_boundary_users",
+        "revenue",
+        ("rpt_users_near_tier_boundary",),
+        f"""
+        select user_id, tier_name, boundary_direction, balance_usd, boundary_balance_usd,
+            distance_to_boundary_usd, revenue_at_stake_30d_usd, taker_fee_change_30d_usd
+        from {MARTS}.rpt_users_near_tier_boundary
+        order by revenue_at_stake_30d_usd desc, user_id
+        limit 100
+        """,
+    ),
+    Query(
+        "revenue_forecast",
+        "revenue",
+        ("fct_revenue_forecast",),
+        f"""
+        select forecast_kind, period_start_date, period_end_date, status, note,
+            forecast_revenue_usd, interval_lower_usd, interval_upper_usd, interval_level,
+            holdout_origins, mae_model_usd, mae_last_period_usd, mae_seasonal_naive_usd,
+            mape_model, mape_last_period, mape_seasonal_naive, interval_coverage, as_of_date
+        from {MARTS}.fct_revenue_forecast
+        order by forecast_kind desc
+        """,
+    ),
     # ---------------------------------------------------------------- funnel and retention
     Query(
         "funnel_monthly",
@@ -334,6 +385,30 @@ _QUERIES = [
             uplift_ci_lower, uplift_ci_upper, uplift_verdict
         from {MARTS}.fct_campaign_results
         order by targeted_date desc, campaign_id
+        """,
+    ),
+    Query(
+        "churn_model_evaluation",
+        "churn",
+        ("fct_churn_model_evaluation",),
+        f"""
+        select scorer, is_chosen, roc_auc, precision_top_decile, recall_top_decile,
+            brier_score, validation_roc_auc, eval_users, eval_churn_rate, train_cutoff,
+            eval_cutoff, horizon_days
+        from {MARTS}.fct_churn_model_evaluation
+        where decile = 1
+        order by roc_auc desc nulls last, scorer
+        """,
+    ),
+    Query(
+        "churn_model_lift",
+        "churn",
+        ("fct_churn_model_evaluation",),
+        f"""
+        select scorer, decile, users, churned, churn_rate, lift, cumulative_recall, mean_score
+        from {MARTS}.fct_churn_model_evaluation
+        where is_chosen or scorer = 'recency_rule'
+        order by scorer, decile
         """,
     ),
     # ---------------------------------------------------------------- compliance queue
@@ -498,7 +573,8 @@ def run(con: duckdb.DuckDBPyConnection, query: Query | str, params: dict | None 
         raise WarehouseMissing(
             f"{query.name} reads {', '.join(f'{MARTS}.{m}' for m in query.marts)}, which is "
             "not built in this warehouse: run `make build` (and `make score` for the churn "
-            f"predictions). DuckDB said: {str(e).splitlines()[0]}"
+            "predictions, `make forecast` for the revenue forecast). "
+            f"DuckDB said: {str(e).splitlines()[0]}"
         ) from e
 
 

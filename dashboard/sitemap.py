@@ -44,7 +44,8 @@ PAGES = (
         "Revenue by tier",
         ":material/payments:",
         "Monthly revenue by the user's fee tier at collection time, tier shares against "
-        "target, month-on-month growth.",
+        "target, month-on-month growth, effective fee rates, users near a tier boundary and "
+        "the revenue forecast.",
     ),
     PageSpec(
         "funnel",

@@ -337,6 +337,94 @@ def revenue(filters: Filters) -> None:
         "Growth is NULL for the first month of data; an incomplete month "
         "(is_complete_month = false) is not comparable with a whole one."
     )
+    revenue_insights(filters)
+
+
+def revenue_insights(filters: Filters) -> None:
+    """Effective fee rate, users near a tier boundary, and the revenue forecast (issue 20)."""
+    st.subheader("Effective fee rate by tier")
+    st.caption(
+        "Trading fees (maker and taker) / taker volume, by the tier at each fill; the realised "
+        "taker rate should equal the list rate. marts.rpt_monthly_tier_fee_rates."
+    )
+    rates = load("tier_fee_rates", filters.params())
+    percent = st.column_config.NumberColumn(format="percent")
+    bps = st.column_config.NumberColumn(format="%.4f")
+    table(
+        rates,
+        column_config={
+            "taker_volume_usd": st.column_config.NumberColumn(format="dollar"),
+            "trading_fee_revenue_usd": st.column_config.NumberColumn(format="dollar"),
+            "effective_fee_rate": bps,
+            "realised_taker_fee_rate": bps,
+            "list_taker_fee_rate": bps,
+            "revenue_share": percent,
+            "revenue_share_target": percent,
+            "revenue_share_gap": percent,
+        },
+    )
+    st.subheader("Users near a tier boundary")
+    st.caption(
+        "Balance within 20% of the next tier's minimum (upgrade) or of their own tier's "
+        "(downgrade), as of the last day of data; revenue at stake = their fees in the last "
+        "30 days. marts.rpt_users_near_tier_boundary."
+    )
+    summary = load("tier_boundary_summary")
+    dollars = {
+        c: st.column_config.NumberColumn(format="dollar")
+        for c in [
+            "revenue_at_stake_30d_usd",
+            "taker_fee_change_30d_usd",
+            "balance_usd",
+            "boundary_balance_usd",
+            "distance_to_boundary_usd",
+        ]
+    }
+    if summary.empty:
+        st.info("No user is near a tier boundary.")
+    else:
+        st.metric(
+            "Revenue at stake (30 days)",
+            usd(summary.revenue_at_stake_30d_usd.sum()),
+            f"{count(summary.users.sum())} users",
+            delta_color="off",
+        )
+        table(summary, column_config=dollars)
+        with st.expander("Users, most revenue at stake first"):
+            table(load("tier_boundary_users"), column_config=dollars)
+    st.subheader("Revenue forecast")
+    if not has_table("fct_revenue_forecast"):
+        st.info(
+            "marts.fct_revenue_forecast is not in this warehouse: run `make forecast` "
+            "(the revenue forecast) to add it."
+        )
+        return
+    forecast = load("revenue_forecast")
+    st.caption(
+        "ETS (statsmodels) with an 80% prediction interval; error over held-out periods "
+        "(rolling origin) beside the naive baselines. marts.fct_revenue_forecast."
+    )
+    cols = st.columns(max(len(forecast), 1))
+    for col, row in zip(cols, forecast.itertuples(), strict=True):
+        start, end = pd.Timestamp(row.period_start_date), pd.Timestamp(row.period_end_date)
+        label = f"{row.forecast_kind.replace('_', ' ')} ({start:%Y-%m-%d} to {end:%Y-%m-%d})"
+        if row.status != "forecast":
+            col.metric(label, "n/a", row.note, delta_color="off")
+            continue
+        col.metric(
+            label,
+            usd(row.forecast_revenue_usd),
+            f"80% interval {usd(row.interval_lower_usd)} to {usd(row.interval_upper_usd)}",
+            delta_color="off",
+            help=row.note,
+        )
+    table(
+        forecast,
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ["mape_model", "mape_last_period", "mape_seasonal_naive", "interval_coverage"]
+        },
+    )
 
 
 # ------------------------------------------------------------------ funnel and retention
@@ -592,6 +680,7 @@ def churn(filters: Filters) -> None:
             "(the churn model) to add the scores."
         )
         return
+    churn_model_backtest()
     predictions = load("churn_predictions_top", filters.params())
     if not predictions.empty:
         first = predictions.iloc[0]
@@ -607,6 +696,38 @@ def churn(filters: Filters) -> None:
             )
         },
     )
+
+
+def churn_model_backtest() -> None:
+    """The churn model against the recency rule and the majority baseline (issue 20)."""
+    if not has_table("fct_churn_model_evaluation"):
+        return
+    summary = load("churn_model_evaluation")
+    if summary.empty:
+        return
+    first = summary.iloc[0]
+    st.markdown("**Backtest: the model against the recency rule and the majority baseline**")
+    st.caption(
+        f"Trained at {pd.Timestamp(first.train_cutoff):%Y-%m-%d}, scored at "
+        f"{pd.Timestamp(first.eval_cutoff):%Y-%m-%d} ({count(first.eval_users)} users, churn "
+        f"rate {pct(first.eval_churn_rate)}, horizon {first.horizon_days} days). The model "
+        "is chosen on a validation split (is_chosen). Lift = a decile's churn rate / the "
+        "overall rate; mean score against churn rate is the calibration. "
+        "marts.fct_churn_model_evaluation."
+    )
+    table(summary)
+    lift = load("churn_model_lift")
+    if not lift.empty:
+        st.altair_chart(
+            alt.Chart(lift, height=220)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("decile:O", title="decile (1 = highest scores)"),
+                y=alt.Y("lift:Q", title="lift"),
+                color=alt.Color("scorer:N"),
+                tooltip=["scorer:N", "decile:O", "users:Q", "churn_rate:Q", "lift:Q"],
+            ),
+        )
 
 
 # ------------------------------------------------------------------ compliance queue

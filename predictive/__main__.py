@@ -3,12 +3,18 @@
     python -m predictive evaluate --warehouse FILE --landing DIR [--json]
         Print the evaluation report: the churn model's time-based backtest (ROC-AUC, precision
         and recall in the top decile, accuracy beside the majority-class baseline) and KPI
-        anomaly detection against the planted anomalies (found / total, false alarms).
+        anomaly detection against the planted anomalies (found / total, false alarms), and the
+        revenue forecast's held-out error against its naive baselines.
         Read-only: the warehouse is not changed.
 
     python -m predictive score --warehouse FILE
         Refit the churn model on the latest labelled cutoff, score every currently active
-        trader and replace marts.fct_churn_predictions.
+        trader and replace marts.fct_churn_predictions; the backtest of every scorer (models,
+        recency rule, majority baseline, lift table) replaces marts.fct_churn_model_evaluation.
+
+    python -m predictive forecast --warehouse FILE
+        Forecast revenue (next 30 days, next month) with a prediction interval and its
+        held-out error against naive baselines; replace marts.fct_revenue_forecast.
 
 Run after `dbt build` (it reads the marts). Exit codes: 0 done, 2 the warehouse cannot be
 used (missing, locked by another writer, not built, too little history).
@@ -17,13 +23,14 @@ used (missing, locked by another writer, not built, too little history).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 import duckdb
 
-from . import anomalies, churn_model
+from . import anomalies, churn_model, revenue_forecast
 
 
 def _connect(warehouse: str, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -47,6 +54,9 @@ def evaluate(args: argparse.Namespace) -> int:
     try:
         churn = churn_model.evaluate(con)
         anomaly = anomalies.evaluate(con, args.landing)
+        forecast = revenue_forecast.build_forecasts(
+            revenue_forecast.daily_revenue(con), dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        )
     except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
         return _fail(str(error))
     finally:
@@ -54,7 +64,11 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"churn_model": churn.as_dict(), "anomaly_detection": anomaly.as_dict()},
+                {
+                    "churn_model": churn.as_dict(),
+                    "anomaly_detection": anomaly.as_dict(),
+                    "revenue_forecast": forecast.to_dict(orient="records"),
+                },
                 indent=2,
                 default=str,
             )
@@ -63,12 +77,16 @@ def evaluate(args: argparse.Namespace) -> int:
         print(churn_model.format_report(churn))
         print()
         print(anomalies.format_report(anomaly))
+        print()
+        print(revenue_forecast.format_report(forecast))
     return 0
 
 
 def score(args: argparse.Namespace) -> int:
     con = _connect(args.warehouse, read_only=False)
     try:
+        evaluation = churn_model.evaluate(con)
+        churn_model.write_evaluation(con, evaluation)
         predictions = churn_model.predict(con)
         written = churn_model.write_predictions(con, predictions)
     except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
@@ -79,8 +97,21 @@ def score(args: argparse.Namespace) -> int:
         f"{churn_model.PREDICTIONS_TABLE}: {written} active traders scored as of "
         f"{predictions.as_of_date} (model {predictions.model_version}, trained on "
         f"{predictions.trained_on_users} users at {predictions.trained_on_cutoff}, "
-        f"horizon {predictions.horizon_days} days)"
+        f"horizon {predictions.horizon_days} days); backtest in "
+        f"{churn_model.EVALUATION_TABLE} (chosen: {evaluation.chosen_model})"
     )
+    return 0
+
+
+def forecast(args: argparse.Namespace) -> int:
+    con = _connect(args.warehouse, read_only=False)
+    try:
+        frame = revenue_forecast.run(con)
+    except (ValueError, duckdb.CatalogException) as error:
+        return _fail(str(error))
+    finally:
+        con.close()
+    print(revenue_forecast.format_report(frame))
     return 0
 
 
@@ -103,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_score.add_argument("--warehouse", required=True, help="DuckDB warehouse file (built by dbt)")
     p_score.set_defaults(run=score)
+    p_forecast = commands.add_parser(
+        "forecast", help="forecast revenue, write marts.fct_revenue_forecast"
+    )
+    p_forecast.add_argument(
+        "--warehouse", required=True, help="DuckDB warehouse file (built by dbt)"
+    )
+    p_forecast.set_defaults(run=forecast)
     args = parser.parse_args(argv)
     return args.run(args)
 

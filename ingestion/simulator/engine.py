@@ -58,6 +58,14 @@ from .ids import mix64, salt, uuid_str
 from .planted import PlantedCases
 from .writer import Expr, LandingWriter, Uuid, cat, nullable
 
+# Churn announced by behaviour (Engine.churn_decline, README.md "Churn"): over the last
+# CHURN_DECLINE_DAYS days before a break the chance to trade falls to CHURN_DECLINE_FLOOR of
+# its usual value, and a declining user opens a support ticket with this chance per day.
+CHURN_DECLINE_DAYS = 14
+CHURN_DECLINE_FLOOR = 0.2
+CHURN_DECLINE_TICKET_RATE = 0.06
+
+
 # Flow kinds, in the order they sort at equal times within one wallet.
 K_DEPOSIT, K_TRADE, K_FEE, K_WITHDRAWAL, K_WFEE = 0, 1, 2, 3, 4
 TX_TYPE_NAMES = ("deposit", "withdrawal", "trade", "fee")
@@ -314,6 +322,19 @@ class Simulator:
         u = flo + rng.random(lo.shape) * (fhi - flo)
         t = ds + np.interp(u, y, x).astype(np.int64)
         return np.clip(t, lo, np.maximum(lo, hi - 1))
+
+    def churn_decline(self, d: int) -> np.ndarray:
+        """Per user, the factor on the chance to trade on day d: churn is announced by behaviour.
+
+        In the CHURN_DECLINE_DAYS days before a churner's last day the chance to trade falls
+        linearly from 1 to CHURN_DECLINE_FLOOR (fewer fills and logins: a falling trend), and
+        `support_tickets` opens extra tickets for them (frustration); see README.md, "Churn".
+        Deterministic: it draws no random numbers, so every other stream is unchanged.
+        """
+        to_go = self.churn_day - d  # days until the break starts; <= 0 once it has
+        in_decline = (to_go > 0) & (to_go <= CHURN_DECLINE_DAYS)
+        slope = (1.0 - CHURN_DECLINE_FLOOR) / CHURN_DECLINE_DAYS
+        return np.where(in_decline, CHURN_DECLINE_FLOOR + slope * (to_go - 1), 1.0)
 
     def day_factor(self, d: int) -> float:
         wd = self.date_of(d).weekday()
@@ -900,7 +921,11 @@ class Simulator:
             & (self.suspend_us >= de)
             & (self.close_us >= de)
         )
-        p = np.where(self.first_day == d, 1.0, np.clip(self.p_act * self.day_factor(d), 0, 0.97))
+        p = np.where(
+            self.first_day == d,
+            1.0,
+            np.clip(self.p_act * self.day_factor(d) * self.churn_decline(d), 0, 0.97),
+        )
         # campaign members: kept out of, or made to trade in, their window (campaigns.py)
         elig, p = self.campaign_plan.steer(d, elig, p)
         self.campaign_plan.write_members(d)
@@ -2111,6 +2136,13 @@ class Simulator:
         cand = np.flatnonzero((self.created < de - HOUR) & ~self.reserved)
         n = rng.poisson(1 + cand.size * 0.0015)
         tu = rng.choice(cand, n) if cand.size else np.zeros(0, np.int64)
+        # Churners in their decline (churn_decline) open more tickets; their own stream, so
+        # the draws above are unchanged.
+        decline_rng = self.rng("churn_decline_tickets", d)
+        to_go = self.churn_day[cand] - d
+        declining = cand[(to_go > 0) & (to_go <= CHURN_DECLINE_DAYS)]
+        extra = declining[decline_rng.random(declining.size) < CHURN_DECLINE_TICKET_RATE]
+        tu = np.concatenate([tu, extra]).astype(np.int64)
         tt = self.times(rng, d, np.maximum(ds, self.created[tu] + HOUR), de - SEC) // SEC * SEC
         pu, pt = self.cases.tickets(d)
         tu = np.concatenate([tu, pu]).astype(np.int64)

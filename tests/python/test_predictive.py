@@ -51,6 +51,46 @@ def test_top_decile_metrics():
     assert churn_model.ScoreMetrics.of(np.zeros(5, int), np.arange(5.0)).roc_auc is None
 
 
+def test_lift_table_ranks_deciles_and_sums_to_the_whole():
+    labels = np.array([1] * 5 + [0] * 15)
+    scores = np.linspace(1.0, 0.0, labels.size)  # the churners score highest
+    table = churn_model.lift_table(labels, scores)
+    assert table["decile"].tolist() == list(range(1, 11))
+    assert table["users"].sum() == 20 and table["churned"].sum() == 5
+    assert table.loc[0, "churn_rate"] == 1.0 and table.loc[0, "lift"] == pytest.approx(4.0)
+    assert table["cumulative_recall"].iloc[-1] == pytest.approx(1.0)
+    assert table["cumulative_recall"].iloc[2] == pytest.approx(1.0)  # 6 users, 5 churners
+    assert table["mean_score"].is_monotonic_decreasing
+    brier = churn_model.ScoreMetrics.of(labels, np.full(20, 0.25), probabilities=True)
+    assert brier.brier_score == pytest.approx(0.25 * 0.75**2 + 0.75 * 0.25**2)
+    assert churn_model.ScoreMetrics.of(labels, scores).brier_score is None
+
+
+def synthetic_users(n: int, seed: int, interaction: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        rng.normal(size=(n, len(churn_model.FEATURES))), columns=churn_model.FEATURES
+    )
+    a, b = frame["logins_7d"], frame["trade_days_trend_7d"]
+    signal = (a > 0) ^ (b > 0) if interaction else a + b > 0
+    noise = rng.random(n) < 0.1
+    frame["churned"] = (signal ^ noise).astype(int)
+    return frame
+
+
+def test_model_selection_picks_boosting_for_an_interaction_and_reports_validation():
+    chosen, aucs = churn_model.select_model(synthetic_users(2000, 1, interaction=True))
+    assert chosen == "gbm"
+    assert aucs["gbm"] > 0.8 > 0.6 > aucs["logreg"]
+    chosen, aucs = churn_model.select_model(synthetic_users(2000, 2, interaction=False))
+    assert aucs["logreg"] > 0.85 and chosen in churn_model.MODEL_KINDS
+    # Too few churners to split: the simple model, no validation figures.
+    few = synthetic_users(60, 3, interaction=False)
+    few["churned"] = 0
+    few.loc[:4, "churned"] = 1
+    assert churn_model.select_model(few) == ("logreg", {"logreg": None, "gbm": None})
+
+
 def planted_frame(rows: list[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -127,6 +167,23 @@ def test_churn_model_trains_evaluates_and_writes_predictions(tiny_copy):
             assert value is None or 0.0 <= value <= 1.0
         assert evaluation.majority_baseline_accuracy >= 0.5
         assert evaluation.eval_users > 0 and evaluation.train_users > 0
+        assert set(evaluation.scorers) == {
+            "model_logreg",
+            "model_gbm",
+            "recency_rule",
+            "majority_baseline",
+        }
+        assert evaluation.chosen_model in churn_model.MODEL_KINDS
+        assert evaluation.scorers["majority_baseline"].roc_auc in (None, 0.5)
+        for name, lift in evaluation.lift.items():
+            assert lift["users"].sum() == evaluation.eval_users, name
+        churn_model.write_evaluation(con, evaluation)
+        stored = con.execute(
+            "select scorer, count(*) as deciles, sum(users) as users, bool_or(is_chosen) as chosen"
+            " from marts.fct_churn_model_evaluation group by scorer order by scorer"
+        ).df()
+        assert len(stored) == 4 and (stored["users"] == evaluation.eval_users).all()
+        assert stored["chosen"].sum() == 1
 
         predictions = churn_model.predict(con)
         written = churn_model.write_predictions(con, predictions)
@@ -174,8 +231,12 @@ def test_command_line_scores_and_evaluates(tiny_copy, tiny_warehouse):
         "ROC-AUC",
         "precision in the top decile",
         "majority-class baseline",
+        "recency_rule",
+        "lift table",
+        "Brier",
         "planted anomalies found",
         "false alarms",
+        "Revenue forecast",
     ]:
         assert text in report.stdout
     missing = subprocess.run(
