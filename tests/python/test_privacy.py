@@ -9,7 +9,7 @@ import re
 
 import duckdb
 
-DEV_KEY = "local-development-key-change-me"  # profiles.yml.example's default
+DEV_KEY = "local-development-key-change-me"  # profiles.yml's default
 
 
 def test_email_is_hmac_sha256_with_the_key(tiny_warehouse):
