@@ -1,0 +1,123 @@
+"""The first hour of a new user (issue 23): no dead ends, and a default demo that reads like an
+exchange.
+
+- `make help` prints the values of the variables its descriptions name, not `$(NAME)`.
+- `make dashboard` without a warehouse stops with what to run before installing anything.
+- The loader warns when the landing directory holds no file at all.
+- The closing message of `make pipeline` names each dbt warning, its row count and the
+  simulator's planted cases behind it, and says where the marts, docs and dashboard are.
+- The size-dependent KPI targets are scaled to the simulated user base and say so; the ratios
+  are not (tiny build).
+- profiles.yml is committed, so dbt finds its profile in a fresh clone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from tests.python.conftest import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+import pipeline_summary  # noqa: E402
+
+
+def make(*args: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_make_help_prints_the_values_of_variables(tmp_path):
+    warehouse = str(tmp_path / "my.duckdb")
+    out = make("help", EXCHANGE_WAREHOUSE=warehouse).stdout
+    assert "$(" not in out
+    dashboard = next(line for line in out.splitlines() if line.strip().startswith("make dashboard"))
+    assert warehouse in dashboard
+
+
+def test_make_dashboard_without_a_warehouse_stops_before_installing(tmp_path):
+    venv = tmp_path / "venv"  # what `install` would create
+    result = make(
+        "dashboard", f"VENV={venv}", EXCHANGE_WAREHOUSE=str(tmp_path / "missing.duckdb")
+    )
+    assert result.returncode != 0
+    assert "No warehouse at" in result.stdout and "make pipeline" in result.stdout
+    assert not venv.exists(), "make dashboard installed before checking for a warehouse"
+
+
+def test_an_empty_landing_directory_is_a_visible_warning(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "ingestion.loaders", "--quiet", "--landing", str(landing),
+         "--warehouse", str(tmp_path / "w.duckdb")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert result.returncode == 0
+    assert "no landing files in" in result.stderr and "make simulate" in result.stderr
+    assert "no landing files in" in result.stdout  # in the report too
+
+
+def test_pipeline_summary_names_the_planted_warnings(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "_simulator").mkdir(parents=True)
+    with open(landing / "_simulator" / "planted_cases.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["case_id", "kind", "rule"])
+        writer.writerows([["MKT-C1", "market", "candle_mismatch"],
+                          ["MKT-C2", "market", "candle_mismatch"]])
+    run_results = tmp_path / "run_results.json"
+    prefix = "test.crypto_exchange."
+    run_results.write_text(json.dumps({"results": [
+        {"unique_id": prefix + "assert_fill_candles_reconcile_with_market_data",
+         "status": "warn", "failures": 2},
+        {"unique_id": prefix + "assert_no_negative_balances", "status": "pass", "failures": 0},
+    ]}))
+    text = pipeline_summary.summary("w.duckdb", landing, run_results)
+    assert "WARN assert_fill_candles_reconcile_with_market_data: 2 row(s)" in text
+    assert "Planted by the simulator: 2 case(s) of candle_mismatch" in text
+    assert "assert_no_negative_balances" not in text
+    assert "simulator plants discrepancies on purpose" in text  # the test's own comment
+    for where in ("w.duckdb", "make docs", "make dashboard"):
+        assert where in text
+
+
+def test_profiles_yml_is_in_the_repository():
+    tracked = subprocess.run(["git", "ls-files", "profiles.yml"], cwd=REPO,
+                             capture_output=True, text=True).stdout
+    assert tracked.strip() == "profiles.yml"
+
+
+@pytest.mark.slow
+def test_size_dependent_targets_scale_with_the_user_base(tiny_warehouse):
+    with duckdb.connect(str(tiny_warehouse.warehouse), read_only=True) as con:
+        rows = con.sql("""
+            select k.kpi_date, k.registered_users_to_date, k.kpi_target_scale, k.is_scaled_target,
+                   k.active_traders_target, k.trading_volume_usd_target, k.revenue_usd_target,
+                   k.revenue_per_trade_usd_target, k.fill_rate_target,
+                   (select count(*) from raw.users u
+                    where cast(u.created_at as date) <= k.kpi_date) as raw_users
+            from marts.fct_daily_exchange_kpis as k order by k.kpi_date desc limit 1
+        """).fetchone()
+        design = dict(con.sql("select metric, target_value from reference.kpi_targets").fetchall())
+    (_, registered, scale, scaled, dau_t, vol_t, rev_t, rpt_t, fill_t, raw_users) = rows
+    assert scaled is True
+    assert registered > 0 and registered <= raw_users
+    assert scale == pytest.approx(registered / 150_000, rel=1e-6)
+    assert dau_t == pytest.approx(design["active_traders"] * scale, rel=1e-6)
+    assert vol_t == pytest.approx(design["trading_volume_usd"] * scale, rel=1e-6)
+    assert rev_t == pytest.approx(design["revenue_usd"] * scale, rel=1e-6)
+    # ratios are never scaled
+    assert rpt_t == design["revenue_per_trade_usd"] and fill_t == design["fill_rate"]
