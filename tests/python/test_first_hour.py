@@ -121,3 +121,18 @@ def test_size_dependent_targets_scale_with_the_user_base(tiny_warehouse):
     assert rev_t == pytest.approx(design["revenue_usd"] * scale, rel=1e-6)
     # ratios are never scaled
     assert rpt_t == design["revenue_per_trade_usd"] and fill_t == design["fill_rate"]
+
+
+@pytest.mark.slow
+def test_docs_catalog_has_row_counts(tiny_warehouse):
+    from tests.python.conftest import dbt
+
+    dbt(["docs", "generate"], tiny_warehouse.env)
+    catalog = json.loads(
+        (tiny_warehouse.root / "dbt_target" / "catalog.json").read_text(encoding="utf-8")
+    )
+    kpis = catalog["nodes"]["model.crypto_exchange.fct_daily_exchange_kpis"]["stats"]
+    with duckdb.connect(str(tiny_warehouse.warehouse), read_only=True) as con:
+        rows = con.sql("select count(*) from marts.fct_daily_exchange_kpis").fetchone()[0]
+    assert kpis["row_count"]["include"] is True
+    assert kpis["row_count"]["value"] == rows
