@@ -136,3 +136,31 @@ def test_docs_catalog_has_row_counts(tiny_warehouse):
         rows = con.sql("select count(*) from marts.fct_daily_exchange_kpis").fetchone()[0]
     assert kpis["row_count"]["include"] is True
     assert kpis["row_count"]["value"] == rows
+
+
+def test_the_postgres_key_fix_works_when_copied_with_the_variable_unset(postgres_dsn):
+    """The Fix line of docs/troubleshooting.md, run by a shell without
+    DBT_ENV_SECRET_PII_HASH_KEY, gives the session the development key (as the DuckDB target
+    uses), not an empty one."""
+    import os
+    import re
+
+    text = (REPO / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    fix = re.search(r'^Fix: `(PGOPTIONS="[^"]+") dbt build --target postgres`', text, re.M)
+    assert fix, "the PostgreSQL key fix is no longer in docs/troubleshooting.md"
+    assert fix[1] in (REPO / "macros" / "target_setup.sql").read_text(encoding="utf-8").replace(
+        '\\"', '"'
+    ), "the error message and the docs suggest different fixes"
+    probe = (
+        "import psycopg2, sys; c = psycopg2.connect(sys.argv[1]); cur = c.cursor(); "
+        "cur.execute(\"select current_setting('exchange.pii_hash_key', true)\"); "
+        "print(cur.fetchone()[0])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DBT_ENV_SECRET_PII_HASH_KEY",
+                                                            "PGOPTIONS")}
+    done = subprocess.run(
+        ["bash", "-c", f'export {fix[1]}; exec "$0" -c "$1" "$2"', sys.executable, probe,
+         postgres_dsn],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert done.stdout.strip() == "local-development-key-change-me"
