@@ -103,14 +103,14 @@ def test_profiles_yml_is_in_the_repository():
 @pytest.mark.slow
 def test_size_dependent_targets_scale_with_the_user_base(tiny_warehouse):
     with duckdb.connect(str(tiny_warehouse.warehouse), read_only=True) as con:
-        rows = con.sql("""
+        rows = con.execute("""
             select k.kpi_date, k.registered_users_to_date, k.kpi_target_scale, k.is_scaled_target,
                    k.active_traders_target, k.trading_volume_usd_target, k.revenue_usd_target,
                    k.revenue_per_trade_usd_target, k.fill_rate_target,
                    (select count(*) from raw.users u
                     where cast(u.created_at as date) <= k.kpi_date) as raw_users
             from marts.fct_daily_exchange_kpis as k order by k.kpi_date desc limit 1
-        """).fetchone()
+        """).fetchall()[0]
         design = dict(con.sql("select metric, target_value from reference.kpi_targets").fetchall())
     (_, registered, scale, scaled, dau_t, vol_t, rev_t, rpt_t, fill_t, raw_users) = rows
     assert scaled is True
@@ -133,7 +133,7 @@ def test_docs_catalog_has_row_counts(tiny_warehouse):
     )
     kpis = catalog["nodes"]["model.crypto_exchange.fct_daily_exchange_kpis"]["stats"]
     with duckdb.connect(str(tiny_warehouse.warehouse), read_only=True) as con:
-        rows = con.sql("select count(*) from marts.fct_daily_exchange_kpis").fetchone()[0]
+        rows = con.execute("select count(*) from marts.fct_daily_exchange_kpis").fetchall()[0][0]
     assert kpis["row_count"]["include"] is True
     assert kpis["row_count"]["value"] == rows
 
