@@ -301,10 +301,10 @@ with_target_scale as (
     select
         with_running_totals.*,
         {% if var('kpi_target_design_users', none) %}
-        cast(with_running_totals.registered_users_to_date as {{ dbt.type_float() }})
-            / {{ var('kpi_target_design_users') }} as kpi_target_scale
+            {{ safe_divide('with_running_totals.registered_users_to_date', var('kpi_target_design_users')) }}
+                as kpi_target_scale
         {% else %}
-        cast(null as {{ dbt.type_float() }}) as kpi_target_scale
+        cast(null as {{ type_double() }}) as kpi_target_scale
         {% endif %}
     from with_running_totals
 
@@ -355,9 +355,11 @@ final as (
                        'with_running_totals.traders_to_date') }} as churn_rate,
         with_running_totals.registered_users_to_date,
         with_running_totals.kpi_target_scale,
-        (with_running_totals.kpi_target_scale is not null
+        (
+            with_running_totals.kpi_target_scale is not null
             and target_values.active_traders_scaled + target_values.trading_volume_usd_scaled
-            + target_values.revenue_usd_scaled > 0) as is_scaled_target,
+            + target_values.revenue_usd_scaled > 0
+        ) as is_scaled_target,
         with_running_totals.loaded_at
     from with_target_scale as with_running_totals
     cross join target_values
