@@ -13,10 +13,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: help install pipeline simulate load build score forecast evaluate dagster dashboard screenshots browser bench-ingest test lint docs clean
 
+# The descriptions name variables as $(NAME); help prints their values instead.
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		-v wh='$(EXCHANGE_WAREHOUSE)' -v ld='$(EXCHANGE_LANDING_DIR)' -v sc='$(SCALE)' \
+		'{ gsub(/\$$\(EXCHANGE_WAREHOUSE\)/, wh, $$2); gsub(/\$$\(EXCHANGE_LANDING_DIR\)/, ld, $$2); \
+		   gsub(/\$$\(SCALE\)/, sc, $$2); printf "  make %-10s %s\n", $$1, $$2 }'
 
-install: $(VENV)/.installed profiles.yml  ## create .venv with the pinned dependencies
+install: $(VENV)/.installed  ## create .venv with the pinned dependencies
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,12 +28,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install -q --python $(PY) -r requirements.lock -e '.[dev]'
 	touch $@
 
-profiles.yml: profiles.yml.example
-	test -f profiles.yml || cp profiles.yml.example profiles.yml
-
 pipeline: install  ## simulate an exchange, load it, build and test every model (SCALE=tiny|small|medium|large)
 	$(MAKE) simulate load build score forecast
-	@echo "Warehouse: $(EXCHANGE_WAREHOUSE) (marts in schema 'marts'). Try:"
+	@# What dbt's warnings are (the simulator's planted cases), where marts, docs and dashboard are.
+	@$(PY) scripts/pipeline_summary.py --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
+	@echo "Try:"
 	@echo "  $(PY) -c \"import duckdb; print(duckdb.connect('$(EXCHANGE_WAREHOUSE)', read_only=True).sql('select * from marts.fct_daily_exchange_kpis order by kpi_date desc limit 7'))\""
 
 simulate: install  ## write a simulated landing directory
@@ -55,13 +58,17 @@ dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensor
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home env --default-signal=TERM,INT \
 		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-dashboard: install  ## the self-service dashboard on http://127.0.0.1:8501 over $(EXCHANGE_WAREHOUSE), read-only
-	@test -f $(EXCHANGE_WAREHOUSE) || { echo "No warehouse at $(EXCHANGE_WAREHOUSE): run 'make pipeline' first."; exit 1; }
+# The warehouse is checked before anything is installed.
+dashboard:  ## the self-service dashboard on http://127.0.0.1:8501 over $(EXCHANGE_WAREHOUSE), read-only
+	@test -f $(EXCHANGE_WAREHOUSE) || { echo "No warehouse at $(EXCHANGE_WAREHOUSE): run 'make pipeline' first (or set EXCHANGE_WAREHOUSE)."; exit 1; }
+	@$(MAKE) --no-print-directory install
 	env --default-signal=TERM,INT $(BIN)/streamlit run dashboard/app.py \
 		--server.address 127.0.0.1 --server.port 8501 --server.headless true \
 		--browser.gatherUsageStats false
 
-screenshots: install browser  ## one PNG per dashboard page in docs/images, from $(EXCHANGE_WAREHOUSE)
+screenshots: browser  ## one PNG per dashboard page in docs/images, from $(EXCHANGE_WAREHOUSE)
+	@test -f $(EXCHANGE_WAREHOUSE) || { echo "No warehouse at $(EXCHANGE_WAREHOUSE): run 'make pipeline' first (or set EXCHANGE_WAREHOUSE)."; exit 1; }
+	@$(MAKE) --no-print-directory install
 	$(PY) -m dashboard.screenshots --warehouse $(EXCHANGE_WAREHOUSE) --out docs/images
 
 # Debian's chromium and chromedriver for the dashboard's browser test and screenshots. Installs

@@ -158,7 +158,10 @@ _QUERIES = [
             sum(trading_volume_usd) as trading_volume_usd,
             sum(trading_volume_usd_target) as trading_volume_usd_target,
             avg(active_traders) as avg_active_traders,
-            max(active_traders_target) as active_traders_target,
+            avg(active_traders_target) as active_traders_target,
+            -- the size-dependent targets scaled to the simulated exchange (is_scaled_target)
+            bool_or(is_scaled_target) as is_scaled_target,
+            avg(kpi_target_scale) as kpi_target_scale,
             sum(trade_count) as trade_count,
             -- ratios of sums, not averages of daily ratios
             sum(trading_fee_revenue_usd) / nullif(sum(trade_count), 0) as revenue_per_trade_usd,

@@ -181,6 +181,13 @@ def executive(filters: Filters) -> None:
         help=f"Orders executed / placed. Target: {pct(totals.fill_rate_target)}",
     )
     c[2].metric("New registrations", count(totals.new_registrations))
+    if totals.is_scaled_target:
+        st.caption(
+            "Scaled targets: the DAU, volume and revenue targets are the design document's "
+            f"times {totals.kpi_target_scale:.4f} on average (registered users / the design's "
+            "user base, var kpi_target_design_users); revenue per trade and fill rate targets "
+            "are the design's own."
+        )
 
     latest = daily.iloc[-1]
     st.subheader(f"Latest day: {latest.kpi_date:%Y-%m-%d}")

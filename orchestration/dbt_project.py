@@ -27,11 +27,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 def _profiles_dir() -> Path:
     if os.environ.get("DBT_PROFILES_DIR"):
         return Path(os.environ["DBT_PROFILES_DIR"])
-    profiles = PROJECT_DIR / "profiles.yml"
-    example = PROJECT_DIR / "profiles.yml.example"
-    if not profiles.exists() and example.exists():
-        # What `make install` does: the example reads every setting from the environment.
-        shutil.copyfile(example, profiles)
+    # The committed profiles.yml reads every setting from the environment.
     return PROJECT_DIR
 
 

@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    if report.is_empty:
+        # on stderr as well, so a --json or piped run still shows it
+        print(report.empty_warning(), file=sys.stderr)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     if args.strict and (report.rows_quarantined or report.files_rejected or report.files_ignored):
         return EXIT_BAD_INPUT

@@ -122,6 +122,19 @@ class LoadReport:
     def files_rejected(self) -> int:
         return sum(t.files_rejected for t in self.tables.values())
 
+    @property
+    def is_empty(self) -> bool:
+        """No file at all in the landing directory: a wrong path, or nothing simulated yet."""
+        return not (self.files_loaded or self.files_skipped or self.files_rejected
+                    or self.files_ignored)
+
+    def empty_warning(self) -> str:
+        return (
+            f"warning: no landing files in {self.landing_dir}: nothing was loaded. Write some "
+            "with `make simulate`, or point --landing (EXCHANGE_LANDING_DIR) at the folder "
+            "holding the exchange's exports (one subfolder per table: docs/architecture.md)."
+        )
+
     def to_dict(self) -> dict:
         return {
             "load_id": self.load_id,
@@ -135,6 +148,7 @@ class LoadReport:
             "files_rejected": self.files_rejected,
             "unknown_folders": list(self.unknown_folders),
             "unsupported_files": [dict(f) for f in self.unsupported_files],
+            "empty_landing": self.is_empty,
             "tables": {name: t.to_dict() for name, t in self.tables.items()},
         }
 
@@ -159,4 +173,6 @@ class LoadReport:
             lines.append(f"ignored folder {folder!r}: not a table of the landing contract")
         for ignored in self.unsupported_files:
             lines.append(f"ignored file {ignored['path']!r}: {ignored['reason']}")
+        if self.is_empty:
+            lines.append(self.empty_warning())
         return "\n".join(lines)

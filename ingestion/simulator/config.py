@@ -29,7 +29,7 @@ SCALES: dict[str, Scale] = {
     s.name: s
     for s in [
         Scale("tiny", 200, 10, 1.0, (3, 5), False),
-        Scale("small", 2_000, 30, 1.0, (5, 12), True),
+        Scale("small", 2_000, 75, 1.0, (31, 45), True),
         Scale("medium", 50_000, 90, 0.8, (31, 45), True),
         Scale("large", 500_000, 30, 2.8, (5, 12), True),
     ]
@@ -99,33 +99,33 @@ class Pair:
 
 
 PAIRS: tuple[Pair, ...] = (
-    Pair(1, "BTCUSDT", "BTC", "USDT", "active", 2, 5, 2, 10, 0.30, "2019-07-01 00:00:00"),
-    Pair(2, "ETHUSDT", "ETH", "USDT", "active", 2, 4, 2, 10, 0.22, "2019-07-01 00:00:00"),
-    Pair(3, "SOLUSDT", "SOL", "USDT", "active", 2, 3, 4, 10, 0.11, "2021-03-15 00:00:00"),
-    Pair(4, "BNBUSDT", "BNB", "USDT", "active", 2, 3, 4, 10, 0.07, "2020-02-10 00:00:00"),
-    Pair(5, "XRPUSDT", "XRP", "USDT", "active", 4, 1, 4, 10, 0.07, "2019-09-01 00:00:00"),
-    Pair(6, "ADAUSDT", "ADA", "USDT", "active", 4, 1, 4, 10, 0.04, "2020-05-20 00:00:00"),
-    Pair(7, "DOGEUSDT", "DOGE", "USDT", "active", 5, 0, 4, 10, 0.07, "2021-01-28 00:00:00"),
-    Pair(8, "AVAXUSDT", "AVAX", "USDT", "active", 2, 2, 4, 10, 0.04, "2021-09-22 00:00:00"),
-    Pair(9, "LTCUSDT", "LTC", "USDT", "active", 2, 3, 4, 10, 0.03, "2019-07-01 00:00:00"),
-    Pair(10, "ETHBTC", "ETH", "BTC", "active", 5, 3, 2, 10, 0.05, "2019-07-01 00:00:00"),
-    Pair(11, "LUNAUSDT", "LUNA", "USDT", "delisted", 4, 2, 4, 10, 0.0, "2021-06-01 00:00:00"),
+    Pair(1, "BTCUSDT", "BTC", "USDT", "active", 2, 5, 6, 25, 0.30, "2019-07-01 00:00:00"),
+    Pair(2, "ETHUSDT", "ETH", "USDT", "active", 2, 4, 6, 25, 0.22, "2019-07-01 00:00:00"),
+    Pair(3, "SOLUSDT", "SOL", "USDT", "active", 2, 3, 10, 25, 0.11, "2021-03-15 00:00:00"),
+    Pair(4, "BNBUSDT", "BNB", "USDT", "active", 2, 3, 10, 25, 0.07, "2020-02-10 00:00:00"),
+    Pair(5, "XRPUSDT", "XRP", "USDT", "active", 4, 1, 10, 25, 0.07, "2019-09-01 00:00:00"),
+    Pair(6, "ADAUSDT", "ADA", "USDT", "active", 4, 1, 10, 25, 0.04, "2020-05-20 00:00:00"),
+    Pair(7, "DOGEUSDT", "DOGE", "USDT", "active", 5, 0, 10, 25, 0.07, "2021-01-28 00:00:00"),
+    Pair(8, "AVAXUSDT", "AVAX", "USDT", "active", 2, 2, 10, 25, 0.04, "2021-09-22 00:00:00"),
+    Pair(9, "LTCUSDT", "LTC", "USDT", "active", 2, 3, 10, 25, 0.03, "2019-07-01 00:00:00"),
+    Pair(10, "ETHBTC", "ETH", "BTC", "active", 5, 3, 6, 25, 0.05, "2019-07-01 00:00:00"),
+    Pair(11, "LUNAUSDT", "LUNA", "USDT", "delisted", 4, 2, 10, 25, 0.0, "2021-06-01 00:00:00"),
 )
 TRADED_PAIRS = tuple(p for p in PAIRS if p.status == "active")
 
 # Tiers: id, name, taker fee rate (1e-4 units), withdrawal limit per day, minimum balance
 TIERS = (
-    (1, "Basic", 10, 10_000, 0),
-    (2, "Pro", 8, 100_000, 1_000),
-    (3, "VIP", 5, 1_000_000, 50_000),
+    (1, "Basic", 25, 10_000, 0),
+    (2, "Pro", 15, 100_000, 1_000),
+    (3, "VIP", 10, 1_000_000, 50_000),
 )
-TIER_RATE_E4 = {1: 10, 2: 8, 3: 5}
+TIER_RATE_E4 = {1: 25, 2: 15, 3: 10}
 
 # Per tier (index 1..3): daily activity probability, taker orders per active day,
 # median order notional in USD, weight as a maker.
 TIER_ACTIVITY = {1: 0.16, 2: 0.34, 3: 0.55}
-TIER_ORDERS = {1: 2.0, 2: 3.5, 3: 6.0}
-TIER_NOTIONAL = {1: 140.0, 2: 650.0, 3: 2_200.0}
+TIER_ORDERS = {1: 1.5, 2: 2.5, 3: 4.0}
+TIER_NOTIONAL = {1: 500.0, 2: 4_000.0, 3: 60_000.0}
 TIER_MAKER_WEIGHT = {1: 1.0, 2: 2.5, 3: 6.0}
 
 # Countries of ordinary users: none is on the FATF black or grey list of June 2026.

@@ -643,7 +643,7 @@ class Simulator:
         pre = np.flatnonzero(self.is_pre & (self.approved < self.start_us) & ~self.reserved)
         # savings built up over the last three months in deposits below $5,000 (at most one a
         # day), richer for higher tiers: VIPs hold tens of thousands
-        med = np.array([0, 500.0, 5_000.0, 50_000.0])[self.tier0[pre]]
+        med = np.array([0, 2_000.0, 25_000.0, 350_000.0])[self.tier0[pre]]
         target = np.clip(med * np.exp(rng.normal(0, 0.9, pre.size)), 50, 400_000)
         lo = np.maximum(self.approved[pre] + HOUR, self.start_us - 90 * DAY)
         span = self.start_us - HOUR - lo
@@ -960,7 +960,7 @@ class Simulator:
         hold_usd = self.bal[tk_user * N_ASSETS + P_BASE[tk_pair]] * base_usd / UNIT
         holds = hold_usd >= 20.0
         sell = rng.random(K) < np.where(holds, 0.68, 0.2)
-        notional = np.clip(self.notional[tk_user] * np.exp(rng.normal(0, 0.9, K)), 5.0, 20_000.0)
+        notional = np.clip(self.notional[tk_user] * np.exp(rng.normal(0, 1.0, K)), 5.0, 500_000.0)
         per_order = np.repeat(n_ord, n_ord)  # a user's orders of the day share what the user has
         notional = np.where(
             sell & holds,
@@ -970,14 +970,18 @@ class Simulator:
         # buyers spend what they have; only an empty account is funded for the whole order
         quote_usd0 = self.usd_px[P_QUOTE[tk_pair], mnt]
         cash_usd = self.bal[tk_user * N_ASSETS + P_QUOTE[tk_pair]] * quote_usd0 / UNIT
+        # (a wallet holding less than half the order is topped up instead: a small leftover
+        # balance does not shrink the user's usual order size)
+        funded = cash_usd >= np.maximum(25.0, 0.5 * notional)
         notional = np.where(
-            ~sell & (cash_usd >= 25.0),
+            ~sell & funded,
             np.minimum(notional, cash_usd / per_order * rng.uniform(0.4, 0.95, K)),
             notional,
         )
-        # an order that needs fresh funds (an empty wallet) stays moderate
-        fresh = np.where(sell, ~holds, cash_usd < 25.0)
-        notional = np.where(fresh, np.minimum(notional, rng.uniform(300, 4500, K)), notional)
+        # an order that needs fresh funds stays within a few times the user's usual size
+        fresh = np.where(sell, ~holds, ~funded)
+        fresh_cap = np.maximum(self.notional[tk_user], 300.0) * rng.uniform(1.0, 6.0, K)
+        notional = np.where(fresh, np.minimum(notional, fresh_cap), notional)
         notional = np.maximum(notional, 5.0)
         otype = rng.choice(3, K, p=[0.45, 0.50, 0.05])
         nf = rng.geometric(0.72, K)
@@ -1154,10 +1158,12 @@ class Simulator:
         # ... shared by all of the owner's resting orders that give the same asset today
         ua = mo_user * N_ASSETS + asset
         _, ua_inv, ua_n = np.unique(ua, return_inverse=True, return_counts=True)
-        share = mo_n * ua_n[ua_inv] * 1.5
+        share = mo_n * np.sqrt(ua_n[ua_inv]) * 1.5
         offer_usd = (
             np.where(
-                held_usd >= 25.0, held_usd * rng.uniform(0.3, 0.9, Mo), rng.uniform(300, 4500, Mo)
+                held_usd >= np.maximum(25.0, self.notional[mo_user]),
+                held_usd * rng.uniform(0.3, 0.9, Mo),
+                np.maximum(self.notional[mo_user], 300.0) * rng.uniform(1.0, 6.0, Mo),
             )
             / share
         )

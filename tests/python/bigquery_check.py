@@ -941,13 +941,13 @@ def _relations_from_manifest(path: Path) -> dict[str, dict]:
 
 
 def _profiles_dir(project_dir: Path, work: Path) -> Path:
-    """profiles.yml for the check: the project's example, so its bigquery target is what is
+    """profiles.yml for the check: the project's own, so its bigquery target is what is
     exercised (no credential is read: connections are offline)."""
     profiles = work / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    example = project_dir / "profiles.yml.example"
+    example = project_dir / "profiles.yml"
     if not example.exists():
-        example = REPO / "profiles.yml.example"
+        example = REPO / "profiles.yml"
     shutil.copy(example, profiles / "profiles.yml")
     return profiles
 

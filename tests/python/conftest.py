@@ -54,14 +54,6 @@ def dbt(args: list[str], env: dict) -> subprocess.CompletedProcess:
     return run([str(BIN / "dbt"), *args], env)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def profiles_file() -> None:
-    """dbt reads ./profiles.yml; a fresh clone has only the example."""
-    profiles = REPO / "profiles.yml"
-    if not profiles.exists():
-        profiles.write_text((REPO / "profiles.yml.example").read_text())
-
-
 @pytest.fixture(scope="session")
 def tiny_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("tiny_landing") / "landing"
@@ -82,7 +74,7 @@ def tiny_landing(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_warehouse(tmp_path_factory, tiny_landing, profiles_file) -> BuiltWarehouse:
+def tiny_warehouse(tmp_path_factory, tiny_landing) -> BuiltWarehouse:
     """The tiny scale, simulated, loaded and built with `dbt build` (every dbt test passes)."""
     root = tmp_path_factory.mktemp("tiny_warehouse")
     warehouse = root / "warehouse.duckdb"

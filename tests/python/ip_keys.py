@@ -9,7 +9,7 @@ import hmac
 import ipaddress
 import os
 
-# The key dbt hashes with (profiles.yml.example's default unless the environment sets one).
+# The key dbt hashes with (profiles.yml's default unless the environment sets one).
 PII_HASH_KEY = os.environ.get("DBT_ENV_SECRET_PII_HASH_KEY") or "local-development-key-change-me"
 
 

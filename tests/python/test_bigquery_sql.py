@@ -132,7 +132,7 @@ from trades
 def test_the_check_fails_on_a_duckdb_only_model(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml.example"):
+    for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(REPO / name, project / name)
     for folder in ("macros", "models", "seeds", "snapshots", "tests", "analyses"):
         if (REPO / folder).is_dir():

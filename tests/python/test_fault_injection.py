@@ -510,7 +510,7 @@ BUILD_TIMEOUT_SECONDS = 900  # the tiny build takes about a minute here; a runaw
 
 
 @pytest.fixture(scope="module")
-def hostile_build(tmp_path_factory, tiny_landing, profiles_file):
+def hostile_build(tmp_path_factory, tiny_landing):
     """The tiny landing plus hostile rows, loaded, with one far-future fill put straight into
     raw (as a hand edit or another extract could), then built by dbt (models and seeds)."""
     root = tmp_path_factory.mktemp("hostile_build")

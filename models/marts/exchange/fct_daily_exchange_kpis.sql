@@ -269,7 +269,9 @@ with_running_totals as (
         sum(first_time_traders) over (order by date_day rows between unbounded preceding and current row)
             as traders_to_date,
         sum(active_change) over (order by date_day rows between unbounded preceding and current row)
-            as active_traders_30d
+            as active_traders_30d,
+        sum(new_registrations) over (order by date_day rows between unbounded preceding and current row)
+            as registered_users_to_date
     from joined
 
 ),
@@ -281,8 +283,30 @@ target_values as (
         max(case when metric = 'trading_volume_usd' then target_value end) as trading_volume_usd_target,
         max(case when metric = 'revenue_usd' then target_value end) as revenue_usd_target,
         max(case when metric = 'revenue_per_trade_usd' then target_value end) as revenue_per_trade_usd_target,
-        max(case when metric = 'fill_rate' then target_value end) as fill_rate_target
+        max(case when metric = 'fill_rate' then target_value end) as fill_rate_target,
+        max(case when metric = 'active_traders' and scales_with_user_base then 1 else 0 end)
+            as active_traders_scaled,
+        max(case when metric = 'trading_volume_usd' and scales_with_user_base then 1 else 0 end)
+            as trading_volume_usd_scaled,
+        max(case when metric = 'revenue_usd' and scales_with_user_base then 1 else 0 end) as revenue_usd_scaled
     from targets
+
+),
+
+-- The design's targets are for its exchange; the size-dependent ones (DAU, volume, revenue)
+-- are scaled to the registered users to date (var kpi_target_design_users; seed column
+-- scales_with_user_base). A null or 0 var leaves every target as the design states it.
+with_target_scale as (
+
+    select
+        with_running_totals.*,
+        {% if var('kpi_target_design_users', none) %}
+            {{ safe_divide('with_running_totals.registered_users_to_date', var('kpi_target_design_users')) }}
+                as kpi_target_scale
+        {% else %}
+        cast(null as {{ type_double() }}) as kpi_target_scale
+        {% endif %}
+    from with_running_totals
 
 ),
 
@@ -291,14 +315,29 @@ final as (
     select
         with_running_totals.date_day as kpi_date,
         with_running_totals.active_traders,
-        target_values.active_traders_target,
+        -- A size-dependent target times the day's scale when the seed says it scales.
+        case
+            when target_values.active_traders_scaled = 1 and with_running_totals.kpi_target_scale is not null
+                then target_values.active_traders_target * with_running_totals.kpi_target_scale
+            else target_values.active_traders_target
+        end as active_traders_target,
         with_running_totals.trade_count,
         with_running_totals.trading_volume_usd,
-        target_values.trading_volume_usd_target,
+        -- A size-dependent target times the day's scale when the seed says it scales.
+        case
+            when target_values.trading_volume_usd_scaled = 1 and with_running_totals.kpi_target_scale is not null
+                then target_values.trading_volume_usd_target * with_running_totals.kpi_target_scale
+            else target_values.trading_volume_usd_target
+        end as trading_volume_usd_target,
         with_running_totals.trading_fee_revenue_usd,
         with_running_totals.withdrawal_fee_revenue_usd,
         with_running_totals.revenue_usd,
-        target_values.revenue_usd_target,
+        -- A size-dependent target times the day's scale when the seed says it scales.
+        case
+            when target_values.revenue_usd_scaled = 1 and with_running_totals.kpi_target_scale is not null
+                then target_values.revenue_usd_target * with_running_totals.kpi_target_scale
+            else target_values.revenue_usd_target
+        end as revenue_usd_target,
         {{ safe_divide('with_running_totals.trading_fee_revenue_usd', 'with_running_totals.trade_count') }}
             as revenue_per_trade_usd,
         target_values.revenue_per_trade_usd_target,
@@ -314,8 +353,15 @@ final as (
         with_running_totals.traders_to_date - with_running_totals.active_traders_30d as churned_traders,
         {{ safe_divide('with_running_totals.traders_to_date - with_running_totals.active_traders_30d',
                        'with_running_totals.traders_to_date') }} as churn_rate,
+        with_running_totals.registered_users_to_date,
+        with_running_totals.kpi_target_scale,
+        (
+            with_running_totals.kpi_target_scale is not null
+            and target_values.active_traders_scaled + target_values.trading_volume_usd_scaled
+            + target_values.revenue_usd_scaled > 0
+        ) as is_scaled_target,
         with_running_totals.loaded_at
-    from with_running_totals
+    from with_target_scale as with_running_totals
     cross join target_values
     {% if is_incremental() %}
     where with_running_totals.date_day >= (select first_day from recompute_from)
