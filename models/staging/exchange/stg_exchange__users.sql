@@ -15,6 +15,15 @@ latest as (
 
 ),
 
+-- Deleted in the operational database (docs/deletes.md): flagged, never removed (AML).
+deletions as (
+
+    select row_key, deleted_at, loaded_at
+    from {{ ref('stg_exchange__deletions') }}
+    where table_name = 'users'
+
+),
+
 renamed as (
 
     select
@@ -28,8 +37,12 @@ renamed as (
         referral_code,
         referred_by,
         updated_at,
+        coalesce(deletions.loaded_at >= latest._loaded_at, false) as is_deleted,
+        case when deletions.loaded_at >= latest._loaded_at then deletions.deleted_at end as deleted_at,
         _loaded_at as loaded_at
     from latest
+    left join deletions
+        on latest.user_id = deletions.row_key
 
 )
 
