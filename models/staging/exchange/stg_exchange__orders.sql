@@ -47,17 +47,17 @@ deletions as (
 renamed as (
 
     select
-        order_id,
-        user_id,
-        pair_id,
-        order_type,
-        side,
-        quantity,
-        price,
-        status,
-        filled_quantity,
-        created_at as placed_at,
-        updated_at,
+        latest.order_id,
+        latest.user_id,
+        latest.pair_id,
+        latest.order_type,
+        latest.side,
+        latest.quantity,
+        latest.price,
+        latest.status,
+        latest.filled_quantity,
+        latest.created_at as placed_at,
+        latest.updated_at,
         coalesce(deletions.loaded_at >= latest._loaded_at, false) as is_deleted,
         case when deletions.loaded_at >= latest._loaded_at then deletions.deleted_at end as deleted_at,
         -- the watermark: a tombstone landed later is this order's newest change
