@@ -28,7 +28,15 @@ A run that stops anywhere (connection dropped, process killed) resumes on the ne
 file whose start is the committed cursor is loaded (the loader skips it if it was loaded
 already) and the cursor moves to its end; anything else left in the folder is stale and
 removed. A dropped connection is also retried within the run (``retries``). Re-running with
-nothing new extracts nothing. Rows deleted in PostgreSQL are not propagated (no tombstones).
+nothing new extracts nothing.
+
+Deletes (docs/deletes.md): the OLTP's trigger-maintained tombstone table ``_deletions``
+(oltp_schema.py) is extracted first, by the cursor ``(deleted_at, deletion_id)``, into
+``raw._deletions``: its new rows and the advanced cursor in ONE DuckDB transaction, and rows
+already landed (same source and ``deletion_id``) are never inserted twice. It goes before the
+tables, so a key deleted and inserted again within one run lands its tombstone before the new
+row, and staging (which marks a key deleted when its tombstone was loaded after its latest
+version) sees it alive.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ from .connection import (
     quote_ident,
     redact,
 )
-from .oltp_schema import CHANGED_AT, DEFAULT_SCHEMA
+from .oltp_schema import CHANGED_AT, DEFAULT_SCHEMA, DELETIONS
 from .pg_types import duckdb_type_for
 
 log = logging.getLogger("ingestion.postgres")
@@ -85,6 +93,22 @@ create table if not exists {CURSORS} (
     last_load_id varchar,
     updated_at timestamp not null,
     primary key (source, table_name)
+)
+"""
+
+
+# raw._deletions: the same columns as the dbt on-run-start hook creates (macros/deletions.sql),
+# so whichever runs first, the loaders or dbt, makes the table the other expects.
+RAW_DELETIONS = "raw._deletions"
+RAW_DELETIONS_DDL = f"""
+create table if not exists {RAW_DELETIONS} (
+    deletion_id bigint,
+    table_name varchar,
+    row_key varchar,
+    deleted_at timestamp,
+    _source varchar,
+    _load_id varchar,
+    _loaded_at timestamp
 )
 """
 
@@ -542,6 +566,90 @@ class _TableRun:
 
 
 # --------------------------------------------------------------------------------------
+# tombstones
+
+
+def _extract_deletions(x: _Extractor) -> TableExtract | None:
+    """New rows of the OLTP's ``_deletions`` -> ``raw._deletions``; None when it has none.
+
+    Deletes are rare: one COPY of everything after the cursor, then one DuckDB transaction
+    that inserts the rows not yet landed and advances the cursor.
+    """
+    started = time.perf_counter()
+    table = qualified(x.schema, DELETIONS)
+    with x.pg.cursor() as cur:
+        cur.execute("select to_regclass(%s)", [table])
+        (exists,) = cur.fetchone()
+    x.pg.commit()
+    if exists is None:
+        log.warning("%s does not exist: deletes are not propagated", table)
+        return None
+    info = SourceTableInfo(
+        x.schema,
+        DELETIONS,
+        {"deletion_id": "bigint", "deleted_at": "timestamp with time zone"},
+        frozenset({"deletion_id", "deleted_at"}),
+        ("deletion_id",),
+        "deleted_at",
+    )
+    result = TableExtract(DELETIONS, "deleted_at")
+    start = x_cursor = _read_cursor(x.wh, x.source, DELETIONS)[0]
+    folder = x.staging / DELETIONS
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f".{x.load_id}.csv.tmp"
+    try:
+        with x.pg.cursor() as cur:
+            after = _after(info, start, cur)
+            sql = (
+                "copy (select deletion_id, table_name, row_key, "
+                "to_char(deleted_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as deleted_at, "
+                f"deleted_at::text as cursor_value from {table} where {after} "
+                "order by deleted_at, deletion_id) to stdout with (format csv, header true)"
+            )
+            with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+                cur.copy_expert(sql, fh)
+        x.pg.commit()
+        relation = (
+            f"read_csv({path_literal(csv_path)}, header = true, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, columns = "
+            "{'deletion_id': 'BIGINT', 'table_name': 'VARCHAR', 'row_key': 'VARCHAR', "
+            "'deleted_at': 'TIMESTAMP', 'cursor_value': 'VARCHAR'})"
+        )
+        wh = x.wh
+        wh.execute(RAW_DELETIONS_DDL)
+        wh.begin()
+        try:
+            wh.execute(f"create or replace temp table new_deletions as select * from {relation}")
+            rows, last = wh.execute(
+                "select count(*), arg_max([cursor_value, cast(deletion_id as varchar)], "
+                "(deleted_at, deletion_id)) from new_deletions"
+            ).fetchone()
+            if rows:
+                wh.execute(
+                    f"insert into {RAW_DELETIONS} "
+                    "select n.deletion_id, n.table_name, n.row_key, n.deleted_at, ?, ?, "
+                    "cast(now() at time zone 'UTC' as timestamp) from new_deletions as n "
+                    f"where not exists (select 1 from {RAW_DELETIONS} as d "
+                    "where d._source = ? and d.deletion_id = n.deletion_id)",
+                    [x.source, x.load_id, x.source],
+                )
+                x_cursor = Cursor(last[0], (last[1],))
+                _advance_cursor(wh, x.source, info, x_cursor, rows, "", x.load_id)
+            wh.execute("drop table new_deletions")
+            wh.commit()
+        except BaseException:
+            wh.rollback()
+            raise
+    finally:
+        csv_path.unlink(missing_ok=True)
+    result.rows = int(rows)
+    result.batches = int(rows > 0)
+    result.cursor = x_cursor.to_json() if x_cursor else None
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# --------------------------------------------------------------------------------------
 # entry point
 
 
@@ -607,6 +715,10 @@ def extract(
                     f"delete from {CURSORS} where source = ? and table_name in (select unnest(?))",
                     [extractor.source, names],
                 )
+            # tombstones first (see the module docstring)
+            deletions = _extract_deletions(extractor)
+            if deletions is not None:
+                report.tables[DELETIONS] = deletions
             for name in names:
                 info = describe_table(extractor.pg, schema, name)
                 if info is None:

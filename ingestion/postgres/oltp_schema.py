@@ -21,6 +21,11 @@ departs from the document, on purpose:
   ``executed_at``) and changes of tables without ``updated_at`` (a support ticket solved, a
   compliance alert completed) are extracted too. Without it the extractor falls back to
   ``updated_at``, then the event time (see extractor.py).
+* A **tombstone table** ``_deletions`` (``deletion_id``, ``table_name``, ``row_key``,
+  ``deleted_at``): an ``AFTER DELETE`` trigger on every table records each deleted row's
+  primary key (the key columns' text joined by ``|``). The extractor lands it as
+  ``raw._deletions`` and staging marks deleted entities; what a delete means per table is in
+  docs/deletes.md (facts are never removed from the warehouse).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from ingestion.contract import TABLES, Column, SourceTable
 from .connection import qualified, quote_ident
 
 CHANGED_AT = "_changed_at"
+DELETIONS = "_deletions"
+ROW_KEY_SEPARATOR = "|"
 DEFAULT_SCHEMA = "exchange_oltp"
 
 # Columns that the design document types UUID (and the ids of the two tables it gives no DDL).
@@ -176,6 +183,12 @@ class OltpTable:
             f"on {self.qualified} for each row when (old.* is distinct from new.*) "
             f"execute function {quote_ident(self.schema)}.touch_changed_at()"
         )
+        key_arguments = ", ".join("'" + c + "'" for c in spec.primary_key)
+        statements.append(
+            f"create or replace trigger {quote_ident(f'{name}_record_deletion')} after delete "
+            f"on {self.qualified} for each row "
+            f"execute function {quote_ident(self.schema)}.record_deletion({key_arguments})"
+        )
         return statements
 
 
@@ -192,6 +205,28 @@ language plpgsql as $$
 begin
     new.{CHANGED_AT} := clock_timestamp();
     return new;
+end
+$$""",
+        # Tombstones (docs/deletes.md): one row per deleted row, in the order of the deletes.
+        f"""create table if not exists {qualified(schema, DELETIONS)} (
+    deletion_id bigint generated always as identity primary key,
+    table_name text not null,
+    row_key text not null,
+    deleted_at timestamptz not null default clock_timestamp()
+)""",
+        f"comment on table {qualified(schema, DELETIONS)} is 'Tombstones: the primary key of "
+        "every row deleted from the tables of this schema (trigger record_deletion).'",
+        f"create index if not exists {quote_ident(DELETIONS + '_cursor_idx')} "
+        f"on {qualified(schema, DELETIONS)} (deleted_at, deletion_id)",
+        # The trigger's arguments are the table's key columns, read from the deleted row as text.
+        f"""create or replace function {quote_ident(schema)}.record_deletion() returns trigger
+language plpgsql as $$
+begin
+    insert into {qualified(schema, DELETIONS)} (table_name, row_key)
+    select tg_table_name, string_agg(to_jsonb(old) ->> k.key_column, '{ROW_KEY_SEPARATOR}'
+        order by k.position)
+    from unnest(tg_argv) with ordinality as k(key_column, position);
+    return old;
 end
 $$""",
     ]

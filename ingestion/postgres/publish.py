@@ -194,7 +194,9 @@ def _publish_table(wh, con, schema: str, table: str, work: Path) -> TablePublish
             to_publish = sorted(k for k, n in current.items() if published.get(k) != n)
             to_remove = sorted(k for k in published if k not in current)
             if not to_publish and not to_remove and not result.columns_added:
-                con.rollback()
+                # commit, not roll back: keeps a table just created for an empty DuckDB table
+                # (raw._deletions of a warehouse without deletes), which dbt reads as a source
+                con.commit()
                 return result
             stale = to_publish + to_remove
             if stale:

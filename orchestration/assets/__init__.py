@@ -1,5 +1,6 @@
 """The assets of the code location: loaders, dbt, alert notifications, the daily report."""
 
+from orchestration.assets.airbyte import AIRBYTE_CONNECTIONS, airbyte_syncs, without_airbyte_tables
 from orchestration.assets.alerts import ALERTS_KEY, alert_notifications
 from orchestration.assets.dbt import (
     DBT_ASSETS,
@@ -11,7 +12,15 @@ from orchestration.assets.landing import LANDING_KEYS, TABLE_KEYS, landing_table
 from orchestration.assets.predictions import PREDICTIONS_KEY, churn_predictions
 from orchestration.assets.report import REPORT_KEY, daily_report
 
-ASSETS = [landing_tables, *DBT_ASSETS, churn_predictions, alert_notifications, daily_report]
+# Tables synced by Airbyte (docs/airbyte.md) are the sync's assets, not the file loader's.
+ASSETS = [
+    without_airbyte_tables(landing_tables, AIRBYTE_CONNECTIONS),
+    *DBT_ASSETS,
+    churn_predictions,
+    alert_notifications,
+    daily_report,
+    *([airbyte_syncs] if airbyte_syncs else []),
+]
 
 __all__ = [
     "ALERTS_KEY",

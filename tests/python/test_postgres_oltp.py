@@ -99,7 +99,7 @@ def test_populate_builds_the_design_documents_schema(populated):
             [schema],
         )
     }
-    assert tables == set(TABLES)
+    assert tables == set(TABLES) | {"_deletions"}  # the tombstones (docs/deletes.md)
     primary_keys = dict(
         pg(
             dsn,
@@ -111,7 +111,9 @@ def test_populate_builds_the_design_documents_schema(populated):
             [schema],
         )
     )
-    assert primary_keys == {name: ",".join(t.primary_key) for name, t in TABLES.items()}
+    assert primary_keys == {name: ",".join(t.primary_key) for name, t in TABLES.items()} | {
+        "_deletions": "deletion_id"  # the tombstones (docs/deletes.md)
+    }
     uniques = {
         r[0]
         for r in pg(

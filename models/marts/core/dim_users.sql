@@ -51,7 +51,10 @@ final as (
         kyc.risk_score as kyc_risk_score,
         trading.first_trade_date,
         trading.last_trade_date,
-        trading.first_trade_date is not null as has_traded
+        trading.first_trade_date is not null as has_traded,
+        -- deleted in the operational database: kept for AML, flagged (docs/deletes.md)
+        users.is_deleted,
+        users.deleted_at
     from users
     left join tiers
         on users.tier_id = tiers.tier_id

@@ -85,6 +85,9 @@ final as (
         orders_to_build.placed_at,
         {{ to_day('orders_to_build.placed_at') }} as placed_date,
         orders_to_build.updated_at,
+        -- deleted in the operational database: flagged, kept (docs/deletes.md)
+        orders_to_build.is_deleted,
+        orders_to_build.deleted_at,
         -- The incremental watermark: the newest load among the order's versions and fills.
         greatest(
             orders_to_build.loaded_at, coalesce(fills.fills_loaded_at, orders_to_build.loaded_at)

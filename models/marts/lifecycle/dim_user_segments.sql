@@ -6,7 +6,9 @@ with
 
 users as (
 
+    -- Marketing-facing: users deleted in the operational database are left out (docs/deletes.md).
     select * from {{ ref('dim_users') }}
+    where coalesce(is_deleted, false) = false
 
 ),
 

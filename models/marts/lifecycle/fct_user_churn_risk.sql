@@ -12,6 +12,9 @@ activity as (
 
     select * from {{ ref('int_users_recent_activity_measured') }}
     where first_trade_date is not null
+        -- Marketing-facing: users deleted in the operational database are left out
+        -- (docs/deletes.md).
+        and user_id not in (select user_id from {{ ref('dim_users') }} where is_deleted)
 
 ),
 

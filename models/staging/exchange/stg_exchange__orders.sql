@@ -20,6 +20,11 @@ source as {{ not_materialized() }} (
     select * from {{ source('exchange', 'orders') }}
     {% if is_incremental() %}
     where {{ has_versions_loaded_since_last_run('order_id', source('exchange', 'orders')) }}
+        -- and the orders whose tombstone landed since: a delete is a change of the order
+        or order_id in (
+            select row_key from {{ ref('stg_exchange__deletions') }}
+            where table_name = 'orders' and loaded_at > {{ incremental_watermark('loaded_at') }}
+        )
     {% endif %}
 
 ),
@@ -30,22 +35,39 @@ latest as (
 
 ),
 
+-- Deleted in the operational database (docs/deletes.md): flagged and kept (trading history).
+deletions as (
+
+    select row_key, deleted_at, loaded_at
+    from {{ ref('stg_exchange__deletions') }}
+    where table_name = 'orders'
+
+),
+
 renamed as (
 
     select
-        order_id,
-        user_id,
-        pair_id,
-        order_type,
-        side,
-        quantity,
-        price,
-        status,
-        filled_quantity,
-        created_at as placed_at,
-        updated_at,
-        _loaded_at as loaded_at
+        latest.order_id,
+        latest.user_id,
+        latest.pair_id,
+        latest.order_type,
+        latest.side,
+        latest.quantity,
+        latest.price,
+        latest.status,
+        latest.filled_quantity,
+        latest.created_at as placed_at,
+        latest.updated_at,
+        coalesce(deletions.loaded_at >= latest._loaded_at, false) as is_deleted,
+        case when deletions.loaded_at >= latest._loaded_at then deletions.deleted_at end as deleted_at,
+        -- the watermark: a tombstone landed later is this order's newest change
+        case
+            when deletions.loaded_at >= latest._loaded_at then deletions.loaded_at
+            else latest._loaded_at
+        end as loaded_at
     from latest
+    left join deletions
+        on latest.order_id = deletions.row_key
 
 )
 
