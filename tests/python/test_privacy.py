@@ -13,7 +13,6 @@ import duckdb
 from tests.python.ip_keys import ip_address_hash, ip_address_key
 
 DEV_KEY = "local-development-key-change-me"  # profiles.yml's default
-DEV_KEY = "local-development-key-change-me"  # profiles.yml's default
 
 
 def test_email_is_hmac_sha256_with_the_key(tiny_warehouse):
