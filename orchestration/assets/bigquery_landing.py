@@ -7,8 +7,6 @@ models off these instead: ``bigquery_landing_definitions()`` is that deployment'
 assets with one key). Loads are keyed and idempotent: ingestion/bigquery/loader.py.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
 from ingestion.contract import TABLES
