@@ -214,8 +214,8 @@ def _dbt_env(endpoint: str, root: Path) -> dict:
 def bq_build(bigquery_emulator, bq_raw, tmp_path_factory):  # noqa: F811
     client, _, _ = bq_raw
     root = tmp_path_factory.mktemp("bq_build")
-    # the profile of this checkout's example (a user's profiles.yml may predate the target)
-    shutil.copy(REPO / "profiles.yml.example", root / "profiles.yml")
+    # the committed profile, which holds the bigquery_emulator target
+    shutil.copy(REPO / "profiles.yml", root / "profiles.yml")
     # the e-mail hashing key in its table (docs/bigquery.md, section 4): the DuckDB build's key
     client.create_dataset("secrets", exists_ok=True)
     client.query("create table secrets.pii_hash_key (key string)").result()
