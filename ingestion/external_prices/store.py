@@ -24,6 +24,7 @@ loader's lock) and on PostgreSQL (psycopg2 connection).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,7 @@ from typing import Any
 import duckdb
 
 from ingestion.contract import TABLES
+from ingestion.loaders.versions import keep_latest
 
 from .observations import PriceObservation, RejectedRecord
 
@@ -143,26 +145,28 @@ class PriceConflict:
 def keep_latest_delivery(
     observations: Sequence[PriceObservation],
 ) -> tuple[list[PriceObservation], list[PriceConflict]]:
-    """One observation per key: the one delivered last (``observations`` are in delivery
-    order: request order, records in response order); a differing price is a conflict."""
-    winners: dict[tuple, PriceObservation] = {}
-    conflicts: list[PriceConflict] = []
-    for o in observations:
-        earlier = winners.get(o.key)
-        if earlier is not None and earlier.price_usd != o.price_usd:
-            conflicts.append(
-                PriceConflict(
-                    o.source,
-                    o.asset,
-                    o.observed_at,
-                    o.price_usd,
-                    earlier.price_usd,
-                    f"{o.source_url} record {o.row_number}",
-                    f"{earlier.source_url} record {earlier.row_number}",
-                )
-            )
-        winners[o.key] = o
-    return list(winners.values()), conflicts
+    """One observation per key by the file loader's rule (ingestion/loaders/versions.py:
+    ``keep_latest``; ``observations`` are in delivery order: request order, records in
+    response order), so the same input stores the same price whichever loader reads it; a
+    differing price delivered earlier is a conflict."""
+    rows = [{**dataclasses.asdict(o), "_observation": o} for o in observations]
+    kept, _ = keep_latest(rows, "external_prices")
+    winners = [row["_observation"] for row in kept]
+    latest = {o.key: o for o in winners}
+    conflicts = [
+        PriceConflict(
+            o.source,
+            o.asset,
+            o.observed_at,
+            latest[o.key].price_usd,
+            o.price_usd,
+            f"{latest[o.key].source_url} record {latest[o.key].row_number}",
+            f"{o.source_url} record {o.row_number}",
+        )
+        for o in observations
+        if o is not latest[o.key] and o.price_usd != latest[o.key].price_usd
+    ]
+    return winners, conflicts
 
 
 class PriceStore:
