@@ -273,18 +273,16 @@ def render_report(
             node_asset_key(ALERT_MARTS["compliance"]),
             node_asset_key(SCORECARD_MART),
             node_asset_key(SYSTEM_METRICS_MART),
-    "alerts, rule flag-share warnings and system metric breaches, the data-quality "
-    "scorecard and the source version conflicts, as Markdown (asset "
+            node_asset_key(FLAG_SHARE_MART),
+            node_asset_key(CONFLICTS_MART),
         )
         if k
     ],
     group_name="ops",
     kinds={"python", "markdown"},
     description="Daily report: the last days' KPIs beside their targets, the day's compliance "
-    "alerts, rule flag-share warnings and system metric breaches, and the data-quality "
-    "scorecard, as Markdown (asset "
-    "alerts and system metric breaches, the data-quality scorecard and the source version "
-    "conflicts, as Markdown (asset "
+    "alerts, rule flag-share warnings and system metric breaches, the data-quality "
+    "scorecard and the source version conflicts, as Markdown (asset "
     "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
 )
 def daily_report(
