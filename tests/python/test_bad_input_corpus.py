@@ -182,7 +182,7 @@ RESENT_FILES = ("2026-01-01.csv", "2026-01-02.csv", "2026-01-03-old-export-again
 
 
 @pytest.fixture(scope="module")
-def versioned_build(tmp_path_factory, profiles_file):
+def versioned_build(tmp_path_factory):
     """Every mutable table with an old export delivered again after a newer one, a users file
     edited in place (same size: tier 1 -> 3), the same trade_id twice in one file with two
     prices and once more in another file; loaded, then staging and the conflicts built."""
@@ -221,7 +221,9 @@ def versioned_build(tmp_path_factory, profiles_file):
     second = load_landing(landing, warehouse, settings=SETTINGS)
     env = project_env(root, warehouse)
     models = " ".join([*MUTABLE_STAGING, "stg_exchange__trades", "fct_source_version_conflicts"])
-    dbt(["run", "--select", *models.split(), "stg_loader__version_conflicts"], env)
+    # stg_exchange__deletions: the tombstones the users and orders staging models join
+    extra = ["stg_loader__version_conflicts", "stg_exchange__deletions"]
+    dbt(["run", "--select", *models.split(), *extra], env)
     tested = dbt(["test", "--select", "assert_no_source_version_conflicts"], env)
     return warehouse, second, tested
 
