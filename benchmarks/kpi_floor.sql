@@ -186,11 +186,14 @@ activity_changes as (
 ),
 
 bounds as (
+    -- every event a daily KPI counts, registrations and KYC approvals too (as dim_dates)
     select min(day) as first_day, max(day) as last_day
     from (
         select day from daily_trading
         union all select day from daily_orders
         union all select day from daily_fees
+        union all select day from daily_registrations
+        union all select day from daily_kyc
     )
 ),
 
