@@ -156,9 +156,15 @@ class _FileLoad:
     """Loads the files of one table through one connection."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, landing_dir: Path, table: SourceTable, load_id: str
+        self,
+        con: duckdb.DuckDBPyConnection,
+        landing_dir: Path,
+        table: SourceTable,
+        load_id: str,
+        check_raw: bool = True,
     ):
         self.con = con
+        self.check_raw = check_raw
         self.landing = Path(landing_dir)
         self.table = table
         self.load_id = load_id
@@ -226,7 +232,8 @@ class _FileLoad:
             present = {
                 rel: (path, digest) for (path, rel, _), digest in zip(files, digests, strict=True)
             }
-            self._check_raw_table(present)
+            if self.check_raw:
+                self._check_raw_table(present)
             for (path, rel, size), digest in zip(files, digests, strict=True):
                 sha = digest.result()
                 known = self._known_paths.get(rel, [])
@@ -667,20 +674,23 @@ def load_table(
     *,
     load_id: str | None = None,
     settings: LoaderSettings | None = None,
+    check_raw: bool = True,
 ) -> TableReport:
     """Load the new files of one table; returns rows loaded and quarantined, files skipped...
 
     ``warehouse`` is a path (the warehouse is then locked, opened, and closed again) or an open
     DuckDB connection (the caller then owns it, and holds the lock if others may write).
+    ``check_raw=False`` skips holding raw.<table> to raw._loaded_files: for a scratch session
+    whose bookkeeping describes another warehouse's raw tables (the BigQuery loader).
     """
     spec = _table(table)
     load_id = load_id or new_load_id()
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         configure_session(warehouse)
         ensure_bookkeeping(warehouse)
-        return _FileLoad(warehouse, Path(landing_dir), spec, load_id).run()
+        return _FileLoad(warehouse, Path(landing_dir), spec, load_id, check_raw).run()
     with open_warehouse(warehouse, settings) as con:
-        report = _FileLoad(con, Path(landing_dir), spec, load_id).run()
+        report = _FileLoad(con, Path(landing_dir), spec, load_id, check_raw).run()
         _checkpoint(con)
         return report
 
