@@ -383,6 +383,10 @@ def _pg(dsn: str, sql: str, params=None) -> list[tuple]:
         con.close()
 
 
+# rows per extract batch: five batches fit in the tiny scale's trades (about 1,000 fills)
+EXTRACT_BATCH = 180
+
+
 def _extract_process(dsn: str, schema: str, warehouse: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -399,7 +403,7 @@ def _extract_process(dsn: str, schema: str, warehouse: Path, env: dict) -> subpr
             "--tables",
             "trades",
             "--batch-size",
-            "300",
+            str(EXTRACT_BATCH),
         ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
@@ -424,7 +428,7 @@ def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
     shutil.copytree(tiny_landing / "trades", landing / "trades")
     populate_oltp(landing, dsn, schema, ["trades"])
     source = _pg(dsn, f'select trade_id::text from "{schema}".trades')
-    assert len(source) > 1200, "too few rows for five batches"
+    assert len(source) > 4 * EXTRACT_BATCH, "too few rows for five batches"
 
     warehouse = tmp_path / "wh" / "warehouse.duckdb"
     pausing = {PAUSE_BEFORE_COMMIT_ENV: "0.4", PAUSE_AT_ENV: "before_commit"}
@@ -453,14 +457,14 @@ def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
     con = duckdb.connect(str(warehouse), read_only=True)
     partial = con.execute("select count(*) from raw.trades").fetchone()[0]
     con.close()
-    assert partial == 900  # three batches committed; the fourth was rolled back
+    assert partial == 3 * EXTRACT_BATCH  # three batches committed; the fourth was rolled back
 
     resumed = _extract_process(dsn, schema, warehouse, {})
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
 
     clean = tmp_path / "clean" / "warehouse.duckdb"
-    extract(dsn, clean, schema, ["trades"], batch_size=300)
+    extract(dsn, clean, schema, ["trades"], batch_size=EXTRACT_BATCH)
     columns = ", ".join(f'"{c}"' for c in TRADE_COLUMNS)
     con = duckdb.connect()
     try:
