@@ -22,6 +22,7 @@
         'system_metrics': {'key': ['metric_id'], 'timestamps': [], 'status_column': none, 'precedence': [], 'first_seen': false, 'columns': [['metric_id', 'varchar'], ['metric_type', 'varchar'], ['value', 'decimal'], ['recorded_at', 'timestamp']]},
         'login_events': {'key': ['event_id'], 'timestamps': [], 'status_column': none, 'precedence': [], 'first_seen': false, 'columns': [['event_id', 'varchar'], ['user_id', 'varchar'], ['event_type', 'varchar'], ['ip_address', 'varchar'], ['country_code', 'varchar'], ['device_id', 'varchar'], ['occurred_at', 'timestamp']]},
         'support_tickets': {'key': ['ticket_id'], 'timestamps': ['created_at', 'resolved_at'], 'status_column': 'status', 'precedence': [['open'], ['pending'], ['solved'], ['closed']], 'first_seen': false, 'columns': [['ticket_id', 'varchar'], ['user_id', 'varchar'], ['category', 'varchar'], ['status', 'varchar'], ['created_at', 'timestamp'], ['resolved_at', 'timestamp']]},
+        'marketing_campaigns': {'key': ['campaign_id', 'user_id'], 'timestamps': [], 'status_column': none, 'precedence': [], 'first_seen': false, 'columns': [['campaign_id', 'varchar'], ['campaign_name', 'varchar'], ['action', 'varchar'], ['user_id', 'varchar'], ['campaign_group', 'varchar'], ['targeted_at', 'timestamp']]},
         'external_prices': {'key': ['source', 'asset', 'observed_at'], 'timestamps': [], 'status_column': none, 'precedence': [], 'first_seen': false, 'columns': [['source', 'varchar'], ['asset', 'varchar'], ['price_usd', 'decimal'], ['observed_at', 'timestamp']]}
     }) }}
 {%- endmacro %}

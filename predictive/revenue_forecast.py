@@ -189,10 +189,14 @@ def evaluate_series(
     )
 
 
+# From the first trading day: earlier days of the KPI series hold registrations only
+# (dim_dates.has_trading_started), and their zeros are no revenue history.
 DAILY_SQL = """
-select kpi_date, revenue_usd
-from marts.fct_daily_exchange_kpis
-order by kpi_date
+select kpis.kpi_date, kpis.revenue_usd
+from marts.fct_daily_exchange_kpis as kpis
+inner join marts.dim_dates as dates on kpis.kpi_date = dates.date_day
+where dates.has_trading_started
+order by kpis.kpi_date
 """
 
 

@@ -95,8 +95,9 @@ class FaultPlan:
                 {k: v[late] for k, v in fills.items()},
                 {k: v[late_fc] for k, v in fc.items()},
             )
-        if self.on and d == self.bad_day and F >= 80:
-            bad = np.arange(F // 2 - 30, F // 2)
+        if self.on and d == self.bad_day and F >= 40:
+            # up to 30 fills of the day go to the malformed file (a quarter on a quiet day)
+            bad = np.arange(F // 2 - min(30, F // 4), F // 2)
             main_f[bad] = False
             self.malformed(
                 "trades",

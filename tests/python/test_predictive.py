@@ -349,7 +349,14 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
     )
     # The lifecycle marts and what they need; tests of other areas are left out (cautious).
     dbt(
-        ["build", "--select", "+path:models/marts/lifecycle", "--indirect-selection", "cautious"],
+        [
+            "build",
+            "--select",
+            "+path:models/marts/lifecycle",
+            "+fct_transactions",  # the churn model's deposit and withdrawal features
+            "--indirect-selection",
+            "cautious",
+        ],
         env,
     )
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -86,8 +86,13 @@ def test_ip_truncation_for_ipv4_and_ipv6(tiny_warehouse):
 def test_the_key_never_reaches_compiled_sql(tiny_warehouse):
     compiled = tiny_warehouse.root / "dbt_target"
     assert compiled.exists()
+    # The one allowed mention: the default in the PostgreSQL missing-key error's fix command
+    # (macros/target_setup.sql), a shell default that the parsed macro source carries; the
+    # key dbt hashes with must appear nowhere else (in a real deployment it is not the default).
+    documented_default = "${DBT_ENV_SECRET_PII_HASH_KEY:-" + DEV_KEY + "}"
     for path in (p for p in compiled.rglob("*") if p.is_file()):
-        assert DEV_KEY not in path.read_text(errors="ignore"), path
+        text = path.read_text(errors="ignore").replace(documented_default, "")
+        assert DEV_KEY not in text, path
 
 
 def test_ip_address_hash_is_the_keyed_hash_of_the_address(tiny_warehouse):

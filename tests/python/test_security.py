@@ -68,6 +68,10 @@ ALLOWED = {
     "cg-test-key": ("tests/",),
     "cmc-test-key": ("tests/",),
     "secret": ("tests/",),
+    # the bearer token of the local stand-in Airbyte server (test_airbyte), and the BigQuery
+    # emulator's dummy token (it checks none)
+    "test-token": ("tests/",),
+    "emulator-needs-no-token": ("profiles.yml", "docs/"),
 }
 # Files that must never be in the repository at all.
 FORBIDDEN_NAMES = re.compile(
@@ -165,10 +169,13 @@ def _leaves(node, path=()):
         yield path, node
 
 
+DEVELOPMENT_DEFAULTS = ("", None, "local-development-key-change-me", "emulator-needs-no-token")
+
+
 def test_profiles_read_every_secret_from_the_environment():
     profiles = yaml.safe_load((REPO / "profiles.yml").read_text())
     outputs = profiles["crypto_exchange"]["outputs"]
-    assert set(outputs) == {"duckdb", "postgres", "bigquery"}
+    assert set(outputs) == {"duckdb", "postgres", "bigquery", "bigquery_emulator"}
     secrets = 0
     for path, value in _leaves(outputs):
         key = path[-1].lower()
@@ -178,7 +185,8 @@ def test_profiles_read_every_secret_from_the_environment():
             assert match, f"{'.'.join(path)} is not read from the environment: {value!r}"
             # the DBT_ENV_SECRET_ prefix keeps the value out of dbt's logs
             assert match["name"].startswith("DBT_ENV_SECRET_"), ".".join(path)
-            assert match["default"] in ("", None, "local-development-key-change-me")
+            # only the documented development defaults (the e-mail key; the emulator checks none)
+            assert match["default"] in DEVELOPMENT_DEFAULTS
     assert secrets >= 3  # the PostgreSQL password, the BigQuery key file, the e-mail hash key
     # committed, so that dbt works from a fresh clone; a user's own profiles: DBT_PROFILES_DIR
     tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "profiles.yml"], cwd=REPO,

@@ -5,12 +5,15 @@
 
 with
 
+{#- the dbt source each raw table is declared in (default: exchange) -#}
+{%- set source_of = {'external_prices': 'market_feeds', 'marketing_campaigns': 'crm'} %}
+
 conflicts as (
 
     {% for table in version_rules() %}
         select *
         from (
-            {{ version_conflicts(source('market_feeds' if table == 'external_prices' else 'exchange', table), table) }}
+            {{ version_conflicts(source(source_of.get(table, 'exchange'), table), table) }}
         ) as {{ table }}_conflicts
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
