@@ -353,7 +353,10 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
             "build",
             "--select",
             "+path:models/marts/lifecycle",
-            "+fct_transactions",  # the churn model's deposit and withdrawal features
+            # the churn model's deposit, withdrawal and login features
+            "+fct_transactions",
+            "+stg_exchange__login_events",
+            "+dim_users",
             "--indirect-selection",
             "cautious",
         ],
