@@ -1,19 +1,19 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks.
 
-Split by the dbt tag ``incremental``:
+Split by the dbt tag ``daily_partitioned`` (docs/architecture.md, "Tags"):
 
-* ``dbt_incremental_models`` (``select="tag:incremental"``): the large incremental facts,
+* ``dbt_incremental_models`` (``select="tag:daily_partitioned"``): the large incremental facts,
   daily-partitioned. A run gets its partition window as ``--vars '{"min_date": ...,
   "max_date": ...}'`` (see orchestration/partitions.py: open-ended at the first and the last
   partition); a backfill over many days is ONE dbt invocation (``BackfillPolicy.single_run()``).
-* The rest (``exclude="tag:incremental"``), unpartitioned, built with the project's default
+* The rest (``exclude="tag:daily_partitioned"``), unpartitioned, built with the project's default
   vars (all history), in two sets so that no set is both upstream and downstream of the
   incremental facts (Dagster would otherwise cut it into several steps, each a dbt call):
-  ``dbt_upstream_models`` (``select="+tag:incremental", exclude="tag:incremental"``: staging,
-  seeds, the rates the facts read) and ``dbt_models`` (``exclude="+tag:incremental"``: the
+  ``dbt_upstream_models`` (``select="+tag:daily_partitioned", exclude="tag:daily_partitioned"``: staging,
+  seeds, the rates the facts read) and ``dbt_models`` (``exclude="+tag:daily_partitioned"``: the
   marts and everything else).
 
-Without any node tagged ``incremental`` there is one set, ``dbt_models``: everything.
+Without any node tagged ``daily_partitioned`` there is one set, ``dbt_models``: everything.
 
 Dagster's dbt runs leave dbt's unit tests to CI (``make test``). Data tests run with
 ``DBT_INDIRECT_SELECTION=buildable``: only in a step where every model a test reads is built
@@ -45,9 +45,9 @@ from orchestration.dbt_project import dbt_project, load_manifest
 from orchestration.partitions import daily_partitions, dbt_vars_arg, dbt_vars_for_partition_range
 from orchestration.resources import WarehouseResource
 
-INCREMENTAL_TAG = "incremental"
-INCREMENTAL_SELECT = f"tag:{INCREMENTAL_TAG}"
-UPSTREAM_OF_INCREMENTAL_SELECT = f"+{INCREMENTAL_SELECT}"
+PARTITIONED_TAG = "daily_partitioned"
+PARTITIONED_SELECT = f"tag:{PARTITIONED_TAG}"
+UPSTREAM_OF_PARTITIONED_SELECT = f"+{PARTITIONED_SELECT}"
 INDIRECT_SELECTION = "buildable"
 FINANCIAL_INTEGRITY_TAG = "financial_integrity"
 FAILED_TEST_STATUSES = ("warn", "fail", "error")
@@ -67,9 +67,9 @@ class ExchangeDbtTranslator(DagsterDbtTranslator):
 translator = ExchangeDbtTranslator()
 
 
-def has_incremental_nodes(manifest: Mapping[str, Any]) -> bool:
+def has_partitioned_nodes(manifest: Mapping[str, Any]) -> bool:
     return any(
-        INCREMENTAL_TAG in (node.get("tags") or [])
+        PARTITIONED_TAG in (node.get("tags") or [])
         for node in manifest["nodes"].values()
         if node["resource_type"] in ASSET_NODE_TYPES
     )
@@ -147,13 +147,13 @@ def _run_dbt(
 
 
 MANIFEST = load_manifest()
-PARTITIONED = has_incremental_nodes(MANIFEST)
+PARTITIONED = has_partitioned_nodes(MANIFEST)
 
 
 @dbt_assets(
     manifest=MANIFEST,
     project=dbt_project,
-    exclude=UPSTREAM_OF_INCREMENTAL_SELECT if PARTITIONED else "",
+    exclude=UPSTREAM_OF_PARTITIONED_SELECT if PARTITIONED else "",
     dagster_dbt_translator=translator,
     name="dbt_models",
 )
@@ -170,8 +170,8 @@ def _upstream_assets() -> dg.AssetsDefinition | None:
     @dbt_assets(
         manifest=MANIFEST,
         project=dbt_project,
-        select=UPSTREAM_OF_INCREMENTAL_SELECT,
-        exclude=INCREMENTAL_SELECT,
+        select=UPSTREAM_OF_PARTITIONED_SELECT,
+        exclude=PARTITIONED_SELECT,
         dagster_dbt_translator=translator,
         name="dbt_upstream_models",
     )
@@ -190,7 +190,7 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
     @dbt_assets(
         manifest=MANIFEST,
         project=dbt_project,
-        select=INCREMENTAL_SELECT,
+        select=PARTITIONED_SELECT,
         dagster_dbt_translator=translator,
         name="dbt_incremental_models",
         partitions_def=daily_partitions,

@@ -124,7 +124,7 @@ def test_partition_window_becomes_dbt_vars(defs):
     ]
     assert "--vars" not in dbt_build_args({})
 
-    if dbt_incremental_models is not None:  # the project has models tagged `incremental`
+    if dbt_incremental_models is not None:  # the project has models tagged `daily_partitioned`
         assert dbt_incremental_models.partitions_def == daily_partitions
         assert dbt_incremental_models.backfill_policy == dg.BackfillPolicy.single_run()
         context = dg.build_schedule_context(scheduled_execution_time=now)
