@@ -9,9 +9,9 @@ Split by the dbt tag ``daily_partitioned`` (docs/architecture.md, "Tags"):
 * The rest (``exclude="tag:daily_partitioned"``), unpartitioned, built with the project's default
   vars (all history), in two sets so that no set is both upstream and downstream of the
   incremental facts (Dagster would otherwise cut it into several steps, each a dbt call):
-  ``dbt_upstream_models`` (``select="+tag:daily_partitioned", exclude="tag:daily_partitioned"``: staging,
-  seeds, the rates the facts read) and ``dbt_models`` (``exclude="+tag:daily_partitioned"``: the
-  marts and everything else).
+  ``dbt_upstream_models`` (``select="+tag:daily_partitioned"``,
+  ``exclude="tag:daily_partitioned"``: staging, seeds, the rates the facts read) and
+  ``dbt_models`` (``exclude="+tag:daily_partitioned"``: the marts and everything else).
 
 Without any node tagged ``daily_partitioned`` there is one set, ``dbt_models``: everything.
 
