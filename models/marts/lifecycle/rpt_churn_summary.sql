@@ -6,7 +6,7 @@ with
 
 users as (
 
-    select * from {{ ref('fct_user_activity') }}
+    select * from {{ ref('dim_user_trading_activity') }}
 
 ),
 
