@@ -102,4 +102,17 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    alert_date,
+    alert_source,
+    rule_name,
+    rule_category,
+    severity,
+    alert_count,
+    alerted_users,
+    cast(pending_alert_count as bigint) as pending_alert_count,
+    cast(sar_candidate_count as bigint) as sar_candidate_count,
+    {{ money('amount_usd') }} as amount_usd
+from final

@@ -237,4 +237,34 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    alert_id,
+    alert_source,
+    rule_name,
+    rule_category,
+    user_id,
+    severity,
+    severity_rank,
+    hit_key,
+    {{ money('amount_usd') }} as amount_usd,
+    transaction_ids,
+    evidence_type,
+    evidence_ids,
+    evidence_count,
+    alert_details,
+    pattern_started_at,
+    detected_at,
+    detected_date,
+    investigation_status,
+    disposition,
+    source_status,
+    is_sar_candidate,
+    is_open,
+    assignee,
+    case_note,
+    reviewed_at,
+    reviewed_by,
+    case_event_count
+from final

@@ -369,4 +369,34 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    kpi_date,
+    active_traders,
+    active_traders_target,
+    trade_count,
+    {{ money('trading_volume_usd') }} as trading_volume_usd,
+    {{ money('trading_volume_usd_target') }} as trading_volume_usd_target,
+    {{ money('trading_fee_revenue_usd') }} as trading_fee_revenue_usd,
+    {{ money('withdrawal_fee_revenue_usd') }} as withdrawal_fee_revenue_usd,
+    {{ money('revenue_usd') }} as revenue_usd,
+    {{ money('revenue_usd_target') }} as revenue_usd_target,
+    {{ money('revenue_per_trade_usd') }} as revenue_per_trade_usd,
+    {{ money('revenue_per_trade_usd_target') }} as revenue_per_trade_usd_target,
+    orders_placed,
+    cast(orders_executed as bigint) as orders_executed,
+    fill_rate,
+    fill_rate_target,
+    new_registrations,
+    kyc_approvals,
+    first_time_traders,
+    cast(traders_to_date as bigint) as traders_to_date,
+    cast(active_traders_30d as bigint) as active_traders_30d,
+    cast(churned_traders as bigint) as churned_traders,
+    churn_rate,
+    cast(registered_users_to_date as bigint) as registered_users_to_date,
+    kpi_target_scale,
+    is_scaled_target,
+    loaded_at
+from final

@@ -197,4 +197,30 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    date_day,
+    pair_id,
+    symbol,
+    base_asset,
+    quote_asset,
+    snapshot_count,
+    cast(two_sided_snapshot_count as bigint) as two_sided_snapshot_count,
+    cast(crossed_snapshot_count as bigint) as crossed_snapshot_count,
+    avg_spread_bps,
+    p95_spread_bps,
+    max_spread_bps,
+    avg_bid_depth_1_percent,
+    avg_ask_depth_1_percent,
+    avg_total_depth_1_percent,
+    {{ money('avg_total_depth_1_percent_usd') }} as avg_total_depth_1_percent_usd,
+    base_volume,
+    quote_volume,
+    {{ money('trading_volume_usd') }} as trading_volume_usd,
+    trade_count,
+    hourly_return_count,
+    realized_volatility,
+    crossed_snapshot_rate,
+    volume_share
+from final
