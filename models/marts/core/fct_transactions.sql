@@ -61,4 +61,22 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    transaction_id,
+    user_id,
+    transaction_type,
+    asset,
+    amount,
+    balance_before,
+    balance_after,
+    reference_id,
+    transaction_status,
+    is_completed,
+    asset_usd_rate,
+    {{ money('amount_usd') }} as amount_usd,
+    created_at,
+    created_date,
+    loaded_at
+from final
