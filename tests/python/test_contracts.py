@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, REPO, project_env
+
+from tests.python.conftest import BIN, REPO, project_env
 
 MART = "rpt_monthly_revenue_by_tier"
 MART_SQL = Path("models/marts/exchange") / f"{MART}.sql"
