@@ -87,3 +87,6 @@ def test_kpi_page_links_every_kpi_doc_block_and_names_real_models():
     assert not unlinked, f"docs/kpis.md does not link: {unlinked}"
     unknown = sorted(set(MODEL_NAME.findall(text)) - model_names())
     assert not unknown, f"docs/kpis.md names models that do not exist: {unknown}"
+    tests = set(re.findall(r"`(assert_\w+)`", text))
+    missing = sorted(t for t in tests if not (REPO / "tests" / "dbt" / f"{t}.sql").exists())
+    assert not missing, f"docs/kpis.md names dbt tests that do not exist: {missing}"
