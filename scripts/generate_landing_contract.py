@@ -65,7 +65,18 @@ def version_rule_text(table: contract.SourceTable) -> str:
     return "mutable, the latest version wins: " + ", then ".join(steps)
 
 
-def column_row(table: contract.SourceTable, column: contract.Column) -> str:
+def columns_described() -> bool:
+    """Whether the contract carries column descriptions (then the page shows them)."""
+    return any(
+        getattr(column, "description", None)
+        for table in contract.TABLES.values()
+        for column in table.columns
+    )
+
+
+def column_row(
+    table: contract.SourceTable, column: contract.Column, described: bool = False
+) -> str:
     rules = []
     if column.name in table.primary_key:
         rules.append("key")
@@ -80,9 +91,12 @@ def column_row(table: contract.SourceTable, column: contract.Column) -> str:
     allowed = _code(column.enum) if column.enum else ""
     null = "no" if column.required else "yes"
     duck = contract.DUCKDB_TYPES[column.type]
-    return (
+    row = (
         f"| `{column.name}` | {column.type} (`{duck}`) | {null} | {allowed} | {', '.join(rules)} |"
     )
+    if described:
+        row += f" {' '.join((getattr(column, 'description', None) or '').split())} |"
+    return row
 
 
 def bookkeeping_tables() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -100,6 +114,7 @@ def bookkeeping_tables() -> list[tuple[str, list[tuple[str, str]]]]:
 def render() -> str:
     tables = contract.TABLES
     rules = {rule.anchor: rule for rule in contract.LANDING_RULES}
+    described = columns_described()
     lines = [
         "# Landing contract",
         "",
@@ -190,10 +205,11 @@ def render() -> str:
             f"- Primary key: {_code(table.primary_key)}; event time: `{table.event_time}`.",
             f"- Versions: {version_rule_text(table)}.",
             "",
-            "| column | type | NULL | allowed values | rule |",
-            "| --- | --- | --- | --- | --- |",
+            "| column | type | NULL | allowed values | rule |"
+            + (" meaning |" if described else ""),
+            "| --- | --- | --- | --- | --- |" + (" --- |" if described else ""),
         ]
-        lines += [column_row(table, column) for column in table.columns]
+        lines += [column_row(table, column, described) for column in table.columns]
         lines.append("")
 
     lines += [

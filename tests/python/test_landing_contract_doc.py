@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import types
 
 from ingestion import contract
 
@@ -76,3 +77,17 @@ def test_version_rules_are_stated_in_their_order():
         contract.TABLES["trading_pairs"]
     )
     assert landing_contract.version_rule_text(contract.TABLES["trades"]).startswith("immutable")
+
+
+def test_column_descriptions_of_the_contract_reach_the_page(monkeypatch):
+    """Once the contract describes its columns, the page shows each description."""
+    trades = contract.TABLES["trades"]
+    fee = trades.column("fee")
+    described = types.SimpleNamespace(**dataclasses.asdict(fee), description="Fee charged.")
+    changed = dataclasses.replace(
+        trades, columns=tuple(described if c is fee else c for c in trades.columns)
+    )
+    monkeypatch.setitem(contract.TABLES, "trades", changed)
+    text = landing_contract.render()
+    assert "| column | type | NULL | allowed values | rule | meaning |" in text
+    assert "| `fee` | decimal (`DECIMAL(20,8)`) | no |  |  | Fee charged. |" in text
