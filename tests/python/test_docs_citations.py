@@ -57,7 +57,6 @@ def outside_citations(root: Path = REPO) -> list[str]:
 
 
 def test_no_file_cites_a_document_outside_the_repository():
-    """Goes green once /work/wt/spec_citations.py has rewritten the SPEC citations."""
     found = outside_citations()
     assert not found, (
         f"{len(found)} citations of documents outside the repository; cite the docs/ page that "
