@@ -17,9 +17,8 @@ from .conftest import REPO
 from .test_documentation import anchors
 
 TEXT_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".md", ".csv", ".toml", ".txt", ".cfg", ".j2"}
+# Folders of generated or installed files (and every hidden folder: .git, .venv, caches).
 SKIPPED_DIRS = {
-    ".git",
-    ".venv",
     "data",
     "target",
     "logs",
@@ -37,7 +36,11 @@ def repository_files(root: Path = REPO) -> list[Path]:
     """The text files of the repository, without virtualenvs, data and build output."""
     files = []
     for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in SKIPPED_DIRS and not d.startswith(".") and not d.endswith(".egg-info")
+        ]
         for name in names:
             path = Path(folder) / name
             if path.suffix in TEXT_SUFFIXES or name == "Makefile":
