@@ -77,9 +77,9 @@ valued as (
         {{ to_day('trades_with_pair.executed_at') }} as executed_date,
         coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as quote_usd_rate,
         cast(trades_with_pair.notional as {{ type_double() }})
-            * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as notional_usd,
+        * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as notional_usd,
         cast(trades_with_pair.fee_amount as {{ type_double() }})
-            * coalesce(fee_stable.usd_rate, fee_rates.usd_rate) as fee_usd,
+        * coalesce(fee_stable.usd_rate, fee_rates.usd_rate) as fee_usd,
         trades_with_pair.loaded_at
     from trades_with_pair
     left join stablecoins as quote_stable

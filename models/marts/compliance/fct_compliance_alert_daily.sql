@@ -29,9 +29,15 @@ bounds as (
         cast(min(first_day) as timestamp) as first_day,
         cast(max(last_day) as timestamp) as last_day
     from (
-        select min(date_day) as first_day, max(date_day) as last_day from dates
+        select
+            min(date_day) as first_day,
+            max(date_day) as last_day
+        from dates
         union all
-        select min(detected_date), max(detected_date) from alerts
+        select
+            min(detected_date),
+            max(detected_date)
+        from alerts
     ) as day_ranges
 
 ),
@@ -44,9 +50,19 @@ days as (
 
 series as (
 
-    select alert_source, rule_name, rule_category, default_severity as severity from rules
+    select
+        alert_source,
+        rule_name,
+        rule_category,
+        default_severity as severity
+    from rules
     union distinct
-    select alert_source, rule_name, rule_category, severity from alerts
+    select
+        alert_source,
+        rule_name,
+        rule_category,
+        severity
+    from alerts
 
 ),
 

@@ -33,11 +33,11 @@
 with
 
 {% for rule_model in rule_models %}
-{{ rule_model }} as (
+    {{ rule_model }} as (
 
-    select * from {{ ref(rule_model) }}
+        select * from {{ ref(rule_model) }}
 
-),
+    ),
 
 {% endfor %}
 system_alerts as (
@@ -60,7 +60,10 @@ ledger_integrity_alerts as (
 
 transactions as (
 
-    select transaction_id, amount_usd from {{ ref('fct_transactions') }}
+    select
+        transaction_id,
+        amount_usd
+    from {{ ref('fct_transactions') }}
 
 ),
 
@@ -79,25 +82,25 @@ case_states as (
 rule_hits as (
 
     {% for rule_model in rule_models %}
-    select
-        alert_id,
-        'rule' as alert_source,
-        rule_name,
-        user_id,
-        severity,
-        hit_key,
-        amount_usd,
-        evidence_type,
-        evidence_ids,
-        evidence_count,
-        alert_details,
-        pattern_started_at,
-        detected_at,
-        'pending' as investigation_status,
-        cast(null as {{ dbt.type_string() }}) as disposition,
-        cast(null as {{ dbt.type_string() }}) as source_status
-    from {{ rule_model }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            alert_id,
+            'rule' as alert_source,
+            rule_name,
+            user_id,
+            severity,
+            hit_key,
+            amount_usd,
+            evidence_type,
+            evidence_ids,
+            evidence_count,
+            alert_details,
+            pattern_started_at,
+            detected_at,
+            'pending' as investigation_status,
+            cast(null as {{ dbt.type_string() }}) as disposition,
+            cast(null as {{ dbt.type_string() }}) as source_status
+        from {{ rule_model }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

@@ -13,17 +13,36 @@ with
 
 counted_events as (
 
-    select min(executed_at) as first_at, max(executed_at) as last_at, true as is_trading
+    select
+        min(executed_at) as first_at,
+        max(executed_at) as last_at,
+        true as is_trading
     from {{ ref('stg_exchange__trades') }}
     union all
-    select min(placed_at), max(placed_at), true from {{ ref('stg_exchange__orders') }}
+    select
+        min(placed_at),
+        max(placed_at),
+        true
+    from {{ ref('stg_exchange__orders') }}
     union all
-    select min(collected_at), max(collected_at), true from {{ ref('stg_exchange__fee_collections') }}
+    select
+        min(collected_at),
+        max(collected_at),
+        true
+    from {{ ref('stg_exchange__fee_collections') }}
     union all
-    select min(registered_at), max(registered_at), false from {{ ref('stg_exchange__users') }}
+    select
+        min(registered_at),
+        max(registered_at),
+        false
+    from {{ ref('stg_exchange__users') }}
     union all
     -- Counted as fct_daily_exchange_kpis counts them: approved, with an approval time.
-    select min(approved_at), max(approved_at), false from {{ ref('stg_exchange__user_kyc') }}
+    select
+        min(approved_at),
+        max(approved_at),
+        false
+    from {{ ref('stg_exchange__user_kyc') }}
     where verification_status = 'approved'
 
 ),

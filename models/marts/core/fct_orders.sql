@@ -24,7 +24,12 @@ orders as {{ not_materialized() }} (
 
 trades as {{ not_materialized() }} (
 
-    select order_id, quantity, notional_usd, executed_at, loaded_at
+    select
+        order_id,
+        quantity,
+        notional_usd,
+        executed_at,
+        loaded_at
     from {{ ref('int_trades_valued') }}
 
 ),

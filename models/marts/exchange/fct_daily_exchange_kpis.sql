@@ -31,19 +31,34 @@ days as (
 
 trades as {{ not_materialized() }} (
 
-    select executed_date, user_id, is_maker, notional_usd, loaded_at from {{ ref('int_trades_valued') }}
+    select
+        executed_date,
+        user_id,
+        is_maker,
+        notional_usd,
+        loaded_at
+    from {{ ref('int_trades_valued') }}
 
 ),
 
 fees as {{ not_materialized() }} (
 
-    select collected_date, fee_type, fee_usd, loaded_at from {{ ref('int_fee_collections_valued') }}
+    select
+        collected_date,
+        fee_type,
+        fee_usd,
+        loaded_at
+    from {{ ref('int_fee_collections_valued') }}
 
 ),
 
 orders as {{ not_materialized() }} (
 
-    select placed_date, is_executed, loaded_at from {{ ref('fct_orders') }}
+    select
+        placed_date,
+        is_executed,
+        loaded_at
+    from {{ ref('fct_orders') }}
 
 ),
 
@@ -208,9 +223,15 @@ activity_changes as (
         date_day,
         sum(change) as active_change
     from (
-        select first_trade_date as date_day, 1 as change from spells
+        select
+            first_trade_date as date_day,
+            1 as change
+        from spells
         union all
-        select cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date), -1 from spells
+        select
+            cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date),
+            -1
+        from spells
     ) as changes
     group by date_day
 
@@ -223,11 +244,20 @@ daily_loaded_at as (
         date_day,
         max(loaded_at) as loaded_at
     from (
-        select date_day, loaded_at from daily_trading
+        select
+            date_day,
+            loaded_at
+        from daily_trading
         union all
-        select date_day, loaded_at from daily_fees
+        select
+            date_day,
+            loaded_at
+        from daily_fees
         union all
-        select date_day, loaded_at from daily_orders
+        select
+            date_day,
+            loaded_at
+        from daily_orders
     ) as loads
     group by date_day
 

@@ -73,7 +73,7 @@ with_previous as (
     from monthly_revenue
     left join monthly_revenue as previous
         on previous.month_start_date
-            = cast({{ dbt.dateadd('month', -1, 'monthly_revenue.month_start_date') }} as date)
+        = cast({{ dbt.dateadd('month', -1, 'monthly_revenue.month_start_date') }} as date)
 
 ),
 

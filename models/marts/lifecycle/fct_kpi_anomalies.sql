@@ -56,12 +56,12 @@ launch as (
 daily_values as (
 
     {% for metric in metrics %}
-    select
-        kpi_date,
-        '{{ metric }}' as metric_name,
-        cast({{ metric }} as {{ type_double() }}) as metric_value
-    from kpis
-    {% if not loop.last %}union all{% endif %}
+        select
+            kpi_date,
+            '{{ metric }}' as metric_name,
+            cast({{ metric }} as {{ type_double() }}) as metric_value
+        from kpis
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -76,7 +76,7 @@ history as (
     from daily_values as scored
     inner join daily_values as past
         on scored.metric_name = past.metric_name
-        and past.kpi_date < scored.kpi_date
+        and scored.kpi_date > past.kpi_date
         and past.kpi_date >= cast({{ dbt.dateadd('day', -window_days, 'scored.kpi_date') }} as date)
     cross join launch
     where past.metric_value is not null
@@ -147,9 +147,9 @@ scored as (
         -- limits; NULL (not scored) without a spread.
         case
             when robust_spread is not null then greatest(
-                {{ z_threshold }} * robust_spread,
-                {{ min_relative_change }} * abs(baseline_value)
-            )
+                    {{ z_threshold }} * robust_spread,
+                    {{ min_relative_change }} * abs(baseline_value)
+                )
         end as band_half_width
     from scaled
 

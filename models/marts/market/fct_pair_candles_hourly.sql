@@ -46,11 +46,11 @@ trades_to_build as (
 
 ),
 {% else %}
-trades_to_build as (
+    trades_to_build as (
 
-    select * from trades
+        select * from trades
 
-),
+    ),
 {% endif %}
 
 taker_fills as (

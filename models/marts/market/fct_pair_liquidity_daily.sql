@@ -47,8 +47,8 @@ snapshots_valued as (
     select
         snapshots.*,
         (snapshots.bid_depth_1_percent + snapshots.ask_depth_1_percent)
-            * snapshots.mid_price
-            * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as total_depth_1_percent_usd
+        * snapshots.mid_price
+        * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as total_depth_1_percent_usd
     from snapshots
     left join pairs
         on snapshots.pair_id = pairs.pair_id
@@ -102,9 +102,9 @@ hourly_returns as (
             when lag(opened_at) over (partition by pair_id order by opened_at)
                 = {{ dbt.dateadd('hour', -1, 'opened_at') }}
                 then ln(
-                    cast(close_price as {{ type_double() }})
-                    / lag(close_price) over (partition by pair_id order by opened_at)
-                )
+                        cast(close_price as {{ type_double() }})
+                        / lag(close_price) over (partition by pair_id order by opened_at)
+                    )
         end as log_return
     from engine_candles
     where close_price > 0

@@ -73,12 +73,12 @@ daily_values as (
     from table_bounds
     inner join calendar
         on
-            table_bounds.first_day <= calendar.event_date
-            and table_bounds.last_day >= calendar.event_date
+        table_bounds.first_day <= calendar.event_date
+        and table_bounds.last_day >= calendar.event_date
     left join counts
         on
-            table_bounds.source_table = counts.source_table
-            and calendar.event_date = counts.event_date
+        table_bounds.source_table = counts.source_table
+        and calendar.event_date = counts.event_date
 
 ),
 
@@ -92,9 +92,9 @@ history as (
     from daily_values as scored
     inner join daily_values as past
         on
-            scored.source_table = past.source_table
-            and scored.event_date > past.event_date
-            and past.event_date >= cast({{ dbt.dateadd('day', -window_days, 'scored.event_date') }} as date)
+        scored.source_table = past.source_table
+        and scored.event_date > past.event_date
+        and past.event_date >= cast({{ dbt.dateadd('day', -window_days, 'scored.event_date') }} as date)
 
 ),
 
@@ -120,8 +120,8 @@ spreads as (
     from history
     inner join baselines
         on
-            history.source_table = baselines.source_table
-            and history.event_date = baselines.event_date
+        history.source_table = baselines.source_table
+        and history.event_date = baselines.event_date
     group by history.source_table, history.event_date
 
 ),
@@ -142,12 +142,12 @@ scaled as (
     from daily_values
     left join baselines
         on
-            daily_values.source_table = baselines.source_table
-            and daily_values.event_date = baselines.event_date
+        daily_values.source_table = baselines.source_table
+        and daily_values.event_date = baselines.event_date
     left join spreads
         on
-            daily_values.source_table = spreads.source_table
-            and daily_values.event_date = spreads.event_date
+        daily_values.source_table = spreads.source_table
+        and daily_values.event_date = spreads.event_date
 
 ),
 
