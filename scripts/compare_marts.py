@@ -80,7 +80,14 @@ def _same(a, b, rel_tol: float, abs_tol: float) -> bool:
     return a == b
 
 
-def compare(before: str, after: str, schema: str, rel_tol: float, abs_tol: float) -> list[str]:
+def compare(
+    before: str,
+    after: str,
+    schema: str,
+    rel_tol: float,
+    abs_tol: float,
+    exclude: tuple[str, ...] = (),
+) -> list[str]:
     con = duckdb.connect()
     con.execute(f"attach '{before}' as before_db (read_only)")
     con.execute(f"attach '{after}' as after_db (read_only)")
@@ -89,7 +96,7 @@ def compare(before: str, after: str, schema: str, rel_tol: float, abs_tol: float
     left = _tables(con, schema)
     con.execute("use after_db")
     right = _tables(con, schema)
-    for table in sorted(set(left) | set(right)):
+    for table in sorted((set(left) | set(right)) - set(exclude)):
         if table not in right:
             differences.append(f"{table}: only in {before}")
             continue
@@ -133,8 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", default="marts")
     parser.add_argument("--rel-tol", type=float, default=1e-9, help="relative tolerance of sums")
     parser.add_argument("--abs-tol", type=float, default=1e-6, help="absolute tolerance of sums")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="a table not to compare (repeatable), e.g. the run-history marts (fct_pipeline_runs, "
+        "fct_pipeline_run_stages, fct_data_quality_scorecard), which record each dbt run itself",
+    )
     args = parser.parse_args(argv)
-    differences = compare(args.before, args.after, args.schema, args.rel_tol, args.abs_tol)
+    differences = compare(
+        args.before, args.after, args.schema, args.rel_tol, args.abs_tol, tuple(args.exclude)
+    )
     for line in differences:
         print(line)
     print(f"{len(differences)} difference(s) in schema {args.schema}")
