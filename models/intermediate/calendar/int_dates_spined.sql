@@ -1,5 +1,5 @@
 -- One row per UTC day from the first to the last day of data: the first to the last day of
--- any event a daily KPI counts (SPEC section 4: registrations, KYC approvals, orders, fills,
+-- any event a daily KPI counts (docs/kpis.md: registrations, KYC approvals, orders, fills,
 -- fee collections). Every daily series joins to this spine, so quiet days show zeros, and
 -- registrations or KYC approvals before the first order (a launch week, a backfill that
 -- begins with the users table) fall on a day of the spine. A KPI that counts a new kind of

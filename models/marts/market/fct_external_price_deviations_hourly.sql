@@ -2,8 +2,9 @@
 -- base asset within half an hour of the candle's close: the exchange's hourly close in USD
 -- against the external reference price (SPEC section 6), and the order book beside it.
 -- exchange_close_usd = close_price (market_data_1h) * USD rate of the quote asset at the
--- candle's hour (int_asset_usd_rates_hourly through usd_rate_join: stablecoins 1.0). External price: the
--- source's observation nearest to the close (int_external_prices_matched_hourly).
+-- candle's hour (int_asset_usd_rates_hourly through usd_rate_join: stablecoins 1.0).
+-- External price: the source's observation nearest to the close
+-- (int_external_prices_matched_hourly).
 -- deviation_bps = (exchange_close_usd - external_price_usd) / external_price_usd * 10,000;
 -- mid_deviation_bps the same for the order-book mid at the close
 -- (int_order_book_mids_matched_hourly), valued with the mid of the quote asset's USDT pair at
