@@ -248,21 +248,5 @@ def test_this_project_follows_its_conventions(tmp_path):
         cwd=REPO, env=ENV, check=True,
     )
     violations = check_manifest(json.loads((tmp_path / "manifest.json").read_text()))
-    unexpected = [str(v) for v in violations if (v.rule, v.node) not in PENDING]
-    assert unexpected == []
+    assert [str(v) for v in violations] == []
 
-
-# Intermediate models that still read a mart when this test was written: issue 19's "facts"
-# work moves what they share into intermediate models. The list may only shrink: any other
-# violation, or one of these on another rule, fails the test above.
-PENDING = {
-    ("intermediate_reads_mart", name)
-    for name in (
-        "int_dormant_reactivations_detected",
-        "int_ledger_chain_breaks_detected",
-        "int_transfers_completed",
-        "int_undersized_orders_flagged",
-        "int_users_recent_activity_measured",
-        "int_wallet_balance_mismatches_detected",
-    )
-}
