@@ -321,7 +321,7 @@ def run(args: argparse.Namespace) -> dict:
             [
                 PY,
                 "-m",
-                "ingestion.simulator",
+                "simulator",
                 "--scale",
                 args.scale,
                 "--out",

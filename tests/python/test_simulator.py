@@ -1,4 +1,4 @@
-"""The exchange simulator (ingestion/simulator): determinism, the landing contract, and the
+"""The exchange simulator (`simulator/`): determinism, the landing contract, and the
 financial invariants of SPEC section 7 on the tiny scale, checked with DuckDB over the files."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ingestion.contract import TABLES
-from ingestion.simulator import simulate
+from simulator import simulate
 
 RULES = (
     "large_transaction",
@@ -508,7 +508,7 @@ def test_planted_transfers_fire_their_rules(landing, con):
 
 
 def test_anomaly_days_are_labelled_at_small_scale_and_up():
-    from ingestion.simulator import SCALES
+    from simulator import SCALES
 
     assert not SCALES["tiny"].anomalies and all(
         SCALES[s].anomalies for s in ("small", "medium", "large")

@@ -1,9 +1,9 @@
 """Deterministic exchange simulator: writes a landing directory (SPEC section 2).
 
-    from ingestion.simulator import simulate
+    from simulator import simulate
     manifest = simulate("data/landing", scale="small", seed=42)
 
-or `python -m ingestion.simulator --scale small --out data/landing`. See README.md.
+or `python -m simulator --scale small --out data/landing`. See README.md.
 """
 
 from .config import SCALES

@@ -878,7 +878,7 @@ class Simulator:
         n_cases = self.cases.write(meta / "planted_cases.csv")
         n_campaigns = self.campaign_plan.write_truth(meta / "campaign_truth.csv")
         manifest = {
-            "simulator": "ingestion.simulator",
+            "simulator": "simulator",
             "scale": self.S.name,
             "seed": self.seed,
             "faults": self.faults,
