@@ -136,7 +136,7 @@ class PlantedCases:
     def setup_users(self) -> None:
         """Reserve and shape the scripted users; script their deposits, withdrawals, logins."""
         sim = self.sim
-        D, fd, s0 = sim.D, sim.fd, sim.start_us
+        D, fd, s0 = sim.n_days, sim.day_at_fraction, sim.start_us
         rng = sim.rng("planted")
         pre = np.flatnonzero(sim.is_pre)
         new = np.flatnonzero(~sim.is_pre)
@@ -473,17 +473,17 @@ class PlantedCases:
                 out.append(w)
         return out
 
-    def record_flows(self, d: int, fl: dict) -> None:
-        tagged = np.flatnonzero(fl["tag"] >= 0)
+    def record_flows(self, d: int, flows: dict) -> None:
+        tagged = np.flatnonzero(flows["tag"] >= 0)
         for i in tagged:
-            cid = self.tags[int(fl["tag"][i])]
-            self.cases[cid].refs.append(self.sim.uid("transaction", int(fl["ctr"][i])))
+            cid = self.tags[int(flows["tag"][i])]
+            self.cases[cid].refs.append(self.sim.uid("transaction", int(flows["ctr"][i])))
 
-    def record_history(self, fl: dict, ctr: np.ndarray) -> None:
+    def record_history(self, flows: dict, ctr: np.ndarray) -> None:
         """Reference the dormant user's last transaction before the window."""
         sim = self.sim
         z = self.u["Z1"]
-        idx = np.flatnonzero(fl["user"] == z)
+        idx = np.flatnonzero(flows["user"] == z)
         for i in idx:
             self.cases["CMP-09"].refs.append(sim.uid("transaction", int(ctr[i])))
 
@@ -513,10 +513,10 @@ class PlantedCases:
             cols["tag"].append(self._tag(cid) if cid else -1)
         return {k: np.array(v, dtype=np.int64) for k, v in cols.items()}
 
-    def record_logins(self, d: int, lg: dict) -> None:
-        for i in np.flatnonzero(lg["tag"] >= 0):
-            cid = self.tags[int(lg["tag"][i])]
-            self.cases[cid].refs.append(self.sim.uid("login", int(lg["ctr"][i])))
+    def record_logins(self, d: int, logins: dict) -> None:
+        for i in np.flatnonzero(logins["tag"] >= 0):
+            cid = self.tags[int(logins["tag"][i])]
+            self.cases[cid].refs.append(self.sim.uid("login", int(logins["ctr"][i])))
 
     def burst_security(self, d: int) -> dict:
         day, u = self.burst
