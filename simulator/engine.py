@@ -323,7 +323,6 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         self.write_users(d)
         self.write_kyc(d)
         clock("users")
-        N = self.n_users
         # who trades today
         lower = np.maximum(self.approved + 10 * MIN, ds)
         elig = (
@@ -344,7 +343,7 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         # campaign members: kept out of, or made to trade in, their window (campaigns.py)
         elig, p = self.campaign_plan.steer(d, elig, p)
         self.campaign_plan.write_members(d)
-        active = np.flatnonzero(elig & (rng.random(N) < p))
+        active = np.flatnonzero(elig & (rng.random(self.n_users) < p))
         trading = self.trade(d, rng, active, lower)
         clock("orders and fills")
         logins = self.logins(d, rng, active, trading)

@@ -217,50 +217,12 @@ class Ledger:
 
     # ------------------------------------------------------------------ balances
     def flows(self, d: int, rng, trading: dict, lower: np.ndarray) -> dict:
-        ds, de = self.day_start(d), self.day_start(d) + DAY
-        f = trading["fills"]
-        F = f["ctr"].size
-        buy = f["sell"] == 0
-        base = PAIR_BASE[f["pair"]]
-        quote = PAIR_QUOTE[f["pair"]]
-        qty_units = f["qty"] * PAIR_QTY_UNIT[f["pair"]]
-        trade = {"ref": f["ctr"], "ref_entity": ENTITY["trade"], "tie": f["ctr"]}
-        parts = [
-            self._flow(
-                f["user"], base, f["t"], K_TRADE, np.where(buy, qty_units, -qty_units), **trade
-            ),
-            self._flow(
-                f["user"],
-                quote,
-                f["t"],
-                K_TRADE,
-                np.where(buy, -f["notional"], f["notional"]),
-                **trade,
-            ),
-            self._flow(f["user"], quote, f["t"], K_FEE, -f["fee"], **trade),
-        ]
-        del qty_units
-        # deposits without a trade in sight (funding the account ahead of time)
-        cand = np.flatnonzero(
-            (self.kyc == 1)
-            & (self.approved < de - HOUR)
-            & ~self.reserved
-            & (self.suspend_us >= de)
-            & (self.close_us >= de)
-        )
-        n_dep = rng.binomial(cand.size, 0.012) if cand.size else 0
-        if n_dep:
-            du = rng.choice(cand, n_dep, replace=False)
-            da = np.where(rng.random(n_dep) < 0.8, A["USDT"], rng.choice(PAIR_BASE, n_dep))
-            dt_ = self.times(rng, d, np.maximum(self.approved[du] + 5 * MIN, ds), de - HOUR)
-            usd = np.clip(np.exp(rng.normal(np.log(300), 0.9, n_dep)), 20, 4800)
-            px = self.usd_px[da, self.minute(dt_)]
-            amt = np.maximum(
-                (np.floor(usd / px * UNIT / NICE_UNITS[da]) * NICE_UNITS[da]).astype(np.int64),
-                NICE_UNITS[da],
-            )
-            parts.append(self._flow(du, da, dt_, K_DEPOSIT, amt))
-            self.funded_day[du] = d
+        """Every balance movement of day d, chained and written (`post_ledger`): the fills'
+        legs and fees, deposits ahead of trading, planted flows, top-ups that keep balances
+        non-negative, and withdrawals; then the day's fee collections. Returns the flows."""
+        fills = trading["fills"]
+        parts = self._fill_legs(fills)
+        parts.extend(self._deposits_ahead_of_trading(d, rng))
         parts.extend(typed_flows(p) for p in self.cases.flows(d))
         offset = 0
         for part in parts:  # partner indices are relative to their part
@@ -275,94 +237,159 @@ class Ledger:
         for k in day_flows:
             day_flows[k] = np.concatenate([day_flows[k], tops.pop(k)])
         del tops
+        self._withdrawals(d, rng, day_flows)
+        res = self.post_ledger(d, day_flows)
+        day_flows["ctr"] = res["ctr"]
+        day_flows["t_adj"] = res["t"]
+        self.cases.record_flows(d, day_flows)
+        self._write_fee_collections(d, fills, day_flows)
+        return day_flows
+
+    def _fill_legs(self, fills: dict) -> list[dict]:
+        """Per fill: the base-asset leg, the quote-asset leg and the fee (in the quote asset)."""
+        buy = fills["sell"] == 0
+        base = PAIR_BASE[fills["pair"]]
+        quote = PAIR_QUOTE[fills["pair"]]
+        qty_units = fills["qty"] * PAIR_QTY_UNIT[fills["pair"]]
+        trade = {"ref": fills["ctr"], "ref_entity": ENTITY["trade"], "tie": fills["ctr"]}
+        user, t = fills["user"], fills["t"]
+        return [
+            self._flow(user, base, t, K_TRADE, np.where(buy, qty_units, -qty_units), **trade),
+            self._flow(
+                user,
+                quote,
+                t,
+                K_TRADE,
+                np.where(buy, -fills["notional"], fills["notional"]),
+                **trade,
+            ),
+            self._flow(user, quote, t, K_FEE, -fills["fee"], **trade),
+        ]
+
+    def _deposits_ahead_of_trading(self, d: int, rng) -> list[dict]:
+        """Deposits without a trade in sight (funding the account ahead of time)."""
+        ds, de = self.day_start(d), self.day_start(d) + DAY
+        candidates = np.flatnonzero(
+            (self.kyc == 1)
+            & (self.approved < de - HOUR)
+            & ~self.reserved
+            & (self.suspend_us >= de)
+            & (self.close_us >= de)
+        )
+        n = rng.binomial(candidates.size, 0.012) if candidates.size else 0
+        if not n:
+            return []
+        user = rng.choice(candidates, n, replace=False)
+        asset = np.where(rng.random(n) < 0.8, A["USDT"], rng.choice(PAIR_BASE, n))
+        t = self.times(rng, d, np.maximum(self.approved[user] + 5 * MIN, ds), de - HOUR)
+        usd = np.clip(np.exp(rng.normal(np.log(300), 0.9, n)), 20, 4800)
+        px = self.usd_px[asset, self.minute(t)]
+        nice = NICE_UNITS[asset]
+        amount = np.maximum((np.floor(usd / px * UNIT / nice) * nice).astype(np.int64), nice)
+        self.funded_day[user] = d
+        return [self._flow(user, asset, t, K_DEPOSIT, amount)]
+
+    def _withdrawals(self, d: int, rng, day_flows: dict) -> None:
+        """Withdrawals (and their fees), appended to `day_flows`: a share of what a wallet
+        holds at the end of the day, after the day's other flows of that wallet; 2% fail."""
+        ds, de = self.day_start(d), self.day_start(d) + DAY
         # end-of-day balances before withdrawals
         key = day_flows["user"] * N_ASSETS + day_flows["asset"]
         moves = np.where(day_flows["status"] == ST_COMPLETED, day_flows["amt"], 0)
         end = self.bal.copy()
         np.add.at(end, key, moves)
-        ko = np.lexsort((day_flows["t"], key))
-        kseg, kst = balance_chains.segments(key[ko])
-        kkeys = key[ko][kst]
-        klast = (
-            day_flows["t"][ko][np.append(kst[1:], ko.size) - 1]
-            if ko.size
+        by_wallet = np.lexsort((day_flows["t"], key))
+        _, wallet_starts = balance_chains.segments(key[by_wallet])
+        moved_keys = key[by_wallet][wallet_starts]
+        last_move = (
+            day_flows["t"][by_wallet][np.append(wallet_starts[1:], by_wallet.size) - 1]
+            if by_wallet.size
             else np.zeros(0, np.int64)
         )
-        # withdrawals: a share of what is there, after the day's other flows of that wallet
-        wk = np.flatnonzero(end > 0)
-        wk = wk[~self.reserved[wk // N_ASSETS]]
-        wu, wa = wk // N_ASSETS, wk % N_ASSETS
-        px0 = self.usd_px[wa, self.minute(np.full(wk.size, ds))]
-        usd = end[wk] * px0 / UNIT
-        touched = np.isin(wk, kkeys)
-        young = self.created[wu] > ds - 30 * DAY
+        wallet = np.flatnonzero(end > 0)
+        wallet = wallet[~self.reserved[wallet // N_ASSETS]]
+        user, asset = wallet // N_ASSETS, wallet % N_ASSETS
+        px0 = self.usd_px[asset, self.minute(np.full(wallet.size, ds))]
+        usd = end[wallet] * px0 / UNIT
+        touched = np.isin(wallet, moved_keys)
+        young = self.created[user] > ds - 30 * DAY
         prob = np.where(touched, 0.035, 0.006) * (usd >= 25) * np.where(young, 0.3, 1.0)
-        prob *= (self.suspend_us[wu] >= de) & (self.close_us[wu] >= de)
+        prob *= (self.suspend_us[user] >= de) & (self.close_us[user] >= de)
         # nobody cashes out within a day of funding the account without trading
-        prob *= self.funded_day[wu] < d - 1
-        pick = rng.random(wk.size) < prob
-        wk, wu, wa, usd, px0, touched = (
-            wk[pick],
-            wu[pick],
-            wa[pick],
-            usd[pick],
+        prob *= self.funded_day[user] < d - 1
+        pick = rng.random(wallet.size) < prob
+        wallet, user, asset, px0, touched = (
+            wallet[pick],
+            user[pick],
+            asset[pick],
             px0[pick],
             touched[pick],
         )
-        frac = np.where(
-            self.created[wu] > ds - 30 * DAY,
-            rng.uniform(0.1, 0.35, wk.size),
-            rng.uniform(0.2, 0.8, wk.size),
+        fraction = np.where(
+            self.created[user] > ds - 30 * DAY,
+            rng.uniform(0.1, 0.35, wallet.size),
+            rng.uniform(0.2, 0.8, wallet.size),
         )
-        want = np.minimum(end[wk] * frac, (4500.0 / px0) * UNIT * rng.uniform(0.3, 1.0, wk.size))
-        amt = (np.floor(want / NICE_UNITS[wa]) * NICE_UNITS[wa]).astype(np.int64)
-        amt = np.minimum(amt, end[wk] - WITHDRAWAL_FEE_UNITS[wa])
-        ok = amt > 0
-        wk, wu, wa, amt, touched = wk[ok], wu[ok], wa[ok], amt[ok], touched[ok]
-        if wk.size:
-            pos = np.searchsorted(kkeys, wk)
-            last = (
-                np.where(touched, klast[np.minimum(pos, max(kkeys.size - 1, 0))], 0)
-                if kkeys.size
-                else np.zeros(wk.size, np.int64)
+        want = np.minimum(
+            end[wallet] * fraction, (4500.0 / px0) * UNIT * rng.uniform(0.3, 1.0, wallet.size)
+        )
+        amount = (np.floor(want / NICE_UNITS[asset]) * NICE_UNITS[asset]).astype(np.int64)
+        amount = np.minimum(amount, end[wallet] - WITHDRAWAL_FEE_UNITS[asset])
+        ok = amount > 0
+        wallet, user, asset, amount, touched = (
+            wallet[ok],
+            user[ok],
+            asset[ok],
+            amount[ok],
+            touched[ok],
+        )
+        if not wallet.size:
+            return
+        pos = np.searchsorted(moved_keys, wallet)
+        last = (
+            np.where(touched, last_move[np.minimum(pos, max(moved_keys.size - 1, 0))], 0)
+            if moved_keys.size
+            else np.zeros(wallet.size, np.int64)
+        )
+        lo = np.maximum(np.maximum(last + MIN, ds + MIN), self.approved[user] + MIN)
+        lo = np.minimum(lo, de - 3 * SEC)
+        t = lo + (rng.random(wallet.size) * (de - 2 * SEC - lo)).astype(np.int64)
+        status = np.where(rng.random(wallet.size) < 0.02, ST_FAILED, ST_COMPLETED)
+        if d == self.n_days - 1:
+            status = np.where(
+                (t > de - 3 * HOUR) & (rng.random(wallet.size) < 0.5), ST_PENDING, status
             )
-            lo = np.maximum(np.maximum(last + MIN, ds + MIN), self.approved[wu] + MIN)
-            lo = np.minimum(lo, de - 3 * SEC)
-            wt = lo + (rng.random(wk.size) * (de - 2 * SEC - lo)).astype(np.int64)
-            status = np.where(rng.random(wk.size) < 0.02, ST_FAILED, ST_COMPLETED)
-            if d == self.n_days - 1:
-                status = np.where(
-                    (wt > de - 3 * HOUR) & (rng.random(wk.size) < 0.5), ST_PENDING, status
-                )
-            n0 = day_flows["user"].size
-            w = self._flow(wu, wa, wt, K_WITHDRAWAL, -amt, status)
-            comp = status == ST_COMPLETED
-            fee = self._flow(
-                wu[comp], wa[comp], wt[comp], K_WITHDRAWAL_FEE, -WITHDRAWAL_FEE_UNITS[wa[comp]]
-            )
-            fee["partner"] = (n0 + np.flatnonzero(comp)).astype(np.int32)
-            for k in day_flows:
-                day_flows[k] = np.concatenate([day_flows[k], w.pop(k), fee.pop(k)])
-        res = self.post_ledger(d, day_flows)
-        day_flows["ctr"] = res["ctr"]
-        day_flows["t_adj"] = res["t"]
-        self.cases.record_flows(d, day_flows)
-        # fee collections: trading fees (one per fill, at executed_at) and withdrawal fees
+        n_before = day_flows["user"].size
+        withdrawal = self._flow(user, asset, t, K_WITHDRAWAL, -amount, status)
+        completed = status == ST_COMPLETED
+        fee = self._flow(
+            user[completed],
+            asset[completed],
+            t[completed],
+            K_WITHDRAWAL_FEE,
+            -WITHDRAWAL_FEE_UNITS[asset[completed]],
+        )
+        fee["partner"] = (n_before + np.flatnonzero(completed)).astype(np.int32)
+        for k in day_flows:
+            day_flows[k] = np.concatenate([day_flows[k], withdrawal.pop(k), fee.pop(k)])
+
+    def _write_fee_collections(self, d: int, fills: dict, day_flows: dict) -> None:
+        """Fee collections: trading fees (one per fill, at executed_at) and withdrawal fees."""
+        n_fills = fills["ctr"].size
         wf = np.flatnonzero(day_flows["kind"] == K_WITHDRAWAL_FEE)
         fc = {
-            "user": np.concatenate([f["user"], day_flows["user"][wf]]),
-            "type": np.concatenate([np.zeros(F, np.int64), np.ones(wf.size, np.int64)]),
-            "amount": np.concatenate([f["fee"], -day_flows["amt"][wf]]),
-            "asset": np.concatenate([quote, day_flows["asset"][wf]]),
-            "pair": np.concatenate([f["pair"], np.full(wf.size, -1, np.int64)]),
-            "t": np.concatenate([f["t"], day_flows["t_adj"][wf]]),
-            "src": np.concatenate([f["ctr"], np.full(wf.size, -1, np.int64)]),
+            "user": np.concatenate([fills["user"], day_flows["user"][wf]]),
+            "type": np.concatenate([np.zeros(n_fills, np.int64), np.ones(wf.size, np.int64)]),
+            "amount": np.concatenate([fills["fee"], -day_flows["amt"][wf]]),
+            "asset": np.concatenate([PAIR_QUOTE[fills["pair"]], day_flows["asset"][wf]]),
+            "pair": np.concatenate([fills["pair"], np.full(wf.size, -1, np.int64)]),
+            "t": np.concatenate([fills["t"], day_flows["t_adj"][wf]]),
+            "src": np.concatenate([fills["ctr"], np.full(wf.size, -1, np.int64)]),
         }
-        fo = np.lexsort((fc["src"], fc["t"]))
-        fc = {k: v[fo] for k, v in fc.items()}
+        by_time = np.lexsort((fc["src"], fc["t"]))
+        fc = {k: v[by_time] for k, v in fc.items()}
         fc["ctr"] = self.take("fee", fc["t"].size)
-        self.faults_plan.fees_and_trades(d, fc, f)
-        return day_flows
+        self.faults_plan.fees_and_trades(d, fc, fills)
 
     def _flow(self, user, asset, t, kind, amt, status=None, ref=None, ref_entity=-1, tie=0):
         n = np.asarray(user).size

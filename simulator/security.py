@@ -143,8 +143,14 @@ class Security:
 
     # ------------------------------------------------------------------ security & compliance
     def security_and_compliance(self, d: int, rng, day_logins: dict, day_flows: dict) -> None:
+        """The day's security events, then its compliance alerts (one stream, in that order)."""
+        self._security_events(d, rng, day_logins, day_flows)
+        self._compliance_alerts(d, rng, day_flows)
+
+    def _security_events(self, d: int, rng, day_logins: dict, day_flows: dict) -> None:
+        """Failed logins flagged, planted bursts, suspicious activity, large withdrawals;
+        70% resolved within three days (a later version)."""
         ds, de = self.day_start(d), self.day_start(d) + DAY
-        # security events
         failed = np.flatnonzero(day_logins["type"] == 1)
         pick = failed[rng.random(failed.size) < 0.1]
         burst = self.cases.burst_security(d)
@@ -230,7 +236,11 @@ class Security:
             d,
         )
 
-        # compliance alerts from the exchange's existing monitoring
+    def _compliance_alerts(self, d: int, rng, day_flows: dict) -> None:
+        """Alerts from the exchange's existing monitoring: large transactions, unusual
+        patterns, high-risk countries; 75% investigated within five days (a later version)."""
+        de = self.day_start(d) + DAY
+        comp = day_flows["status"] == ST_COMPLETED
         dw = np.flatnonzero(
             comp & ((day_flows["kind"] == K_DEPOSIT) | (day_flows["kind"] == K_WITHDRAWAL))
         )
