@@ -9,6 +9,7 @@ prices, support, security and compliance events, and system metrics. See README.
 reading the shared state set up here and in `users.py`:
 
     users.py        users and KYC: the population, user and KYC versions, pre-window history
+    churn.py        engagement, observed behaviour, the daily churn hazard
     trading.py      taker orders, matching against makers, fills (orders.py: order versions)
     ledger.py       balance chains per wallet: transactions, wallets, fee collections
     market_data.py  price paths, candles, order books, external prices
@@ -32,7 +33,8 @@ import numpy as np
 from ingestion.contract import TABLES
 
 from .campaigns import CampaignPlan
-from .codes import CHURN_DECLINE_DAYS, CHURN_DECLINE_FLOOR, iso_date
+from .churn import Churn
+from .codes import iso_date
 from .config import DAY, DEFAULT_END_DATE, ENTITY, FORMATS, HOUR, HOUR_WEIGHTS, MIN, SCALES, SEC
 from .faults import FaultPlan
 from .ids import mix64, salt, uuid_str
@@ -47,7 +49,7 @@ from .users import Users
 from .writer import LandingWriter
 
 
-class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
+class Simulator(Users, Churn, Trading, Orders, Ledger, MarketData, Security, Support):
     """One simulation run: `Simulator(out_dir, scale=..., seed=...).run()` writes the files."""
 
     def __init__(
@@ -217,19 +219,6 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         t = ds + np.interp(u, y, x).astype(np.int64)
         return np.clip(t, lo, np.maximum(lo, hi - 1))
 
-    def churn_decline(self, d: int) -> np.ndarray:
-        """Per user, the factor on the chance to trade on day d: churn is announced by behaviour.
-
-        In the CHURN_DECLINE_DAYS days before a churner's last day the chance to trade falls
-        linearly from 1 to CHURN_DECLINE_FLOOR (fewer fills and logins: a falling trend), and
-        `support_tickets` opens extra tickets for them (frustration); see README.md, "Churn".
-        Deterministic: it draws no random numbers, so every other stream is unchanged.
-        """
-        to_go = self.churn_day - d  # days until the break starts; <= 0 once it has
-        in_decline = (to_go > 0) & (to_go <= CHURN_DECLINE_DAYS)
-        slope = (1.0 - CHURN_DECLINE_FLOOR) / CHURN_DECLINE_DAYS
-        return np.where(in_decline, CHURN_DECLINE_FLOOR + slope * (to_go - 1), 1.0)
-
     def day_factor(self, d: int) -> float:
         wd = self.date_of(d).weekday()
         f = (0.85 if wd >= 5 else 1.0) * (1.0 + 0.004 * d)
@@ -259,6 +248,7 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         self._last = time.perf_counter()
         self.setup_prices()
         self.setup_users()
+        self.setup_churn()
         self.cases.setup_users()
         self.campaign_plan = CampaignPlan(self)  # after the planted cases reserve their users
         self.writer.cache_user_ids(self.n_users, ENTITY["user"])
@@ -338,7 +328,11 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         p = np.where(
             self.first_day == d,
             1.0,
-            np.clip(self.p_act * self.day_factor(d) * self.churn_decline(d), 0, 0.97),
+            np.clip(
+                self.p_act * self.engagement_factor() * self.day_factor(d) * self.churn_decline(d),
+                0,
+                0.97,
+            ),
         )
         # campaign members: kept out of, or made to trade in, their window (campaigns.py)
         elig, p = self.campaign_plan.steer(d, elig, p)
@@ -357,6 +351,7 @@ class Simulator(Users, Trading, Orders, Ledger, MarketData, Security, Support):
         self.security_and_compliance(d, rng, logins, flows)
         self.support_tickets(d, rng)
         self.system_metrics(d, rng)
+        self.end_of_day_churn(d, trading)
         clock("security, compliance, support, metrics")
 
 

@@ -359,6 +359,7 @@ class Ledger:
             status = np.where(
                 (t > de - 3 * HOUR) & (rng.random(wallet.size) < 0.5), ST_PENDING, status
             )
+        self.observe_withdrawals(user[status == ST_FAILED])  # churn.py
         n_before = day_flows["user"].size
         withdrawal = self._flow(user, asset, t, K_WITHDRAWAL, -amount, status)
         completed = status == ST_COMPLETED

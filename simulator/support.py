@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .churn import NO_CHURN
 from .codes import (
     CHURN_DECLINE_DAYS,
     CHURN_DECLINE_TICKET_RATE,
@@ -72,6 +73,8 @@ class Support:
                 "resolved": res_t[final],
             },
         )
+        # churn.py: tickets filed, and when each is solved or closed (never: 8%)
+        self.observe_tickets(d, tk["user"], np.where(final, self.day_of(res_t), NO_CHURN))
         # a ticket's pending and final versions may fall on one day: the sort below orders them
         tk = self.with_deferred("support_tickets", d, tk)
         order = np.lexsort(

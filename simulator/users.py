@@ -41,6 +41,10 @@ from .config import (
 from .ids import mix64
 from .writer import Expr, Uuid, cat, nullable
 
+# Share of users who churn on a random day, whatever they live through (a move, a life
+# event); the rest of churn follows behaviour, day by day (churn.py).
+BACKGROUND_CHURN_SHARE = 0.08
+
 
 class Users:
     """Mixin of `Simulator` (engine.py): the user population and its versions."""
@@ -136,13 +140,16 @@ class Users:
         self.first_day = approval_day + rng.geometric(0.5, n_users) - 1
 
     def _churn_and_returns(self, rng) -> tuple[np.ndarray, np.ndarray]:
-        """The day each churner stops trading, and the day the ones who come back return."""
+        """Background churn (churn.py): a share of users stop trading on a random day, for no
+        reason the data show; the ones who come back return after the scale's gap."""
         n_users = self.n_users
-        churns = rng.random(n_users) < 0.22
+        churns = rng.random(n_users) < BACKGROUND_CHURN_SHARE
         self.churn_day = np.where(churns, rng.integers(1, max(2, self.n_days), n_users), 10**6)
         returns = rng.random(n_users) < 0.4
         gap = rng.integers(self.scale.gap_days[0], self.scale.gap_days[1] + 1, n_users)
         self.return_day = np.where(churns & returns, self.churn_day + gap, 10**6)
+        # the same for the churners the daily hazard picks later (churn.py)
+        self.comes_back, self.return_gap = returns, gap
         return churns, returns
 
     def _account_changes(self, rng, churns: np.ndarray, returns: np.ndarray) -> None:
