@@ -1,4 +1,4 @@
-"""Deterministic exchange simulator: writes a landing directory (SPEC section 2).
+"""Deterministic exchange simulator: writes a landing directory (docs/landing_contract.md).
 
     from simulator import simulate
     manifest = simulate("data/landing", scale="small", seed=42)

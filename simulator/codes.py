@@ -28,7 +28,8 @@ ST_COMPLETED, ST_FAILED, ST_PENDING = 0, 1, 2
 TX_STATUS = ("completed", "failed", "pending")
 # Share of the fee rows that keep the time of the trade leg just before them in their wallet's
 # chain (a tie, as exchange ledgers book a leg and its fee in one instant), and the share of those
-# ties whose fee gets the lower transaction id: chain order is never id order (SPEC section 7).
+# ties whose fee gets the lower transaction id: chain order is never id order
+# (docs/reliability.md, "Financial integrity").
 TIED_FEE_SHARE = 0.1
 TIED_FEE_ID_FIRST_SHARE = 0.5
 ORDER_TYPES = ("market", "limit", "stop_loss")

@@ -51,7 +51,8 @@ class Ledger:
 
         Returns per original flow row: transaction counter and adjusted time."""
         # A large day has tens of millions of flows: each temporary array below is hundreds of
-        # MB, so each is freed as soon as it is used (peak memory, SPEC section 8).
+        # MB, so each is freed as soon as it is used (peak memory, docs/reliability.md, "Scale
+        # and speed").
         key = f["user"] * N_ASSETS + f["asset"]
         o = np.lexsort((f["tie"], f["kind"], f["t"], key))
         key_s = key[o]

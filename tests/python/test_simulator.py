@@ -1,5 +1,6 @@
 """The exchange simulator (`simulator/`): determinism, the landing contract, and the
-financial invariants of SPEC section 7 on the tiny scale, checked with DuckDB over the files."""
+financial invariants of docs/reliability.md on the tiny scale, checked with DuckDB over the
+files."""
 
 from __future__ import annotations
 
@@ -245,9 +246,9 @@ def test_balance_chains_hold_and_never_go_negative(con):
 
 
 def test_some_fees_share_their_trade_legs_timestamp_ids_either_way(con):
-    """SPEC section 7: ties are in chain order, not id order. Every simulated day with fills has
-    ties, each a trade leg and its own fee (same fill), the fee's id first in some, last in
-    others; nothing else shares a timestamp within a wallet."""
+    """docs/reliability.md: ties are in chain order, not id order. Every simulated day with
+    fills has ties, each a trade leg and its own fee (same fill), the fee's id first in some,
+    last in others; nothing else shares a timestamp within a wallet."""
     ties = con.execute("""
         SELECT
             cast(created_at AS DATE) AS tie_day,
@@ -455,7 +456,7 @@ def test_every_compliance_rule_is_planted_and_points_at_real_rows(landing, con):
 
 
 def test_planted_transfers_fire_their_rules(landing, con):
-    """The simplest rules of SPEC section 5, computed here, find the planted users."""
+    """The simplest rules of docs/aml_rules.md, computed here, find the planted users."""
     cases = planted(landing)
 
     def users(rule):
