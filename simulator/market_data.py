@@ -61,63 +61,67 @@ class MarketData:
 
     # ------------------------------------------------------------------ market data
     def market_data(self, d: int, trading: dict) -> None:
+        """Hourly candles per traded pair from the day's matches (open, high, low, close at
+        integer price units, volume in quantity units); an hour without fills is flat at the
+        last close."""
         ds = self.day_start(d)
-        mp, mt, mpr, mq = (
-            trading["match_pair"],
-            trading["match_t"],
-            trading["match_price"],
-            trading["match_qty"],
-        )
-        cell = mp * 24 + (mt - ds) // HOUR
-        o = np.argsort(cell, kind="stable")
-        cs = cell[o]
-        seg, st = balance_chains.segments(cs)
+        price_of_match, qty_of_match = trading["match_price"], trading["match_qty"]
+        cell = trading["match_pair"] * 24 + (trading["match_t"] - ds) // HOUR
+        by_cell = np.argsort(cell, kind="stable")
+        cells_sorted = cell[by_cell]
+        _, cell_starts = balance_chains.segments(cells_sorted)
         n_cells = N_PAIRS * 24
-        cnt = np.zeros(n_cells, np.int64)
-        opn = np.zeros(n_cells, np.int64)
-        cls = np.zeros(n_cells, np.int64)
-        hi = np.zeros(n_cells, np.int64)
-        lo = np.zeros(n_cells, np.int64)
-        vol = np.zeros(n_cells, np.int64)
-        if cs.size:
-            ids = cs[st]
-            ends = np.append(st[1:], cs.size) - 1
-            pr = mpr[o]
-            cnt[ids] = np.diff(np.append(st, cs.size))
-            opn[ids] = pr[st]
-            cls[ids] = pr[ends]
-            hi[ids] = np.maximum.reduceat(pr, st)
-            lo[ids] = np.minimum.reduceat(pr, st)
-            vol[ids] = np.add.reduceat(mq[o], st)
-        cnt, opn, cls, hi, lo, vol = (a.reshape(N_PAIRS, 24) for a in (cnt, opn, cls, hi, lo, vol))
+        count = np.zeros(n_cells, np.int64)
+        open_ = np.zeros(n_cells, np.int64)
+        close = np.zeros(n_cells, np.int64)
+        high = np.zeros(n_cells, np.int64)
+        low = np.zeros(n_cells, np.int64)
+        volume = np.zeros(n_cells, np.int64)
+        if cells_sorted.size:
+            ids = cells_sorted[cell_starts]
+            ends = np.append(cell_starts[1:], cells_sorted.size) - 1
+            price = price_of_match[by_cell]
+            count[ids] = np.diff(np.append(cell_starts, cells_sorted.size))
+            open_[ids] = price[cell_starts]
+            close[ids] = price[ends]
+            high[ids] = np.maximum.reduceat(price, cell_starts)
+            low[ids] = np.minimum.reduceat(price, cell_starts)
+            volume[ids] = np.add.reduceat(qty_of_match[by_cell], cell_starts)
+        count, open_, close, high, low, volume = (
+            a.reshape(N_PAIRS, 24) for a in (count, open_, close, high, low, volume)
+        )
         # hours without fills: a flat candle at the last price
-        has = cnt > 0
+        has = count > 0
         idx = np.where(has, np.arange(24)[None, :], -1)
         np.maximum.accumulate(idx, axis=1, out=idx)
         prev_close = np.where(
-            idx >= 0, np.take_along_axis(cls, np.maximum(idx, 0), axis=1), self.last_close[:, None]
+            idx >= 0,
+            np.take_along_axis(close, np.maximum(idx, 0), axis=1),
+            self.last_close[:, None],
         )
-        opn = np.where(has, opn, prev_close)
-        hi = np.where(has, hi, prev_close)
-        lo = np.where(has, lo, prev_close)
-        cls = np.where(has, cls, prev_close)
-        self.last_close = cls[:, -1].copy()
+        open_ = np.where(has, open_, prev_close)
+        high = np.where(has, high, prev_close)
+        low = np.where(has, low, prev_close)
+        close = np.where(has, close, prev_close)
+        self.last_close = close[:, -1].copy()
         pair = np.repeat(np.arange(N_PAIRS), 24)
         ts = ds + np.tile(np.arange(24), N_PAIRS) * HOUR
-        pu = PAIR_PRICE_UNIT[pair]
+        price_unit = PAIR_PRICE_UNIT[pair]
         cols = {
             "pair_id": PAIR_ID[pair],
             "timestamp": ts,
-            "open_price": opn.reshape(-1) * pu,
-            "high_price": hi.reshape(-1) * pu,
-            "low_price": lo.reshape(-1) * pu,
-            "close_price": cls.reshape(-1) * pu,
-            "volume": vol.reshape(-1) * PAIR_QTY_UNIT[pair],
-            "trade_count": cnt.reshape(-1),
+            "open_price": open_.reshape(-1) * price_unit,
+            "high_price": high.reshape(-1) * price_unit,
+            "low_price": low.reshape(-1) * price_unit,
+            "close_price": close.reshape(-1) * price_unit,
+            "volume": volume.reshape(-1) * PAIR_QTY_UNIT[pair],
+            "trade_count": count.reshape(-1),
         }
         self.cases.candles(d, cols)
-        o = np.lexsort((cols["pair_id"], cols["timestamp"]))
-        self.writer.write("market_data_1h", self.label(d), {k: v[o] for k, v in cols.items()}, d)
+        by_cell = np.lexsort((cols["pair_id"], cols["timestamp"]))
+        self.writer.write(
+            "market_data_1h", self.label(d), {k: v[by_cell] for k, v in cols.items()}, d
+        )
 
     def order_books(self, d: int) -> None:
         ds = self.day_start(d)

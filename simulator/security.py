@@ -41,7 +41,7 @@ class Security:
     def logins(self, d: int, rng, active: np.ndarray, trading: dict) -> dict:
         ds, de = self.day_start(d), self.day_start(d) + DAY
         first = np.full(self.n_users, de, np.int64)
-        np.minimum.at(first, trading["tk_user"], trading["t0"])
+        np.minimum.at(first, trading["taker_user"], trading["taker_placed_at"])
         makers = np.unique(trading["fills"]["user"])
         users = np.union1d(active, makers)
         lo = np.maximum(ds, self.created[users] + SEC)

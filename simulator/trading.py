@@ -456,11 +456,9 @@ class Trading:
         }
         return {
             "fills": fills,
-            "M": n,
-            "K": taker.n,
             "active": day.active,
-            "tk_user": taker.user,
-            "t0": taker.placed_at,
+            "taker_user": taker.user,
+            "taker_placed_at": taker.placed_at,
             "match_pair": match.pair,
             "match_t": match.t,
             "match_price": match.price,
