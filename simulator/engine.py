@@ -329,7 +329,11 @@ class Simulator(Users, Churn, Trading, Orders, Ledger, MarketData, Security, Sup
             self.first_day == d,
             1.0,
             np.clip(
-                self.p_act * self.engagement_factor() * self.day_factor(d) * self.churn_decline(d),
+                # the user's usual chance, drifting with engagement (churn.py), stays within
+                # the bounds of setup_users, so that a quiet or busy day moves every user
+                np.clip(self.p_act * self.engagement_factor(), 0.02, 0.92)
+                * self.day_factor(d)
+                * self.churn_decline(d),
                 0,
                 0.97,
             ),
