@@ -15,6 +15,7 @@ LABELS = {
     "inc_dbt_parse": "increment: dbt parse",
     "inc_build_prefix": "increment: build all but last day",
     "inc_load_day": "increment: load last day",
+    "inc_build_day_all_nodes": "increment: dbt build last day, every node (before)",
     "inc_build_day": "increment: dbt build last day (daily partition)",
     "dagster_full": "Dagster: every dbt asset, all partitions",
     "dagster_day": "Dagster: last day's partition",
@@ -27,7 +28,7 @@ def _num(value, fmt: str = ",.0f") -> str:
 
 def _note(name: str, stage: dict) -> str:
     d = stage.get("details") or {}
-    if name in ("build", "inc_build_prefix", "inc_build_day") and d:
+    if name in ("build", "inc_build_prefix", "inc_build_day_all_nodes", "inc_build_day") and d:
         types = d.get("node_seconds_by_type", {})
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(d.get("statuses", {}).items()))
         slowest = ", ".join(

@@ -83,7 +83,14 @@ PREFIX_LOAD_AGE = "1 day"
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
 DEFAULT_MEMORY_LIMIT = "3GB"
 # The stage (of STAGES) each measured step belongs to, where the names differ.
-INCREMENTAL_STEPS = ("load_prefix", "dbt_parse", "build_prefix", "load_day", "build_day")
+INCREMENTAL_STEPS = (
+    "load_prefix",
+    "dbt_parse",
+    "build_prefix",
+    "load_day",
+    "build_day_all_nodes",
+    "build_day",
+)
 STAGE_OF = {
     "dbt_parse": "build",
     **{f"inc_{step}": "incremental" for step in INCREMENTAL_STEPS},
@@ -508,6 +515,14 @@ def run(args: argparse.Namespace) -> dict:
         m.rows = _json_tail(stdout)["rows_loaded"]
         m.details = {"files": n_day, "day": last_day}
         record(m)
+        if args.compare_all_nodes:  # the day's build as it was: every node, on a copy
+            all_nodes = inc / "all_nodes_warehouse.duckdb"
+            shutil.copy2(inc_warehouse, all_nodes)
+            all_env = dict(inc_env, EXCHANGE_WAREHOUSE=str(all_nodes))
+            m, _ = measure("inc_build_day_all_nodes", dbt_build, all_env, logs)
+            m.details = _dbt_summary(inc / "dbt_target")
+            record(m)
+            all_nodes.unlink(missing_ok=True)
         dagster_day_warehouse = inc / "dagster_warehouse.duckdb"
         if with_dagster:  # the prefix built and the day loaded, for Dagster's day partition
             shutil.copy2(inc_warehouse, dagster_day_warehouse)
@@ -555,6 +570,7 @@ def _result(args, started_at, load_before, stages: dict[str, Measured], sizes: d
         "build_over_floor_cpu": _ratio(as_dicts, "build", "build_floor", "cpu_seconds"),
         "inc_build_day_over_build": _ratio(as_dicts, "inc_build_day", "build"),
         "inc_build_day_over_build_cpu": _ratio(as_dicts, "inc_build_day", "build", "cpu_seconds"),
+        "inc_build_day_all_nodes_over_build": _ratio(as_dicts, "inc_build_day_all_nodes", "build"),
         "inc_load_and_build_day_over_load_and_build": None,
         # Dagster's overhead over plain dbt (its full run leaves unit tests out, dbt build not)
         "dagster_full_over_build": _ratio(as_dicts, "dagster_full", "build"),
@@ -636,6 +652,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="delete --out first")
     parser.add_argument("--keep", action="store_true", help="keep the incremental warehouse")
+    parser.add_argument(
+        "--compare-all-nodes",
+        action="store_true",
+        help="also time the last day's build over every node (a daily run before it was the "
+        "day partition's nodes only), on a copy of the increment's warehouse",
+    )
     parser.add_argument(
         "--free-landing",
         action="store_true",
