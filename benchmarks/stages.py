@@ -197,7 +197,9 @@ def dagster_materialize(mode: str, partition: str | None) -> dict:
         "partition": partition,
         "success": result.success,
         "seconds": seconds,
-        "materializations": len(result.get_asset_materialization_events()),
+        "assets_materialized": len(
+            {event.asset_key for event in result.get_asset_materialization_events()}
+        ),
         "checks": checks,
     }
     if not result.success:
