@@ -48,7 +48,12 @@ def _note(name: str, stage: dict) -> str:
         checks = ", ".join(f"{k} {v}" for k, v in sorted(d.get("checks", {}).items()))
         return (
             f"in process {d.get('seconds', 0):.1f} s after imports; "
-            f"{d.get('assets_materialized', d.get('materializations'))} assets; checks: {checks}"
+            + (
+                f"{d['assets_materialized']} assets"
+                if "assets_materialized" in d
+                else f"{d.get('materializations')} materialization events"
+            )
+            + f"; checks: {checks}"
         )
     if name == "build_floor" and d:
         agreement = d.get("agreement", {})
