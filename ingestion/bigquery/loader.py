@@ -33,7 +33,7 @@ from ingestion.loaders.raw_schema import PROVENANCE_TYPES, ensure_bookkeeping
 from ingestion.loaders.report import TableReport
 
 RAW_DATASET = "raw"
-# contract type -> BigQuery type (docs/bigquery.md, section 3; tests/python/bigquery_check.py)
+# contract type -> BigQuery type (docs/bigquery.md, section 3; tooling/bigquery_check.py)
 BIGQUERY_TYPES = {
     "varchar": "STRING",
     "integer": "INT64",

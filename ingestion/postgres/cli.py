@@ -23,10 +23,10 @@ from ingestion import warehouse as locations
 from ingestion.loaders import LoaderSettings, WarehouseLockedError
 
 from .connection import DSN_ENV, default_dsn, redact
-from .extractor import DEFAULT_BATCH_SIZE, extract
+from .loader.extractor import DEFAULT_BATCH_SIZE, extract
 from .oltp_schema import DEFAULT_SCHEMA
-from .populate import populate_oltp
-from .publish import RAW_SCHEMA, publish_raw
+from .serving.publish import RAW_SCHEMA, publish_raw
+from .source.populate import populate_oltp
 
 EXIT_ERROR, EXIT_LOCKED = 1, 3
 

@@ -30,8 +30,8 @@ import duckdb
 from ingestion.loaders import LoaderSettings, open_warehouse
 from ingestion.loaders.readers import sql_literal
 
-from .connection import check_identifier, connect, qualified, quote_ident, redact
-from .pg_types import postgres_type_for
+from ..connection import check_identifier, connect, qualified, quote_ident, redact
+from ..pg_types import postgres_type_for
 
 log = logging.getLogger("ingestion.postgres")
 
