@@ -80,7 +80,7 @@ INCREMENT_VARS = ["--vars", "{test_days: 1}"]
 INCREMENT_BUILD = ["build", "--exclude-resource-type", "unit_test", *INCREMENT_VARS]
 # The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `incremental`
 # and what they are built from; `buildable`, as Dagster's runs: the tests that read only those.
-DAILY_SELECT = ["--select", "+tag:incremental", "--indirect-selection", "buildable"]
+DAILY_SELECT = ["--select", "+tag:daily_partitioned", "--indirect-selection", "buildable"]
 # The prefix's rows are stamped as loaded this long before the last day's (see the docstring).
 PREFIX_LOAD_AGE = "1 day"
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
