@@ -78,7 +78,7 @@ FLOOR_STAGES = ("load_floor", "build_floor")
 # The increment's builds: deliveries a day apart, tests of the last day (see the docstring).
 INCREMENT_VARS = ["--vars", "{test_days: 1}"]
 INCREMENT_BUILD = ["build", "--exclude-resource-type", "unit_test", *INCREMENT_VARS]
-# The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `incremental`
+# The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `daily_partitioned`
 # and what they are built from; `buildable`, as Dagster's runs: the tests that read only those.
 DAILY_SELECT = ["--select", "+tag:daily_partitioned", "--indirect-selection", "buildable"]
 # The prefix's rows are stamped as loaded this long before the last day's (see the docstring).
