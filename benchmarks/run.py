@@ -46,6 +46,8 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from warehouse import settings
+
 from .report import markdown
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,7 +60,6 @@ FLOOR_STAGES = ("load_floor", "build_floor")
 INCREMENT_VARS = ["--vars", "{lookback_hours: 0, test_days: 1}"]
 INCREMENT_BUILD = ["build", "--exclude-resource-type", "unit_test", *INCREMENT_VARS]
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
-DEFAULT_MEMORY_LIMIT = "3GB"
 # The stage (of STAGES) each measured step belongs to, where the names differ.
 INCREMENTAL_STEPS = ("load_prefix", "dbt_parse", "build_prefix", "load_day", "build_day")
 STAGE_OF = {"dbt_parse": "build", **{f"inc_{step}": "incremental" for step in INCREMENTAL_STEPS}}
@@ -525,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default data/bench/<scale>")
     parser.add_argument(
         "--memory-limit",
-        default=os.environ.get("EXCHANGE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        default=settings.current().duckdb_memory_limit,
         help="DuckDB memory_limit of every stage (default $EXCHANGE_DUCKDB_MEMORY_LIMIT or 3GB)",
     )
     parser.add_argument(

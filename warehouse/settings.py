@@ -1,4 +1,5 @@
-"""Every ``EXCHANGE_*`` environment variable, read in one place.
+"""Every environment variable of the project (``EXCHANGE_*``, the price APIs' keys), read in one
+place.
 
 :class:`Settings` is a frozen dataclass with one field per variable; each field's metadata
 names the variable, what it does and who reads it. :func:`current` parses the environment
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-PREFIX = "EXCHANGE_"
 DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
 DEFAULT_LANDING = Path("data/landing")
 
@@ -338,6 +338,23 @@ class Settings:
         shown="Google's (emulator target: `http://127.0.0.1:9050`)",
         dbt_defaults=("http://127.0.0.1:9050",),
     )
+    # Price APIs (ingestion/external_prices)
+    coingecko_api_key: str | None = _setting(
+        "COINGECKO_API_KEY", None, "CoinGecko Pro key (unset: the public API)", "price feeds",
+        secret=True,
+    )
+    coingecko_base_url: str | None = _setting(
+        "COINGECKO_BASE_URL", None, "CoinGecko API base URL", "price feeds",
+        shown="CoinGecko's public or Pro URL",
+    )
+    coinmarketcap_api_key: str | None = _setting(
+        "COINMARKETCAP_API_KEY", None, "CoinMarketCap key (required by its API)", "price feeds",
+        secret=True,
+    )
+    coinmarketcap_base_url: str | None = _setting(
+        "COINMARKETCAP_BASE_URL", None, "CoinMarketCap API base URL", "price feeds",
+        shown="CoinMarketCap's Pro URL",
+    )
     # The dashboard's screenshots and browser test
     chromium: Path = _setting(
         "EXCHANGE_CHROMIUM",
@@ -383,13 +400,15 @@ def variables() -> dict[str, dataclasses.Field]:
     return {f.metadata["variable"]: f for f in fields(Settings)}
 
 
+_VARIABLES = tuple(variables())
 _cache: dict[tuple, Settings] = {}
 _cache_lock = threading.Lock()
 
 
 def current() -> Settings:
-    """The settings of this process's environment, parsed once for each set of values."""
-    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(PREFIX)))
+    """The settings of this process's environment, parsed once for each set of values (a test
+    that sets a variable gets new settings; a program that sets none parses once)."""
+    key = tuple(os.environ.get(name) for name in _VARIABLES)
     with _cache_lock:
         found = _cache.get(key)
         if found is None:

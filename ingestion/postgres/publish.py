@@ -27,8 +27,10 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.loaders import LoaderSettings, open_warehouse
+from ingestion.loaders import LoaderSettings
 from ingestion.loaders.readers import sql_literal
+from warehouse import open_warehouse
+from warehouse.raw_schema import ensure_bookkeeping
 
 from .connection import check_identifier, connect, qualified, quote_ident, redact
 from .pg_types import postgres_type_for
@@ -241,7 +243,10 @@ def publish_raw(
         raise FileNotFoundError(f"warehouse {warehouse} does not exist")
     report = PublishReport(str(warehouse), redact(dsn), schema)
     with contextlib.ExitStack() as stack:
-        wh = stack.enter_context(open_warehouse(warehouse, settings))
+        wh = stack.enter_context(
+            open_warehouse(warehouse, limits=settings or LoaderSettings.from_env())
+        )
+        ensure_bookkeeping(wh)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="publish_raw_")))
         con = connect(dsn)
         stack.callback(con.close)

@@ -447,8 +447,8 @@ def test_blocking_expectations_stop_downstream_assets(defs, tmp_path):
 
 def test_dagster_waits_for_the_loaders_lock(tmp_path):
     from ingestion.loaders import WarehouseLockedError
-    from ingestion.loaders.locking import WarehouseLock
     from orchestration.resources import WarehouseResource
+    from warehouse import WarehouseLock
 
     path = tmp_path / "wh.duckdb"
     resource = WarehouseResource(path=str(path), lock_timeout_seconds=0.3)
