@@ -10,7 +10,7 @@ stops the program with :class:`SettingsError` naming it.
 Some variables are read by dbt too (``profiles.yml``, ``macros/``): dbt cannot import Python,
 so ``profiles.yml`` keeps its own defaults; ``tests/python/test_warehouse_settings.py`` holds
 them equal to the ones here (or to the ``dbt`` default a field states where dbt's differs).
-The README's configuration table is :func:`markdown_table` (``python -m warehouse.settings``).
+The README's configuration table is :func:`markdown_table` (``python -m warehouse``).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Settings:
         "EXCHANGE_LANDING_DIR",
         DEFAULT_LANDING,
         "landing directory (`<landing>/<table>/` files)",
-        "loaders, simulator, Dagster, Makefile",
+        "loaders, Dagster, BigQuery loader, Makefile",
         _path,
     )
     report_dir: Path = _setting(
@@ -442,5 +442,12 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(markdown_table())
+TABLE_START = "<!-- settings table:"
+TABLE_END = "<!-- end of settings table -->"
+
+
+def with_table(text: str) -> str:
+    """``text`` (the README) with the table between its markers replaced by the current one."""
+    start = text.index("\n", text.index(TABLE_START)) + 1
+    end = text.index(TABLE_END)
+    return text[:start] + markdown_table() + "\n" + text[end:]
