@@ -22,7 +22,6 @@ Freshness: Dagster's last-update freshness checks on the loader assets (no new r
 """
 
 import datetime as dt
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -149,11 +148,11 @@ def read_sample(con, table: str, columns: list[str], limit: int):
 
 
 def _gx_context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.analytics_enabled = False  # set here, not through os.environ
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
