@@ -111,6 +111,42 @@ def test_no_program_reads_or_changes_an_exchange_variable_itself():
     assert not offenders, offenders
 
 
+# dbt's own switches (no tracking, the venv's dbt on PATH) before DbtProject's prepare step:
+# the dagster task's too, with the two context managers above.
+ENVIRONMENT_WRITERS = {
+    **ENVIRONMENT_SETTERS,
+    "orchestration/dbt_project.py": "_prepare_environment",
+}
+
+
+def _changes_environ(node: ast.AST) -> bool:
+    def is_environ(n: ast.AST) -> bool:
+        return isinstance(n, ast.Attribute) and n.attr == "environ"
+
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+        return any(isinstance(t, ast.Subscript) and is_environ(t.value) for t in targets)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        method, owner = node.func.attr, node.func.value
+        if is_environ(owner) and method in ("update", "setdefault", "pop", "clear", "popitem"):
+            return True
+        return method in ("putenv", "unsetenv") and isinstance(owner, ast.Name)
+    return False
+
+
+def test_nothing_else_changes_os_environ_at_run_time():
+    offenders = []
+    for path in code_files():
+        rel = str(path.relative_to(REPO))
+        if path.suffix != ".py":
+            continue
+        allowed = _lines_of(path, ENVIRONMENT_WRITERS.get(rel))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if _changes_environ(node) and node.lineno not in allowed:
+                offenders.append(f"{rel}:{node.lineno}")
+    assert not offenders, f"os.environ changed at run time: {offenders}"
+
+
 def test_only_the_warehouse_package_opens_duckdb():
     offenders = []
     for path in code_files():
