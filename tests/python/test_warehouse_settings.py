@@ -45,8 +45,7 @@ PROJECT_PACKAGES = (
     "scripts",
 )
 VARIABLE = re.compile(r"\bEXCHANGE_[A-Z0-9_]*[A-Z0-9]\b")
-# Test-only hooks, not settings: they pause a load so a test can kill it (the simulator
-# helper's task moves them out of the production code).
+# Test-only hooks, not settings: they pause a load so a test can kill it mid-file.
 TEST_HOOKS = {"EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT", "EXCHANGE_LOADER_TEST_PAUSE_AT"}
 # DuckDB sessions that are not the project's warehouse: the simulator writes landing files
 # through an in-memory DuckDB, and the BigQuery emulator runs in its own virtual environment.
@@ -78,7 +77,8 @@ def test_readme_shows_the_generated_table():
         assert f"`{name}`" in readme
 
 
-# The two context managers that hand dbt the warehouse through os.environ (the dagster task's).
+# The two context managers that hand a dbt run the warehouse through os.environ (dbt reads
+# profiles.yml's variables from the process environment).
 ENVIRONMENT_SETTERS = {
     "orchestration/resources.py": "dbt_environment",
     "orchestration/assets/dbt.py": "_environment",
@@ -111,8 +111,8 @@ def test_no_program_reads_or_changes_an_exchange_variable_itself():
     assert not offenders, offenders
 
 
-# dbt's own switches (no tracking, the venv's dbt on PATH) before DbtProject's prepare step:
-# the dagster task's too, with the two context managers above.
+# dbt's own switches (no tracking, the venv's dbt on PATH) before DbtProject's prepare step,
+# beside the two context managers above.
 ENVIRONMENT_WRITERS = {
     **ENVIRONMENT_SETTERS,
     "orchestration/dbt_project.py": "_prepare_environment",
