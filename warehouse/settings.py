@@ -50,6 +50,13 @@ def _non_negative(value: str) -> float:
     return number
 
 
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 <= number < 1:
+        raise ValueError("must be in [0, 1)")
+    return number
+
+
 def _flag(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -188,6 +195,13 @@ class Settings:
         "rows Great Expectations checks per table",
         "Dagster checks",
         _positive_int,
+    )
+    gx_batch_tolerance: float = _setting(
+        "EXCHANGE_GX_BATCH_TOLERANCE",
+        0.5,
+        "share of a landing batch's rows that may break a rule before it is held",
+        "landing expectations",
+        _fraction,
     )
     freshness_hours: float = _setting(
         "EXCHANGE_FRESHNESS_HOURS",
@@ -340,19 +354,31 @@ class Settings:
     )
     # Price APIs (ingestion/external_prices)
     coingecko_api_key: str | None = _setting(
-        "COINGECKO_API_KEY", None, "CoinGecko Pro key (unset: the public API)", "price feeds",
+        "COINGECKO_API_KEY",
+        None,
+        "CoinGecko Pro key (unset: the public API)",
+        "price feeds",
         secret=True,
     )
     coingecko_base_url: str | None = _setting(
-        "COINGECKO_BASE_URL", None, "CoinGecko API base URL", "price feeds",
+        "COINGECKO_BASE_URL",
+        None,
+        "CoinGecko API base URL",
+        "price feeds",
         shown="CoinGecko's public or Pro URL",
     )
     coinmarketcap_api_key: str | None = _setting(
-        "COINMARKETCAP_API_KEY", None, "CoinMarketCap key (required by its API)", "price feeds",
+        "COINMARKETCAP_API_KEY",
+        None,
+        "CoinMarketCap key (required by its API)",
+        "price feeds",
         secret=True,
     )
     coinmarketcap_base_url: str | None = _setting(
-        "COINMARKETCAP_BASE_URL", None, "CoinMarketCap API base URL", "price feeds",
+        "COINMARKETCAP_BASE_URL",
+        None,
+        "CoinMarketCap API base URL",
+        "price feeds",
         shown="CoinMarketCap's Pro URL",
     )
     # The dashboard's screenshots and browser test
