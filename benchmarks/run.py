@@ -58,7 +58,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from warehouse import settings
+from warehouse import open_warehouse, settings
 
 from .report import markdown
 
@@ -274,8 +274,7 @@ def _move_tree(source: Path, destination: Path) -> None:
 def age_loads(warehouse: Path, age: str) -> None:
     """Stamps every raw row as loaded ``age`` earlier (``_loaded_at``): deliveries that far
     apart, which the benchmark's loads, minutes apart, are not."""
-    con = duckdb.connect(str(warehouse))
-    try:
+    with open_warehouse(warehouse) as con:
         columns = con.execute(
             "select table_schema, table_name from information_schema.columns "
             "where column_name = '_loaded_at' and table_schema = 'raw'"
@@ -283,8 +282,6 @@ def age_loads(warehouse: Path, age: str) -> None:
         for schema, table in columns:
             con.execute(f'update "{schema}"."{table}" set _loaded_at = _loaded_at - interval {age}')
         con.execute("checkpoint")
-    finally:
-        con.close()
 
 
 def dagster_command(mode: str, partition: str | None = None) -> list[str]:
