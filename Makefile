@@ -36,7 +36,7 @@ pipeline: install  ## simulate an exchange, load it, build and test every model 
 	@echo "  $(PY) -c \"import duckdb; print(duckdb.connect('$(EXCHANGE_WAREHOUSE)', read_only=True).sql('select * from marts.fct_daily_exchange_kpis order by kpi_date desc limit 7'))\""
 
 simulate: install  ## write a simulated landing directory
-	$(PY) -m ingestion.simulator --scale $(SCALE) --out $(EXCHANGE_LANDING_DIR)
+	$(PY) -m simulator --scale $(SCALE) --out $(EXCHANGE_LANDING_DIR)
 
 # Great Expectations on the new landing batches (ingestion/landing_expectations.py): a batch
 # that mostly breaks a contract rule is held under $(EXCHANGE_LANDING_DIR)/_held with its
@@ -102,7 +102,7 @@ bench: install  ## time every stage at SCALE against its floor; writes data/benc
 
 bench-ingest: install  ## simulator and loader throughput at SCALE, the loader against DuckDB's plain read
 	rm -rf data/bench-ingest/$(SCALE)
-	$(PY) -m ingestion.simulator --scale $(SCALE) --out data/bench-ingest/$(SCALE)/landing 2>/dev/null
+	$(PY) -m simulator --scale $(SCALE) --out data/bench-ingest/$(SCALE)/landing 2>/dev/null
 	mkdir -p data/bench-ingest/$(SCALE)/scratch
 	$(PY) -m ingestion.loaders.benchmark data/bench-ingest/$(SCALE)/landing --scratch data/bench-ingest/$(SCALE)/scratch
 

@@ -391,7 +391,7 @@ def run(args: argparse.Namespace) -> dict:
             [
                 PY,
                 "-m",
-                "ingestion.simulator",
+                "simulator",
                 "--scale",
                 args.scale,
                 "--out",

@@ -35,7 +35,7 @@ from warehouse import open_scratch, settings
 from warehouse.raw_schema import ensure_bookkeeping
 
 RAW_DATASET = "raw"
-# contract type -> BigQuery type (docs/bigquery.md, section 3; tests/python/bigquery_check.py)
+# contract type -> BigQuery type (docs/bigquery.md, section 3; tooling/bigquery_check.py)
 BIGQUERY_TYPES = {
     "varchar": "STRING",
     "integer": "INT64",

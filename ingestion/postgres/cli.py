@@ -24,10 +24,10 @@ from warehouse import DEFAULT_WAREHOUSE, WarehouseLockedError
 from warehouse import settings as warehouse_settings
 
 from .connection import DSN_ENV, default_dsn, redact
-from .extractor import DEFAULT_BATCH_SIZE, extract
+from .loader.extractor import DEFAULT_BATCH_SIZE, extract
 from .oltp_schema import DEFAULT_SCHEMA
-from .populate import populate_oltp
-from .publish import RAW_SCHEMA, publish_raw
+from .serving.publish import RAW_SCHEMA, publish_raw
+from .source.populate import populate_oltp
 
 EXIT_ERROR, EXIT_LOCKED = 1, 3
 

@@ -54,7 +54,7 @@ def test_last_day_split_equals_the_simulators_until(tiny_landing, tmp_path):
         [
             sys.executable,
             "-m",
-            "ingestion.simulator",
+            "simulator",
             "--scale",
             "tiny",
             "--out",

@@ -33,7 +33,6 @@ from ingestion.loaders import (
 )
 from ingestion.loaders.cli import EXIT_LOCKED
 from ingestion.loaders.cli import main as cli_main
-from ingestion.loaders.files import PAUSE_BEFORE_COMMIT_ENV
 from ingestion.loaders.validation import (
     POSTGRES,
     PostgresDialect,
@@ -374,11 +373,15 @@ def test_sigkilled_load_rerun_equals_clean_load(tmp_path: Path, landing: Path, w
     for n in range(6):
         rows = [trade(n * 1000 + i) for i in range(200)] + [trade(n * 1000 + 999, fee_asset="")]
         write_csv(landing / "trades" / f"part-{n:02d}.csv", rows)
-    env = {**os.environ, PAUSE_BEFORE_COMMIT_ENV: "0.2", "PYTHONPATH": str(REPO)}
+    # the pause is the test's own (tests/python/pausing_loader.py), before each file's commit
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
+            "tests.python.pausing_loader",
+            "--pause",
+            "0.2",
             "ingestion.loaders",
             "--landing",
             str(landing),

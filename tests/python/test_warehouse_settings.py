@@ -43,13 +43,15 @@ PROJECT_PACKAGES = (
     "compliance",
     "benchmarks",
     "scripts",
+    "simulator",
+    "tooling",
 )
 VARIABLE = re.compile(r"\bEXCHANGE_[A-Z0-9_]*[A-Z0-9]\b")
 # Test-only hooks, not settings: they pause a load so a test can kill it mid-file.
 TEST_HOOKS = {"EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT", "EXCHANGE_LOADER_TEST_PAUSE_AT"}
 # DuckDB sessions that are not the project's warehouse: the simulator writes landing files
 # through an in-memory DuckDB, and the BigQuery emulator runs in its own virtual environment.
-OWN_DUCKDB = {"ingestion/simulator/writer.py", "scripts/bigquery_emulator_serve.py"}
+OWN_DUCKDB = {"simulator/writer.py", "scripts/bigquery_emulator_serve.py"}
 
 
 def code_files() -> list[Path]:

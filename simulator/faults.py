@@ -55,11 +55,11 @@ class FaultPlan:
     def __init__(self, sim):
         self.sim = sim
         self.on = bool(sim.faults)
-        D = sim.D
-        self.late_day = sim.fd(0.3)
+        D = sim.n_days
+        self.late_day = sim.day_at_fraction(0.3)
         self.late_write = min(D - 1, self.late_day + 2)
-        self.bad_day = sim.fd(0.45)
-        self.replay_day = max(1, sim.fd(0.6))
+        self.bad_day = sim.day_at_fraction(0.45)
+        self.replay_day = max(1, sim.day_at_fraction(0.6))
         if self.late_write == self.late_day:
             self.late_day = -10
         self.held = None
@@ -75,10 +75,10 @@ class FaultPlan:
         if self.on and d == self.bad_day and n >= 40:
             idx = np.arange(n // 2 - 10, n // 2 + 10)
             keep = np.setdiff1d(np.arange(n), idx)
-            sim.w.write("orders", sim.label(d), take_rows(cols, keep), d)
+            sim.writer.write("orders", sim.label(d), take_rows(cols, keep), d)
             self.malformed("orders", d, take_rows(cols, idx), "csv", ORDERS_BAD)
         else:
-            sim.w.write("orders", sim.label(d), cols, d)
+            sim.writer.write("orders", sim.label(d), cols, d)
 
     # ------------------------------------------------------------------ trades and fees
     def fees_and_trades(self, d: int, fc: dict, fills: dict) -> None:
@@ -109,17 +109,17 @@ class FaultPlan:
         if self.on and d == self.replay_day - 1 and F >= 40:
             pick = np.flatnonzero(main_f)[np.linspace(0, main_f.sum() - 1, 10).astype(np.int64)]
             self.replay_trades = {k: v[pick] for k, v in fills.items()}
-        sim.w.write(
+        sim.writer.write(
             "trades", sim.label(d), sim.trade_columns({k: v[main_f] for k, v in fills.items()}), d
         )
-        sim.w.write(
+        sim.writer.write(
             "fee_collections",
             sim.label(d),
             sim.fee_columns({k: v[main_fc] for k, v in fc.items()}),
             d,
         )
         if self.on and d == self.replay_day and self.replay_trades is not None:
-            name, _ = sim.w.write(
+            name, _ = sim.writer.write(
                 "trades", sim.label(d), sim.trade_columns(self.replay_trades), d, suffix="_replay"
             )
             sim.cases.add(
@@ -134,8 +134,10 @@ class FaultPlan:
             )
         if self.on and d == self.late_write and self.held is not None:
             f, c = self.held
-            name_t, _ = sim.w.write("trades", sim.label(d), sim.trade_columns(f), d, suffix="_late")
-            name_f, _ = sim.w.write(
+            name_t, _ = sim.writer.write(
+                "trades", sim.label(d), sim.trade_columns(f), d, suffix="_late"
+            )
+            name_f, _ = sim.writer.write(
                 "fee_collections", sim.label(d), sim.fee_columns(c), d, suffix="_late"
             )
             late_date = sim.label(self.late_day)
@@ -176,7 +178,7 @@ class FaultPlan:
                 take_rows(cols, pick),
                 np.asarray(cols["transaction_id"].counter)[pick],
             )
-        sim.w.write(
+        sim.writer.write(
             "transactions",
             sim.label(d),
             take_rows(cols, np.flatnonzero(main)) if not main.all() else cols,
@@ -185,7 +187,7 @@ class FaultPlan:
         if self.on and d == self.replay_day and self.replay_tx is not None:
             rows, ctrs = self.replay_tx
             # rendered as on the day they were first written, so every line is byte-identical
-            name, _ = sim.w.write("transactions", sim.label(d), rows, d - 1, suffix="_replay")
+            name, _ = sim.writer.write("transactions", sim.label(d), rows, d - 1, suffix="_replay")
             sim.cases.add(
                 "FLT-REPLAY-transactions",
                 "fault",
@@ -200,7 +202,7 @@ class FaultPlan:
     # ------------------------------------------------------------------ malformed files
     def malformed(self, table: str, d: int, good: dict, fmt: str, corruptions: list) -> None:
         sim = self.sim
-        lines = sim.w.render_lines(table, good, fmt, d)
+        lines = sim.writer.render_lines(table, good, fmt, d)
         id_col, entity = ID_COLUMN[table]
         if fmt == "csv":
             header, body = lines[0], lines[1:]
@@ -238,7 +240,7 @@ class FaultPlan:
             positions.append(len(out))  # 1-based data row number
         out.extend(body[gi:])
         name = f"{table}_{sim.label(d)}_part2.{fmt}"
-        sim.w.write_text(table, name, ([header] if header else []) + out, rows=len(out))
+        sim.writer.write_text(table, name, ([header] if header else []) + out, rows=len(out))
         for k, ((row, _, col, value, reason), pos) in enumerate(
             zip(bad_lines, positions, strict=True)
         ):

@@ -45,7 +45,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 with warnings.catch_warnings():  # sqlglotrs, pulled in by sqlglot, announces its deprecation
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -553,7 +553,6 @@ def _bigquery_type_name(data_type: str) -> str:
 
 
 def _source_types(table: str) -> dict[str, str]:
-    sys.path.insert(0, str(REPO))
     from ingestion.contract import TABLES
 
     spec = TABLES.get(table)
@@ -797,7 +796,7 @@ def check_configs(nodes: dict[str, dict]) -> list[Finding]:
 
 
 # --------------------------------------------------------------------------------------
-# 1. Rendering (runs in a subprocess: `python -m tests.python.bigquery_check render ...`)
+# 1. Rendering (runs in a subprocess: `python -m tooling.bigquery_check render ...`)
 
 
 class OfflineError(RuntimeError):
@@ -970,7 +969,7 @@ def render(
     command = [
         sys.executable,
         "-m",
-        "tests.python.bigquery_check",
+        "tooling.bigquery_check",
         "render",
         "--project-dir",
         str(project_dir),

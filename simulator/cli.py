@@ -1,4 +1,4 @@
-"""Command line: python -m ingestion.simulator --scale small --out data/landing"""
+"""Command line: python -m simulator --scale small --out data/landing"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .config import DEFAULT_END_DATE, SCALES
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m ingestion.simulator",
+        prog="python -m simulator",
         description="Write a deterministic simulated crypto-exchange landing directory.",
     )
     p.add_argument(

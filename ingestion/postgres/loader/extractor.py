@@ -61,7 +61,7 @@ from ingestion.loaders.report import DUPLICATE, LOADED, REJECTED, SKIPPED
 from warehouse import open_scratch, open_warehouse
 from warehouse.raw_schema import ensure_bookkeeping
 
-from .connection import (
+from ..connection import (
     check_identifier,
     connect,
     is_connection_error,
@@ -69,8 +69,8 @@ from .connection import (
     quote_ident,
     redact,
 )
-from .oltp_schema import CHANGED_AT, DEFAULT_SCHEMA, DELETIONS
-from .pg_types import duckdb_type_for
+from ..oltp_schema import CHANGED_AT, DEFAULT_SCHEMA, DELETIONS
+from ..pg_types import duckdb_type_for
 
 log = logging.getLogger("ingestion.postgres")
 
@@ -78,9 +78,13 @@ STAGING_FOLDER = "pg_extract"
 CURSORS = "raw._postgres_extract_cursors"
 METADATA_KEY = "exchange.extract"
 DEFAULT_BATCH_SIZE = 250_000
-# Test hook: called with (stage, table, path) at "written" (the batch file is in place, not yet
-# loaded) and "loaded" (loaded, cursor not yet advanced). Tests raise from it to simulate a crash.
-_fault_hook = None
+
+
+def at_checkpoint(stage: str, table: str, path) -> None:
+    """Called at "written" (a batch file is in place, not yet loaded) and "loaded" (loaded,
+    cursor not yet advanced); does nothing. The crash tests replace it (monkeypatch) and raise
+    from it, as the loader's `files.at_checkpoint`."""
+
 
 CURSORS_DDL = f"""
 create table if not exists {CURSORS} (
@@ -487,8 +491,7 @@ class _TableRun:
         if mine[0].status in (SKIPPED, DUPLICATE):
             log.info("%s: %s was loaded before the run stopped", self.info.name, relative)
         self.result.rows_quarantined += mine[0].rows_quarantined
-        if _fault_hook:
-            _fault_hook("loaded", self.info.name, path)
+        at_checkpoint("loaded", self.info.name, path)
         self.x.wh.begin()
         try:
             _advance_cursor(
@@ -559,8 +562,7 @@ class _TableRun:
         finally:
             csv_tmp.unlink(missing_ok=True)
             parquet_tmp.unlink(missing_ok=True)
-        if _fault_hook:
-            _fault_hook("written", self.info.name, path)
+        at_checkpoint("written", self.info.name, path)
         self._load(path, end, rows, resumed=False)
         log.info("%s: batch of %d rows up to %s", self.info.name, rows, end.value)
         return rows < self.x.batch_size, end

@@ -83,17 +83,17 @@ class CampaignPlan:
     def __init__(self, sim):
         self.sim = sim
         self.campaigns: list[Campaign] = []
-        D = sim.D
+        D = sim.n_days
         if D < RETENTION_DAYS + 2:
             return
         rng = sim.rng("campaigns")
-        taken = np.zeros(sim.N, dtype=bool)
+        taken = np.zeros(sim.n_users, dtype=bool)
         for i, spec in enumerate(CAMPAIGNS):
             if spec.min_days > D:
                 continue
             # early in the window: the trailing baselines of the planted KPI anomalies (small
             # scale: days 16 and 23) stay clear of the weeks the members are steered
-            c = min(max(FIRST_DAY, sim.fd(spec.day_fraction)), D - RETENTION_DAYS)
+            c = min(max(FIRST_DAY, sim.day_at_fraction(spec.day_fraction)), D - RETENTION_DAYS)
             window_end = sim.day_start(c + RETENTION_DAYS)
             # traders already trading by the campaign day who stay able to trade all window long
             ok = (
@@ -107,7 +107,7 @@ class CampaignPlan:
                 & (sim.close_us >= window_end)
             )
             cand = np.flatnonzero(ok)
-            n = min(cand.size, spec.max_members, int(round(MAX_USER_SHARE * sim.N)))
+            n = min(cand.size, spec.max_members, int(round(MAX_USER_SHARE * sim.n_users)))
             users = np.sort(rng.permutation(cand)[:n])
             taken[users] = True
             treated = np.zeros(n, dtype=bool)
@@ -150,7 +150,7 @@ class CampaignPlan:
         ids = [self.campaign_id(c) for c in todays]
         # sent at 09:00 UTC on the campaign day, one second apart per member
         at = sim.day_start(d) + 9 * 60 * MIN + np.arange(users.size, dtype=np.int64) * 1_000_000
-        sim.w.write(
+        sim.writer.write(
             "marketing_campaigns",
             sim.label(d),
             {

@@ -36,8 +36,8 @@ from ingestion.loaders.files import resolve_tables
 from ingestion.loaders.readers import sql_literal
 from warehouse import open_scratch
 
-from .connection import check_identifier, connect, quote_ident, redact
-from .oltp_schema import DEFAULT_SCHEMA, UUID_COLUMNS, OltpTable, ensure_schema, oltp_tables
+from ..connection import check_identifier, connect, quote_ident, redact
+from ..oltp_schema import DEFAULT_SCHEMA, UUID_COLUMNS, OltpTable, ensure_schema, oltp_tables
 
 log = logging.getLogger("ingestion.postgres")
 

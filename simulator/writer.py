@@ -134,7 +134,8 @@ class LandingWriter:
         self.con = duckdb.connect()
         self.con.execute(f"SET threads={threads}")
         # bounded so a large day's COPY buffers stay small beside the day's arrays (peak memory,
-        # SPEC section 8); 1GB measured no slower than unbounded on a 15M-row file
+        # docs/reliability.md, "Scale and speed"); 1GB measured no slower than unbounded on a
+        # 15M-row file
         self.con.execute("SET memory_limit='1GB'")
         self.con.execute("SET preserve_insertion_order=true")
         self.con.execute("SET enable_progress_bar=false")

@@ -31,8 +31,8 @@ from ingestion.loaders.readers import sql_literal
 from warehouse import Limits, open_warehouse
 from warehouse.raw_schema import ensure_bookkeeping
 
-from .connection import check_identifier, connect, qualified, quote_ident, redact
-from .pg_types import postgres_type_for
+from ..connection import check_identifier, connect, qualified, quote_ident, redact
+from ..pg_types import postgres_type_for
 
 log = logging.getLogger("ingestion.postgres")
 
