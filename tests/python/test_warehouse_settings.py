@@ -47,8 +47,6 @@ PROJECT_PACKAGES = (
     "tooling",
 )
 VARIABLE = re.compile(r"\bEXCHANGE_[A-Z0-9_]*[A-Z0-9]\b")
-# Test-only hooks, not settings: they pause a load so a test can kill it mid-file.
-TEST_HOOKS = {"EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT", "EXCHANGE_LOADER_TEST_PAUSE_AT"}
 # DuckDB sessions that are not the project's warehouse: the simulator writes landing files
 # through an in-memory DuckDB, and the BigQuery emulator runs in its own virtual environment.
 OWN_DUCKDB = {"simulator/writer.py", "scripts/bigquery_emulator_serve.py"}
@@ -65,7 +63,7 @@ def test_every_variable_read_anywhere_is_a_setting():
     known = set(settings.variables())
     missing: dict[str, list[str]] = {}
     for path in code_files():
-        for name in set(VARIABLE.findall(path.read_text())) - known - TEST_HOOKS:
+        for name in set(VARIABLE.findall(path.read_text())) - known:
             missing.setdefault(name, []).append(str(path.relative_to(REPO)))
     assert not missing, f"variables read but not in warehouse/settings.py: {missing}"
 
