@@ -58,6 +58,8 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from warehouse import open_warehouse, settings
+
 from .report import markdown
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +86,6 @@ DAILY_SELECT = ["--select", "+tag:daily_partitioned", "--indirect-selection", "b
 # The prefix's rows are stamped as loaded this long before the last day's (see the docstring).
 PREFIX_LOAD_AGE = "1 day"
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
-DEFAULT_MEMORY_LIMIT = "3GB"
 # The stage (of STAGES) each measured step belongs to, where the names differ.
 INCREMENTAL_STEPS = (
     "load_prefix",
@@ -273,8 +274,7 @@ def _move_tree(source: Path, destination: Path) -> None:
 def age_loads(warehouse: Path, age: str) -> None:
     """Stamps every raw row as loaded ``age`` earlier (``_loaded_at``): deliveries that far
     apart, which the benchmark's loads, minutes apart, are not."""
-    con = duckdb.connect(str(warehouse))
-    try:
+    with open_warehouse(warehouse) as con:
         columns = con.execute(
             "select table_schema, table_name from information_schema.columns "
             "where column_name = '_loaded_at' and table_schema = 'raw'"
@@ -282,8 +282,6 @@ def age_loads(warehouse: Path, age: str) -> None:
         for schema, table in columns:
             con.execute(f'update "{schema}"."{table}" set _loaded_at = _loaded_at - interval {age}')
         con.execute("checkpoint")
-    finally:
-        con.close()
 
 
 def dagster_command(mode: str, partition: str | None = None) -> list[str]:
@@ -644,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default data/bench/<scale>")
     parser.add_argument(
         "--memory-limit",
-        default=os.environ.get("EXCHANGE_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT),
+        default=settings.current().duckdb_memory_limit,
         help="DuckDB memory_limit of every stage (default $EXCHANGE_DUCKDB_MEMORY_LIMIT or 3GB)",
     )
     parser.add_argument(

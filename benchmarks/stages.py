@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import Limits, open_warehouse
+
 from .dashboard import DASHBOARD_QUERIES
 
 HERE = Path(__file__).resolve().parent
@@ -58,19 +60,16 @@ KPI_APPROX = (
 RELATIVE_TOLERANCE = 1e-6
 
 
-def _read_only(warehouse: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    return con
+def _read_only(warehouse: Path, memory_limit: str | None):
+    return open_warehouse(
+        warehouse, read_only=True, limits=Limits.from_env(memory_limit=memory_limit)
+    )
 
 
 def load_floor(landing: Path, database: Path, memory_limit: str) -> dict:
     from ingestion.contract import TABLES
+    from ingestion.loaders import LoaderSettings
     from ingestion.loaders.benchmark import plain_duckdb_read
-    from ingestion.loaders.connection import LoaderSettings
     from ingestion.loaders.files import discover_files
 
     tables = [t for t in TABLES if discover_files(landing, t)]
@@ -82,12 +81,12 @@ def load_floor(landing: Path, database: Path, memory_limit: str) -> dict:
 
 def kpi_floor(warehouse: Path, memory_limit: str | None) -> dict:
     sql = KPI_FLOOR_SQL.read_text().replace("{seeds}", str(REPO / "seeds"))
-    con = _read_only(warehouse, memory_limit)
-    started = time.perf_counter()
-    con.execute(sql)
-    seconds = time.perf_counter() - started
-    days = con.execute("select count(*) from floor_daily_kpis").fetchone()[0]
-    return {"seconds": seconds, "days": days, "agreement": kpi_agreement(con)}
+    with _read_only(warehouse, memory_limit) as con:
+        started = time.perf_counter()
+        con.execute(sql)
+        seconds = time.perf_counter() - started
+        days = con.execute("select count(*) from floor_daily_kpis").fetchone()[0]
+        return {"seconds": seconds, "days": days, "agreement": kpi_agreement(con)}
 
 
 def kpi_agreement(con: duckdb.DuckDBPyConnection) -> dict:
@@ -137,20 +136,20 @@ def kpi_agreement(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def dashboard(warehouse: Path, repeat: int, memory_limit: str | None) -> dict:
-    con = _read_only(warehouse, memory_limit)
     results = {}
-    for name, sql in DASHBOARD_QUERIES.items():
-        times, rows = [], 0
-        for _ in range(max(1, repeat)):
-            started = time.perf_counter()
-            rows = len(con.execute(sql).fetchall())
-            times.append(time.perf_counter() - started)
-        results[name] = {
-            "median_ms": statistics.median(times) * 1000,
-            "max_ms": max(times) * 1000,
-            "first_ms": times[0] * 1000,
-            "rows": rows,
-        }
+    with _read_only(warehouse, memory_limit) as con:
+        for name, sql in DASHBOARD_QUERIES.items():
+            times, rows = [], 0
+            for _ in range(max(1, repeat)):
+                started = time.perf_counter()
+                rows = len(con.execute(sql).fetchall())
+                times.append(time.perf_counter() - started)
+            results[name] = {
+                "median_ms": statistics.median(times) * 1000,
+                "max_ms": max(times) * 1000,
+                "first_ms": times[0] * 1000,
+                "rows": rows,
+            }
     return {"queries": results, "repeat": repeat}
 
 

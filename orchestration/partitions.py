@@ -7,8 +7,9 @@ inclusive and ``max_date`` exclusive, so the incremental models take the rows wi
 ``min_date <= event time < max_date`` (plus their lookback). The project's defaults
 (1970-01-01, 2999-12-31) cover all history, so a plain ``dbt build`` builds everything.
 
-Days are UTC. The first partition is ``EXCHANGE_PARTITIONS_START`` (default below: the
-simulator's scales end on 2026-10-31 and the longest spans 90 days); the last
+Days are UTC. The first partition is ``EXCHANGE_PARTITIONS_START`` (default 2026-08-01 in
+``warehouse/settings.py``: the simulator's scales end on 2026-10-31 and the longest spans 90
+days); the last
 is today (``end_offset=1``), so the hourly run can refresh the day in progress. The partitions
 cover the whole time axis: the first one also holds everything older, the last everything
 newer, so a window that starts at the first partition has no ``min_date`` and one that ends
@@ -28,16 +29,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 import dagster as dg
 
-DEFAULT_PARTITIONS_START = "2026-08-01"
+from warehouse import settings
+
 DATE_FORMAT = "%Y-%m-%d"
 
 
 def partitions_start() -> str:
-    return os.environ.get("EXCHANGE_PARTITIONS_START") or DEFAULT_PARTITIONS_START
+    return settings.current().partitions_start
 
 
 daily_partitions = dg.DailyPartitionsDefinition(

@@ -40,20 +40,18 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import warehouse as locations
 from ingestion.contract import FILE_SUFFIXES, PROVENANCE_COLUMNS, TABLES, SourceTable
-
-from .connection import LoaderSettings, configure_session, open_warehouse
-from .raw_schema import (
+from warehouse import settings as warehouse_settings
+from warehouse.connection import configure_session, open_warehouse
+from warehouse.raw_schema import (
     LOADED_FILES,
     QUARANTINE,
-    add_extra_columns,
     ensure_bookkeeping,
-    ensure_raw_table,
-    extra_column_names,
     ident,
     raw_table_name,
 )
+
+from .raw_schema import add_extra_columns, ensure_raw_table, extra_column_names
 from .readers import (
     READ_ERRORS,
     Source,
@@ -65,6 +63,7 @@ from .readers import (
     reparse,
 )
 from .report import DUPLICATE, LOADED, REJECTED, SKIPPED, FileResult, LoadReport, TableReport
+from .settings import LoaderSettings
 from .validation import DUCKDB, TimeBounds, ValidationQuery, build_validation, plan_columns
 
 log = logging.getLogger("ingestion.loaders")
@@ -686,7 +685,8 @@ def load_table(
         configure_session(warehouse)
         ensure_bookkeeping(warehouse)
         return _FileLoad(warehouse, Path(landing_dir), spec, load_id, check_raw).run()
-    with open_warehouse(warehouse, settings) as con:
+    with open_warehouse(warehouse, limits=settings or LoaderSettings.from_env()) as con:
+        ensure_bookkeeping(con)
         report = _FileLoad(con, Path(landing_dir), spec, load_id, check_raw).run()
         _checkpoint(con)
         return report
@@ -706,8 +706,9 @@ def load_landing(
     ``data/warehouse.duckdb``. Every raw table asked for is created, even without files.
     """
     started = time.perf_counter()
-    landing = Path(landing_dir) if landing_dir is not None else locations.landing_dir()
-    warehouse = Path(warehouse_path) if warehouse_path is not None else locations.warehouse_path()
+    current = warehouse_settings.current()
+    landing = Path(landing_dir) if landing_dir is not None else current.landing_dir
+    warehouse = Path(warehouse_path) if warehouse_path is not None else current.warehouse
     if not landing.is_dir():
         raise FileNotFoundError(f"landing directory {landing} does not exist")
     names = resolve_tables(tables)
@@ -723,7 +724,8 @@ def load_landing(
     for ignored in report.unsupported_files:
         log.warning("ignoring %s: %s", landing / ignored["path"], ignored["reason"])
     settings = settings or LoaderSettings.from_env()
-    with open_warehouse(warehouse, settings) as con:
+    with open_warehouse(warehouse, limits=settings) as con:
+        ensure_bookkeeping(con)
         for name in names:  # catalog changes one at a time, before any worker starts
             ensure_raw_table(con, TABLES[name])
         workers = min(settings.workers, len(names))

@@ -30,7 +30,6 @@ from ingestion.loaders import (
     WarehouseLockedError,
     load_landing,
     load_table,
-    open_warehouse,
 )
 from ingestion.loaders.cli import EXIT_LOCKED
 from ingestion.loaders.cli import main as cli_main
@@ -42,6 +41,7 @@ from ingestion.loaders.validation import (
     postgres_helper_functions_sql,
 )
 from ingestion.loaders.validation import SourceColumn as Col
+from warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 TRADE_COLUMNS = TABLES["trades"].column_names
@@ -719,8 +719,8 @@ def test_header_names_match_the_contract_ignoring_case(landing: Path, warehouse:
 
 HOLD_LOCK = """
 import sys, time
-from ingestion.loaders import open_warehouse, LoaderSettings
-with open_warehouse(sys.argv[1], LoaderSettings(lock_timeout=5)):
+from warehouse import Limits, open_warehouse
+with open_warehouse(sys.argv[1], limits=Limits(lock_timeout=5)):
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -772,7 +772,7 @@ def test_second_load_waits_for_the_first(landing: Path, warehouse: Path):
         report = load_landing(landing, warehouse, "trades", settings=settings)
         results.append((time.monotonic(), report.rows_loaded))
 
-    with open_warehouse(warehouse, FAST):
+    with open_warehouse(warehouse, limits=FAST):
         worker = threading.Thread(target=other_load)
         worker.start()
         time.sleep(0.6)

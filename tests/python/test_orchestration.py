@@ -344,6 +344,36 @@ def test_alerts_are_posted_to_the_webhook_once(defs, tmp_path, webhook):
     assert sent == expected
 
 
+def test_the_webhook_post_is_json_over_httpx_and_fails_clearly(webhook, monkeypatch):
+    """What post_json sends, and the two ways it fails (an answer that is not 2xx, nobody
+    listening): an AlertWebhookError naming the cause, never a retry (the asset tries an unsent
+    alert again on its next run)."""
+    import socket
+
+    from orchestration.resources import AlertWebhookError, AlertWebhookResource, post_json
+
+    url, receiver = webhook
+    post_json(url, {"text": "über 1 alert"}, timeout=5)
+    assert receiver.posts == [{"text": "über 1 alert"}]
+    receiver.fail_next = 2
+    with pytest.raises(AlertWebhookError, match="webhook answered HTTP 500"):
+        post_json(url, {"text": "lost"}, timeout=5)
+    with pytest.raises(AlertWebhookError, match="webhook answered HTTP 500"):
+        AlertWebhookResource(url=url, timeout_seconds=5).post({"text": "lost"})
+    assert receiver.posts == [{"text": "über 1 alert"}]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(AlertWebhookError, match="webhook unreachable: ConnectError"):
+        post_json(f"http://127.0.0.1:{port}/hook", {"text": "x"}, timeout=5)
+    monkeypatch.delenv("EXCHANGE_ALERT_WEBHOOK_URL", raising=False)
+    with pytest.raises(AlertWebhookError, match="set EXCHANGE_ALERT_WEBHOOK_URL"):
+        AlertWebhookResource().post({"text": "x"})
+    monkeypatch.setenv("EXCHANGE_ALERT_WEBHOOK_URL", url)
+    AlertWebhookResource(timeout_seconds=5).post({"text": "from the environment"})
+    assert receiver.posts[-1] == {"text": "from the environment"}
+
+
 def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(defs, tmp_path):
     """SPEC section 7: the critical data-quality alerts of the compliance mart go out apart from
     the AML alerts and head the daily report; the dbt step names the failing integrity tests
@@ -481,8 +511,8 @@ def test_blocking_expectations_stop_downstream_assets(defs, tmp_path):
 
 def test_dagster_waits_for_the_loaders_lock(tmp_path):
     from ingestion.loaders import WarehouseLockedError
-    from ingestion.loaders.locking import WarehouseLock
     from orchestration.resources import WarehouseResource
+    from warehouse import WarehouseLock
 
     path = tmp_path / "wh.duckdb"
     resource = WarehouseResource(path=str(path), lock_timeout_seconds=0.3)

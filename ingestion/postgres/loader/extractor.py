@@ -54,10 +54,12 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contract import TABLES
-from ingestion.loaders import LoaderSettings, load_table, new_load_id, open_warehouse
+from ingestion.loaders import LoaderSettings, load_table, new_load_id
 from ingestion.loaders.files import resolve_tables
 from ingestion.loaders.readers import glob_escaped, path_literal
 from ingestion.loaders.report import DUPLICATE, LOADED, REJECTED, SKIPPED
+from warehouse import open_scratch, open_warehouse
+from warehouse.raw_schema import ensure_bookkeeping
 
 from ..connection import (
     check_identifier,
@@ -332,8 +334,7 @@ def _write_parquet(info: SourceTableInfo, csv_path: Path, parquet_path: Path, me
         f"{_sql_string(c)}: {_sql_string(duckdb_type_for(info.columns[c]))}"
         for c in info.extracted_columns
     )
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
+    with open_scratch() as con:
         relation = (
             f"read_csv({path_literal(csv_path)}, header = true, auto_detect = false, "
             f"delim = ',', quote = '\"', escape = '\"', allow_quoted_nulls = false, "
@@ -352,7 +353,7 @@ def _write_parquet(info: SourceTableInfo, csv_path: Path, parquet_path: Path, me
 
 def read_batch_metadata(path: Path) -> dict | None:
     try:
-        with duckdb.connect() as con:
+        with open_scratch() as con:
             rows = con.execute(
                 "select decode(key), decode(value) from parquet_kv_metadata(?)",
                 [glob_escaped(path)],
@@ -708,7 +709,8 @@ def extract(
     names = resolve_tables(tables)
     load_id = new_load_id()
     report = ExtractReport(redact(dsn), schema, str(warehouse), load_id)
-    with open_warehouse(warehouse, settings) as wh:
+    with open_warehouse(warehouse, limits=settings or LoaderSettings.from_env()) as wh:
+        ensure_bookkeeping(wh)
         wh.execute(CURSORS_DDL)
         extractor = _Extractor(dsn, schema, wh, staging, load_id, batch_size, retries)
         try:

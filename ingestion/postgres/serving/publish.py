@@ -27,8 +27,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.loaders import LoaderSettings, open_warehouse
 from ingestion.loaders.readers import sql_literal
+from warehouse import Limits, open_warehouse
+from warehouse.raw_schema import ensure_bookkeeping
 
 from ..connection import check_identifier, connect, qualified, quote_ident, redact
 from ..pg_types import postgres_type_for
@@ -231,7 +232,7 @@ def publish_raw(
     schema: str = RAW_SCHEMA,
     tables: list[str] | str | None = None,
     *,
-    settings: LoaderSettings | None = None,
+    settings: Limits | None = None,
 ) -> PublishReport:
     """Mirror the warehouse's raw tables (all, or ``tables``) into PostgreSQL ``schema``."""
     started = time.perf_counter()
@@ -241,7 +242,10 @@ def publish_raw(
         raise FileNotFoundError(f"warehouse {warehouse} does not exist")
     report = PublishReport(str(warehouse), redact(dsn), schema)
     with contextlib.ExitStack() as stack:
-        wh = stack.enter_context(open_warehouse(warehouse, settings))
+        wh = stack.enter_context(
+            open_warehouse(warehouse, limits=settings)
+        )
+        ensure_bookkeeping(wh)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="publish_raw_")))
         con = connect(dsn)
         stack.callback(con.close)

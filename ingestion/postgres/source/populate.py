@@ -34,6 +34,7 @@ import duckdb
 from ingestion.loaders import LoaderSettings, load_landing
 from ingestion.loaders.files import resolve_tables
 from ingestion.loaders.readers import sql_literal
+from warehouse import open_scratch
 
 from ..connection import check_identifier, connect, quote_ident, redact
 from ..oltp_schema import DEFAULT_SCHEMA, UUID_COLUMNS, OltpTable, ensure_schema, oltp_tables
@@ -203,9 +204,7 @@ def populate_oltp(
         con = connect(dsn)
         stack.callback(con.close)
         ensure_schema(con, schema, targets)
-        scratch = duckdb.connect(str(scratch_path), read_only=True)
-        stack.callback(scratch.close)
-        scratch.execute("set TimeZone = 'UTC'")
+        scratch = stack.enter_context(open_scratch(scratch_path, read_only=True))
         for table in targets:
             t0 = time.perf_counter()
             result = TablePopulation(table.name)

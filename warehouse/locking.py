@@ -1,4 +1,4 @@
-"""One load at a time per warehouse: a lock file, and a clear error when DuckDB's own lock bites.
+"""One writer at a time per warehouse: a lock file, and a clear error when DuckDB's own lock bites.
 
 DuckDB lets one process write a database file and refuses a second with
 ``Could not set lock on file``. That protects the file but says nothing useful, and two loads
@@ -23,8 +23,6 @@ import socket
 import sys
 import time
 from pathlib import Path
-
-import duckdb
 
 try:
     import fcntl
@@ -118,21 +116,3 @@ def _read_holder(path: Path) -> str:
         f"{info.get('command', '')}"
     )
 
-
-def connect_duckdb(warehouse: Path | str, timeout: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file for writing; wait up to ``timeout`` s for another process to let go."""
-    deadline = time.monotonic() + max(0.0, float(timeout))
-    while True:
-        try:
-            return duckdb.connect(str(warehouse))
-        except duckdb.IOException as e:
-            if "lock" not in str(e).lower():
-                raise
-            if time.monotonic() >= deadline:
-                detail = str(e).splitlines()[0]
-                raise WarehouseLockedError(
-                    f"warehouse {warehouse} is open in another process, and DuckDB allows one "
-                    f"writer per file: {detail}. Gave up after waiting {timeout:g}s; stop that "
-                    f"process (dbt, Dagster, a notebook) or run the load when it has finished."
-                ) from None
-            time.sleep(POLL_SECONDS)
