@@ -13,17 +13,36 @@ with
 
 counted_events as (
 
-    select min(executed_at) as first_at, max(executed_at) as last_at, true as is_trading
+    select
+        min(executed_at) as first_at,
+        max(executed_at) as last_at,
+        true as is_trading
     from {{ ref('stg_exchange__trades') }}
     union all
-    select min(placed_at), max(placed_at), true from {{ ref('stg_exchange__orders') }}
+    select
+        min(placed_at) as first_at,
+        max(placed_at) as last_at,
+        true as is_trading
+    from {{ ref('stg_exchange__orders') }}
     union all
-    select min(collected_at), max(collected_at), true from {{ ref('stg_exchange__fee_collections') }}
+    select
+        min(collected_at) as first_at,
+        max(collected_at) as last_at,
+        true as is_trading
+    from {{ ref('stg_exchange__fee_collections') }}
     union all
-    select min(registered_at), max(registered_at), false from {{ ref('stg_exchange__users') }}
+    select
+        min(registered_at) as first_at,
+        max(registered_at) as last_at,
+        false as is_trading
+    from {{ ref('stg_exchange__users') }}
     union all
     -- Counted as fct_daily_exchange_kpis counts them: approved, with an approval time.
-    select min(approved_at), max(approved_at), false from {{ ref('stg_exchange__user_kyc') }}
+    select
+        min(approved_at) as first_at,
+        max(approved_at) as last_at,
+        false as is_trading
+    from {{ ref('stg_exchange__user_kyc') }}
     where verification_status = 'approved'
 
 ),
@@ -50,8 +69,10 @@ final as (
         {{ to_day('spine_at') }} as date_day,
         cast({{ dbt.date_trunc('week', 'spine_at') }} as date) as week_start_date,
         cast({{ dbt.date_trunc('month', 'spine_at') }} as date) as month_start_date,
-        {{ to_day('spine_at') }} = (select {{ to_day('max(spine_at)') }} from days) as is_last_day_of_data,
-        coalesce({{ to_day('spine_at') }} >= (select first_trading_day from bounds), false) as has_trading_started
+        {{ to_day('spine_at') }} = (select {{ to_day('max(all_days.spine_at)') }} from days as all_days)
+            as is_last_day_of_data,
+        coalesce({{ to_day('spine_at') }} >= (select bounds.first_trading_day from bounds), false)
+            as has_trading_started
     from days
 
 )

@@ -27,22 +27,36 @@ candles as (
     inner join {{ ref('stg_exchange__trading_pairs') }} as pairs
         on candles.pair_id = pairs.pair_id
     where pairs.quote_asset = 'USDT'
-        and pairs.base_asset not in (select asset from stablecoins)
+        and pairs.base_asset not in (select stablecoins.asset from stablecoins)
 
 ),
 
 event_times as (
 
-    select min(executed_at) as first_event_at, max(executed_at) as last_event_at
+    select
+        min(executed_at) as first_event_at,
+        max(executed_at) as last_event_at
     from {{ ref('stg_exchange__trades') }}
     union all
-    select min(collected_at), max(collected_at) from {{ ref('stg_exchange__fee_collections') }}
+    select
+        min(collected_at) as first_event_at,
+        max(collected_at) as last_event_at
+    from {{ ref('stg_exchange__fee_collections') }}
     union all
-    select min(created_at), max(created_at) from {{ ref('stg_exchange__transactions') }}
+    select
+        min(created_at) as first_event_at,
+        max(created_at) as last_event_at
+    from {{ ref('stg_exchange__transactions') }}
     union all
-    select min(snapshot_at), max(snapshot_at) from {{ ref('stg_exchange__order_book_snapshots') }}
+    select
+        min(snapshot_at) as first_event_at,
+        max(snapshot_at) as last_event_at
+    from {{ ref('stg_exchange__order_book_snapshots') }}
     union all
-    select min(rate_hour), max(rate_hour) from candles
+    select
+        min(rate_hour) as first_event_at,
+        max(rate_hour) as last_event_at
+    from candles
 
 ),
 

@@ -8,7 +8,10 @@ with
 
 trading_days as (
 
-    select user_id, trade_date from {{ ref('int_user_trading_days') }}
+    select
+        user_id,
+        trade_date
+    from {{ ref('int_user_trading_days') }}
 
 ),
 
@@ -30,7 +33,9 @@ flagged as (
         previous_trade_date,
         case
             when previous_trade_date is null then 1
-            when {{ dbt.datediff('previous_trade_date', 'trade_date', 'day') }} > 30 then 1
+            when {{ dbt.datediff(
+                'previous_trade_date', 'trade_date', 'day'
+            ) }} > 30 then 1
             else 0
         end as starts_spell
     from with_previous
@@ -57,8 +62,12 @@ spells as (
         max(trade_date) as last_trade_date,
         count(*) as trade_days,
         -- The gap before this spell (NULL for a user's first spell).
-        max(case when starts_spell = 1 then {{ dbt.datediff('previous_trade_date', 'trade_date', 'day') }} end)
-            as days_since_previous_spell
+        max(
+            case
+                when starts_spell = 1
+                    then {{ dbt.datediff('previous_trade_date', 'trade_date', 'day') }}
+            end
+        ) as days_since_previous_spell
     from numbered
     group by user_id, spell_number
 
