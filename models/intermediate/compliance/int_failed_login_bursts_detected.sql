@@ -96,7 +96,9 @@ evidence as (
 
     select
         window_members.closing_event_id,
-        {{ dbt.listagg('window_members.event_id', "','", 'order by window_members.occurred_at, window_members.event_id') }}
+        {{ dbt.listagg(
+            'window_members.event_id', "','", 'order by window_members.occurred_at, window_members.event_id'
+        ) }}
             as evidence_ids,
         min(window_members.occurred_at) as pattern_started_at
     from window_members
@@ -109,7 +111,9 @@ evidence as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["'failed_login_burst|'", 'first_of_burst.user_id', "'|'", 'first_of_burst.closing_event_id'])) }}
+        {{ dbt.hash(dbt.concat([
+            "'failed_login_burst|'", 'first_of_burst.user_id', "'|'", 'first_of_burst.closing_event_id'
+        ])) }}
             as alert_id,
         'failed_login_burst' as rule_name,
         first_of_burst.user_id,

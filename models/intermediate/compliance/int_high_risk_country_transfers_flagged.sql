@@ -149,7 +149,9 @@ per_transfer as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(["'high_risk_country|'", 'transfers_dated.user_id', "'|'", 'transfers_dated.transaction_id'])) }}
+        {{ dbt.hash(dbt.concat([
+            "'high_risk_country|'", 'transfers_dated.user_id', "'|'", 'transfers_dated.transaction_id'
+        ])) }}
             as alert_id,
         'high_risk_country' as rule_name,
         transfers_dated.user_id,

@@ -6,14 +6,24 @@ with
 
 orders as (
 
-    select order_id, user_id, pair_id, side, quantity, placed_at
+    select
+        order_id,
+        user_id,
+        pair_id,
+        side,
+        quantity,
+        placed_at
     from {{ ref('stg_exchange__orders') }}
 
 ),
 
 pairs as (
 
-    select pair_id, symbol, min_order_size from {{ ref('stg_exchange__trading_pairs') }}
+    select
+        pair_id,
+        symbol,
+        min_order_size
+    from {{ ref('stg_exchange__trading_pairs') }}
 
 ),
 

@@ -170,7 +170,12 @@ tie_balances as (
             case when amount = 0 then 1 else 0 end as zero_amount_steps
         from tie_rows
         union all
-        select {{ tie_group | join(', ') }}, balance_after, 0, 1, 0
+        select
+            {{ tie_group | join(', ') }},
+            balance_after as balance,
+            0 as leaves,
+            1 as reaches,
+            0 as zero_amount_steps
         from tie_rows
     ) as steps
     group by {{ tie_group | join(', ') }}, balance
@@ -365,7 +370,8 @@ tie_failures as (
                 then 'no row of its timestamp starts from the previous balance_after'
             when start_leaves > start_reaches + starts_at_chain_start + unknown_bound_allowance
                 or (amount = 0 and not is_start_touched and starts_at_chain_start = 0)
-                then 'balance_before is neither the previous balance_after nor the balance_after of a row of its timestamp'
+                -- One message, one line: the text is the reason readers match on.
+                then 'balance_before is neither the previous balance_after nor the balance_after of a row of its timestamp' -- noqa: LT05
             when end_reaches > end_leaves + ends_at_chain_end + unknown_bound_allowance
                 then 'balance_after is neither the chain end nor the balance_before of a row of its timestamp'
         end as failure_reason

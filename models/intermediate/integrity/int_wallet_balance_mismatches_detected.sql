@@ -23,7 +23,13 @@ wallets as {{ not_materialized() }} (
 
 transactions as {{ not_materialized() }} (
 
-    select transaction_id, user_id, asset, balance_before, balance_after, created_at
+    select
+        transaction_id,
+        user_id,
+        asset,
+        balance_before,
+        balance_after,
+        created_at
     from {{ ref('int_transactions_valued') }}
     where transaction_status = 'completed'
 
@@ -55,7 +61,7 @@ last_transactions as (
         inner join transactions
             on wallets.user_id = transactions.user_id
             and wallets.asset = transactions.asset
-            and (wallets.updated_at is null or transactions.created_at <= wallets.updated_at)
+            and (wallets.updated_at is null or wallets.updated_at >= transactions.created_at)
         group by wallets.wallet_id, wallets.user_id, wallets.asset
 
     ) as wallet_ends
@@ -80,11 +86,25 @@ last_timestamp_rows as (
 
 last_timestamp_balances as (
 
-    select wallet_id, balance, sum(leaves) as leaves, sum(reaches) as reaches
+    select
+        wallet_id,
+        balance,
+        sum(leaves) as leaves,
+        sum(reaches) as reaches
     from (
-        select wallet_id, balance_before as balance, 1 as leaves, 0 as reaches from last_timestamp_rows
+        select
+            wallet_id,
+            balance_before as balance,
+            1 as leaves,
+            0 as reaches
+        from last_timestamp_rows
         union all
-        select wallet_id, balance_after, 0, 1 from last_timestamp_rows
+        select
+            wallet_id,
+            balance_after as balance,
+            0 as leaves,
+            1 as reaches
+        from last_timestamp_rows
     ) as steps
     group by wallet_id, balance
 

@@ -55,10 +55,12 @@ final as (
         activity_period_start_date,
         case
             when period_grain = 'week'
-                then cast(                                        {{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'day') }} / 7 as integer
-                    )
-            else cast(                                {{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'month') }} as integer
-                )
+                then cast({{ dbt.datediff(
+                    'cohort_period_start_date', 'activity_period_start_date', 'day'
+                ) }} / 7 as integer)
+            else cast({{ dbt.datediff(
+                'cohort_period_start_date', 'activity_period_start_date', 'month'
+            ) }} as integer)
         end as periods_since_first_trade
     from unioned
 

@@ -6,7 +6,10 @@ with
 
 trading_days as (
 
-    select user_id, trade_date from {{ ref('int_user_trading_days') }}
+    select
+        user_id,
+        trade_date
+    from {{ ref('int_user_trading_days') }}
 
 ),
 
@@ -25,7 +28,9 @@ later_days as (
     select
         first_trades.user_id,
         first_trades.cohort_date,
-        {{ dbt.datediff('first_trades.cohort_date', 'trading_days.trade_date', 'day') }} as days_after_first_trade
+        {{ dbt.datediff(
+            'first_trades.cohort_date', 'trading_days.trade_date', 'day'
+        ) }} as days_after_first_trade
     from first_trades
     inner join trading_days
         on first_trades.user_id = trading_days.user_id

@@ -24,13 +24,20 @@ spells as (
 
 fees as (
 
-    select user_id, collected_date, fee_usd from {{ ref('int_fee_collections_valued') }}
+    select
+        user_id,
+        collected_date,
+        fee_usd
+    from {{ ref('int_fee_collections_valued') }}
 
 ),
 
 tickets as (
 
-    select user_id, created_at from {{ ref('stg_exchange__support_tickets') }}
+    select
+        user_id,
+        created_at
+    from {{ ref('stg_exchange__support_tickets') }}
 
 ),
 
@@ -51,14 +58,35 @@ trading as (
         trading_days.user_id,
         min(trading_days.trade_date) as first_trade_date,
         max(trading_days.trade_date) as last_trade_date,
-        count(case when trading_days.trade_date between windows.window_start_date and windows.as_of_date
-            then 1 end) as trade_days_30d,
-        cast(sum(case when trading_days.trade_date between windows.window_start_date and windows.as_of_date
-            then trading_days.fill_count else 0 end) as {{ dbt.type_bigint() }}) as fills_30d,
-        sum(case when trading_days.trade_date between windows.window_start_date and windows.as_of_date
-            then trading_days.notional_usd else 0 end) as volume_30d_usd,
-        sum(case when trading_days.trade_date between windows.prior_window_start_date and windows.prior_window_end_date
-            then trading_days.notional_usd else 0 end) as volume_prior_30d_usd
+        count(
+            case
+                when trading_days.trade_date between windows.window_start_date and windows.as_of_date
+                    then 1
+            end
+        ) as trade_days_30d,
+        cast(sum(
+            case
+                when trading_days.trade_date between windows.window_start_date and windows.as_of_date
+                    then trading_days.fill_count
+                else 0
+            end
+        ) as {{ dbt.type_bigint() }}) as fills_30d,
+        sum(
+            case
+                when trading_days.trade_date between windows.window_start_date and windows.as_of_date
+                    then trading_days.notional_usd
+                else 0
+            end
+        ) as volume_30d_usd,
+        sum(
+            case
+                when
+                    trading_days.trade_date
+                    between windows.prior_window_start_date and windows.prior_window_end_date
+                    then trading_days.notional_usd
+                else 0
+            end
+        ) as volume_prior_30d_usd
     from trading_days
     cross join windows
     where trading_days.trade_date <= windows.as_of_date
@@ -120,7 +148,8 @@ final as (
         windows.as_of_date,
         trading.first_trade_date,
         trading.last_trade_date,
-        {{ dbt.datediff('trading.last_trade_date', 'windows.as_of_date', 'day') }} as days_since_last_trade,
+        {{ dbt.datediff('trading.last_trade_date', 'windows.as_of_date', 'day') }}
+            as days_since_last_trade,
         current_spells.current_spell_number,
         current_spells.current_spell_start_date,
         coalesce(trading.trade_days_30d, 0) > 0 as is_active,
