@@ -35,8 +35,8 @@ bounds as (
         from dates
         union all
         select
-            min(detected_date),
-            max(detected_date)
+            min(detected_date) as first_day,
+            max(detected_date) as last_day
         from alerts
     ) as day_ranges
 

@@ -229,8 +229,8 @@ activity_changes as (
         from spells
         union all
         select
-            cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date),
-            -1
+            cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date) as date_day,
+            -1 as change
         from spells
     ) as changes
     group by date_day

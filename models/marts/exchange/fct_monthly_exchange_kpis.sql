@@ -59,7 +59,7 @@ monthly_revenue as (
         sum(trading_volume_usd) as trading_volume_usd,
         sum(trade_count) as trade_count
     from daily
-    group by 1
+    group by cast({{ dbt.date_trunc('month', 'kpi_date') }} as date)
 
 ),
 

@@ -38,13 +38,24 @@ final as (
         per_user.first_trade_date,
         per_user.last_trade_date,
         per_user.trade_days,
-        {{ dbt.datediff('per_user.last_trade_date', 'last_day.last_data_date', 'day') }} as days_since_last_trade,
-        {{ dbt.datediff('per_user.last_trade_date', 'last_day.last_data_date', 'day') }} < 30 as is_active,
-        {{ dbt.datediff('per_user.last_trade_date', 'last_day.last_data_date', 'day') }} >= 30 as is_churned,
+        {{ dbt.datediff(
+            'per_user.last_trade_date', 'last_day.last_data_date', 'day'
+        ) }} as days_since_last_trade,
+        {{ dbt.datediff(
+            'per_user.last_trade_date', 'last_day.last_data_date', 'day'
+        ) }} < 30 as is_active,
+        {{ dbt.datediff(
+            'per_user.last_trade_date', 'last_day.last_data_date', 'day'
+        ) }} >= 30 as is_churned,
         -- Gaps between spells, plus the open gap to the last day of data.
         per_user.activity_spells - 1
-            + case when {{ dbt.datediff('per_user.last_trade_date', 'last_day.last_data_date', 'day') }} >= 30 then 1 else 0 end
-            as churn_events,
+        + case
+            when {{ dbt.datediff(
+                'per_user.last_trade_date', 'last_day.last_data_date', 'day'
+            ) }} >= 30
+                then 1
+            else 0
+        end as churn_events,
         per_user.win_backs,
         per_user.win_backs > 0 as has_win_back,
         last_day.last_data_date as as_of_date

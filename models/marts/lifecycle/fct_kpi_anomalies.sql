@@ -55,12 +55,12 @@ launch as (
 daily_values as (
 
     {% for metric in metrics %}
-    select
-        kpi_date,
-        '{{ metric }}' as metric_name,
-        cast({{ metric }} as {{ type_double() }}) as metric_value
-    from kpis
-    {% if not loop.last %}union all{% endif %}
+        select
+            kpi_date,
+            '{{ metric }}' as metric_name,
+            cast({{ metric }} as {{ type_double() }}) as metric_value
+        from kpis
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

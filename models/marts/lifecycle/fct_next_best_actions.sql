@@ -22,13 +22,20 @@ segments as (
 
 risk as (
 
-    select user_id, volume_change_pct, support_tickets_30d from {{ ref('fct_user_churn_risk') }}
+    select
+        user_id,
+        volume_change_pct,
+        support_tickets_30d
+    from {{ ref('fct_user_churn_risk') }}
 
 ),
 
 users as (
 
-    select user_id, kyc_approved_at from {{ ref('dim_users') }}
+    select
+        user_id,
+        kyc_approved_at
+    from {{ ref('dim_users') }}
 
 ),
 
@@ -54,8 +61,9 @@ last_active as (
     from segments
     inner join daily
         on segments.user_id = daily.user_id
-        and daily.activity_date between cast({{ dbt.dateadd('day', -29, 'segments.last_trade_date') }} as date)
-            and segments.last_trade_date
+        and daily.activity_date
+        between cast({{ dbt.dateadd('day', -29, 'segments.last_trade_date') }} as date)
+        and segments.last_trade_date
     where segments.lifecycle_stage = 'churned'
     group by segments.user_id
 
@@ -85,14 +93,22 @@ profile as (
         segments.volume_30d_usd,
         risk.volume_change_pct,
         coalesce(risk.support_tickets_30d, 0) as support_tickets_30d,
-        case when segments.lifecycle_stage = 'churned' then coalesce(last_active.volume_usd, 0)
-            else coalesce(segments.volume_30d_usd, 0) end as value_volume_usd,
-        case when segments.lifecycle_stage = 'churned' then coalesce(last_active.revenue_usd, 0)
-            else coalesce(segments.revenue_30d_usd, 0) end as value_revenue_usd,
+        case
+            when segments.lifecycle_stage = 'churned' then coalesce(last_active.volume_usd, 0)
+            else coalesce(segments.volume_30d_usd, 0)
+        end as value_volume_usd,
+        case
+            when segments.lifecycle_stage = 'churned' then coalesce(last_active.revenue_usd, 0)
+            else coalesce(segments.revenue_30d_usd, 0)
+        end as value_revenue_usd,
         next_tier.tier_name as next_tier_name,
         next_tier.min_volume_30d_usd as next_tier_min_volume_usd,
-        {{ dbt.datediff('segments.registration_date', 'segments.as_of_date', 'day') }} as days_since_registration,
-        {{ dbt.datediff(to_day('users.kyc_approved_at'), 'segments.as_of_date', 'day') }} as days_since_kyc_approval,
+        {{ dbt.datediff(
+            'segments.registration_date', 'segments.as_of_date', 'day'
+        ) }} as days_since_registration,
+        {{ dbt.datediff(
+            to_day('users.kyc_approved_at'), 'segments.as_of_date', 'day'
+        ) }} as days_since_kyc_approval,
         new_trader_value.revenue_usd as new_trader_revenue_usd
     from segments
     left join last_active
@@ -132,8 +148,10 @@ chosen as (
             when user_status <> 'active' then null
             when lifecycle_stage = 'churned' and value_band in ('high', 'medium') then 'win_back_offer'
             when lifecycle_stage not in ('churned', 'not_traded')
-                and (churn_risk_level = 'high' or needs_attention
-                    or (churn_risk_level = 'medium' and value_band in ('high', 'medium')))
+                and (
+                    churn_risk_level = 'high' or needs_attention
+                    or (churn_risk_level = 'medium' and value_band in ('high', 'medium'))
+                )
                 then 'retention_attention'
             when lifecycle_stage not in ('churned', 'not_traded')
                 and next_tier_min_volume_usd is not null
@@ -167,8 +185,10 @@ scored as (
             when churn_risk_level = 'medium' then {{ var('nba_churn_score_medium') }}
             else {{ var('nba_churn_score_low') }}
         end as churn_score,
-        case when lifecycle_stage = 'not_traded' then new_trader_revenue_usd
-            else value_revenue_usd end as value_at_stake_usd
+        case
+            when lifecycle_stage = 'not_traded' then new_trader_revenue_usd
+            else value_revenue_usd
+        end as value_at_stake_usd
     from chosen
     where action is not null
 
@@ -219,5 +239,5 @@ final as (
 
 select
     *,
-    row_number() over (order by expected_value_usd desc, action_precedence, user_id) as priority_rank
+    row_number() over (order by expected_value_usd desc, action_precedence asc, user_id asc) as priority_rank
 from final

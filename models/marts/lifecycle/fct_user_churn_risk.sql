@@ -15,8 +15,8 @@ activity as (
         -- Marketing-facing: users deleted in the operational database are left out
         -- (docs/deletes.md).
         and user_id not in (
-            select user_id from {{ ref('dim_users') }}
-            where is_deleted
+            select deleted_users.user_id from {{ ref('dim_users') }} as deleted_users
+            where deleted_users.is_deleted
         )
 
 ),

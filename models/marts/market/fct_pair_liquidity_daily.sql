@@ -36,8 +36,8 @@ snapshots_valued as (
     select
         snapshots.*,
         (snapshots.bid_depth_1_percent + snapshots.ask_depth_1_percent)
-            * snapshots.mid_price
-            * quote_rates.usd_rate as total_depth_1_percent_usd
+        * snapshots.mid_price
+        * quote_rates.usd_rate as total_depth_1_percent_usd
     from snapshots
     left join pairs
         on snapshots.pair_id = pairs.pair_id
@@ -89,22 +89,30 @@ book_daily as (
 
 ),
 
+consecutive_candles as (
+
+    select
+        pair_id,
+        opened_at,
+        close_price,
+        lag(opened_at) over (partition by pair_id order by opened_at) as previous_opened_at,
+        lag(close_price) over (partition by pair_id order by opened_at) as previous_close_price
+    from engine_candles
+    where close_price > 0
+        and is_usable_candle  -- a flagged candle (SPEC section 6) is no price to measure
+
+),
+
 hourly_returns as (
 
     select
         pair_id,
         {{ to_day('opened_at') }} as date_day,
         case
-            when lag(opened_at) over (partition by pair_id order by opened_at)
-                = {{ dbt.dateadd('hour', -1, 'opened_at') }}
-                then ln(
-                    cast(close_price as {{ type_double() }})
-                    / lag(close_price) over (partition by pair_id order by opened_at)
-                )
+            when previous_opened_at = {{ dbt.dateadd('hour', -1, 'opened_at') }}
+                then ln(cast(close_price as {{ type_double() }}) / previous_close_price)
         end as log_return
-    from engine_candles
-    where close_price > 0
-        and is_usable_candle  -- a flagged candle (SPEC section 6) is no price to measure
+    from consecutive_candles
 
 ),
 
@@ -141,7 +149,7 @@ grid as (
         pairs.quote_asset
     from days
     cross join pairs
-    where pairs.pair_id in (select pair_id from active_pairs)
+    where pairs.pair_id in (select active_pairs.pair_id from active_pairs)
 
 ),
 

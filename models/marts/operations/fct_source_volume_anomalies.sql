@@ -70,13 +70,11 @@ daily_values as (
         cast(coalesce(counts.row_count, 0) as {{ type_double() }}) as row_count
     from table_bounds
     inner join calendar
-        on
-            table_bounds.first_day <= calendar.event_date
-            and table_bounds.last_day >= calendar.event_date
+        on table_bounds.first_day <= calendar.event_date
+        and table_bounds.last_day >= calendar.event_date
     left join counts
-        on
-            table_bounds.source_table = counts.source_table
-            and calendar.event_date = counts.event_date
+        on table_bounds.source_table = counts.source_table
+        and calendar.event_date = counts.event_date
 
 ),
 

@@ -70,7 +70,7 @@ grid as (
         pairs.quote_asset
     from days
     cross join pairs
-    where pairs.pair_id in (select pair_id from traded_pairs)
+    where pairs.pair_id in (select traded_pairs.pair_id from traded_pairs)
 
 ),
 
