@@ -7,9 +7,13 @@ inclusive and ``max_date`` exclusive, so the incremental models take the rows wi
 ``min_date <= event time < max_date`` (plus their lookback). The project's defaults
 (1970-01-01, 2999-12-31) cover all history, so a plain ``dbt build`` builds everything.
 
-Days are UTC. The first partition is ``EXCHANGE_PARTITIONS_START`` (default below: the
-simulator's scales end on 2026-10-31 and the longest spans 90 days); the last
-is today (``end_offset=1``), so the hourly run can refresh the day in progress. The partitions
+Days are UTC. The first partition is :func:`partitions_start`: the setting
+``EXCHANGE_PARTITIONS_START`` (``YYYY-MM-DD``) when set, else the first day of the data (the
+earliest event time of the orders, trades, transactions and fee collections in the raw tables
+of the warehouse, else in the landing files), else, with
+no data at all, today. The start is read when the code location loads; a deployment sets the
+variable so that the partitions stay put (docs/deployment.md). The last partition is today
+(``end_offset=1``), so the hourly run can refresh the day in progress. The partitions
 cover the whole time axis: the first one also holds everything older, the last everything
 newer, so a window that starts at the first partition has no ``min_date`` and one that ends
 with the last has no ``max_date`` (dbt then uses the defaults). A run over every partition (the
@@ -20,16 +24,148 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+from pathlib import Path
 
 import dagster as dg
 
-DEFAULT_PARTITIONS_START = "2026-08-01"
+PARTITIONS_START_VARIABLE = "EXCHANGE_PARTITIONS_START"
+# Dagster's tags for a run over a range of partitions (one run: BackfillPolicy.single_run()).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 DATE_FORMAT = "%Y-%m-%d"
 
+# The landed tables the incremental facts are built from (fct_orders, fct_trades,
+# fct_transactions, fct_fee_collections and what reads them): their first event day is the
+# first day of history. Reference tables (users, trading pairs) carry older dates that are
+# not activity.
+EVENT_TABLES = ("orders", "trades", "transactions", "fee_collections")
 
-def partitions_start() -> str:
-    return os.environ.get("EXCHANGE_PARTITIONS_START") or DEFAULT_PARTITIONS_START
+log = logging.getLogger(__name__)
+
+
+def configured_partitions_start() -> dt.date | None:
+    """``EXCHANGE_PARTITIONS_START`` as a date; None when unset. A value that is not a
+    ``YYYY-MM-DD`` date raises ValueError naming the variable."""
+    value = (os.environ.get(PARTITIONS_START_VARIABLE) or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value, DATE_FORMAT).date()
+    except ValueError:
+        raise ValueError(
+            f"{PARTITIONS_START_VARIABLE}={value!r} is not a date: write it as YYYY-MM-DD "
+            "(the first day of history), or unset it to start at the first day of the data"
+        ) from None
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC) if value.tzinfo else value).date()
+    return value
+
+
+def first_raw_event_day(warehouse: Path) -> dt.date | None:
+    """The earliest event day of :data:`EVENT_TABLES` in the raw tables of ``warehouse``
+    (read-only; None when the file, the tables or their rows are missing, or a writer holds
+    the file)."""
+    import duckdb
+
+    from ingestion.contract import TABLES
+    from ingestion.loaders.raw_schema import RAW_SCHEMA
+
+    if not warehouse.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as error:  # a writer holds it: the landing files answer instead
+        log.info(f"partitions start: warehouse {warehouse} not readable now ({error})")
+        return None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        present = {
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = ? "
+                "and database_name = current_database()",
+                [RAW_SCHEMA],
+            ).fetchall()
+        }
+        days = []
+        for table in (TABLES[name] for name in EVENT_TABLES):
+            if table.name not in present:
+                continue
+            (first,) = con.execute(
+                f'select min(try_cast("{table.event_time}" as timestamptz)) '
+                f'from {RAW_SCHEMA}."{table.name}"'
+            ).fetchone()
+            if first is not None:
+                days.append(_as_date(first))
+        return min(days) if days else None
+    finally:
+        con.close()
+
+
+def first_landed_event_day(landing: Path) -> dt.date | None:
+    """The earliest event day of :data:`EVENT_TABLES` in the landing files (every file the
+    loaders would read); None without readable files. Files that do not read are skipped:
+    the loaders report them."""
+    import duckdb
+
+    from ingestion.contract import TABLES
+    from ingestion.loaders import discover_files
+    from ingestion.loaders.readers import open_source
+
+    if not landing.is_dir():
+        return None
+    days = []
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for table in (TABLES[name] for name in EVENT_TABLES):
+            for path in discover_files(landing, table.name):
+                try:
+                    source = open_source(con, path)
+                    if table.event_time not in {c.name for c in source.columns}:
+                        continue
+                    (first,) = con.execute(
+                        f'select min(try_cast("{table.event_time}" as timestamptz)) '
+                        f"from {source.relation}"
+                    ).fetchone()
+                except Exception as error:  # noqa: BLE001 - the loaders report unreadable files
+                    log.debug(f"partitions start: skipped {path}: {error}")
+                    continue
+                if first is not None:
+                    days.append(_as_date(first))
+    finally:
+        con.close()
+    return min(days) if days else None
+
+
+def partitions_start(today: dt.date | None = None) -> str:
+    """The first daily partition: the setting, else the first day of the data, else today.
+
+    A start derived from data never lies after ``today`` (a clock behind the data): the first
+    partition holds everything older and the last everything newer, so nothing falls outside.
+    """
+    from ingestion.warehouse import landing_dir, warehouse_path
+    from orchestration.dbt_project import PROJECT_DIR
+
+    configured = configured_partitions_start()
+    if configured is not None:
+        return configured.strftime(DATE_FORMAT)
+
+    def project_path(path: Path) -> Path:
+        return path if path.is_absolute() else PROJECT_DIR / path
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    first = first_raw_event_day(project_path(warehouse_path())) or first_landed_event_day(
+        project_path(landing_dir())
+    )
+    return min(first or today, today).strftime(DATE_FORMAT)
 
 
 daily_partitions = dg.DailyPartitionsDefinition(
@@ -75,3 +211,15 @@ def partition_key_for(moment: dt.datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC)
     return moment.strftime(DATE_FORMAT)
+
+
+def all_history_tags(
+    partitions_def: dg.TimeWindowPartitionsDefinition = daily_partitions,
+    current_time: dt.datetime | None = None,
+) -> dict[str, str]:
+    """Tags of one run over every partition (the first holds everything older, the last
+    everything newer: all history); none when there is no partition yet at ``current_time``."""
+    keys = partitions_def.get_partition_keys(current_time=current_time)
+    if not keys:
+        return {}
+    return {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}
