@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -132,8 +133,8 @@ def run_job(job_name: str, tags: dict[str, str] | None = None) -> tuple[bool, Pr
     """Run ``job_name`` in process; (success, the progress it printed)."""
     from orchestration.definitions import defs
 
-    job = defs.get_job_def(job_name)
-    run_id = dg.make_new_run_id()
+    job = defs.resolve_job_def(job_name)
+    run_id = str(uuid.uuid4())  # a Dagster run id
     handler = _HANDLERS.setdefault(run_id, ProgressHandler())
     with instance_for_pipeline() as instance:
         result = job.execute_in_process(

@@ -5,8 +5,8 @@ turn them on in the UI (Automation) or with
 ``dagster schedule start -m orchestration.definitions <name>`` (docs/deployment.md).
 
 No clock can make them fail: before the first partition (a clock earlier than the data), the
-hourly run takes the first partition (which also holds everything older) and the daily build
-runs without partition tags, over all history.
+hourly run skips (no day in progress) and the daily build runs with the job's own tags, over
+all history.
 """
 
 import dagster as dg
@@ -26,14 +26,23 @@ from orchestration.partitions import (
     execution_timezone="UTC",
     description="Every hour: the current day partition of the incremental facts, and alerts.",
 )
-def hourly_incremental_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def hourly_incremental_schedule(context: dg.ScheduleEvaluationContext):
     moment = context.scheduled_execution_time
-    return dg.RunRequest(partition_key=hourly_partition_key(moment) if PARTITIONED else None)
+    if not PARTITIONED:
+        return dg.RunRequest()
+    key = hourly_partition_key(moment)
+    if key is None:
+        return dg.SkipReason(
+            f"{partition_key_for(moment)} is before the first daily partition "
+            f"({daily_partitions.get_first_partition_key()}): no day in progress to refresh"
+        )
+    return dg.RunRequest(partition_key=key)
 
 
-def hourly_partition_key(moment, partitions_def=daily_partitions) -> str:
-    """The partition of the day of ``moment``; the first one for a moment before it."""
-    return max(partition_key_for(moment), partitions_def.get_first_partition_key())
+def hourly_partition_key(moment, partitions_def=daily_partitions) -> str | None:
+    """The partition of the day of ``moment``; None for a moment before the first one."""
+    key = partition_key_for(moment)
+    return key if key >= partitions_def.get_first_partition_key() else None
 
 
 def full_range_tags(moment, partitions_def=daily_partitions) -> dict[str, str]:

@@ -132,7 +132,7 @@ def test_schedules_never_raise_with_a_clock_before_the_data():
     )
     early = dt.datetime(2026, 1, 1, 1, 30, tzinfo=dt.UTC)
     assert full_range_tags(early, partitions) == {}  # the job's own tags: all history
-    assert hourly_partition_key(early, partitions) == "2026-10-22"
+    assert hourly_partition_key(early, partitions) is None  # skips: no day in progress
     later = dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)
     assert full_range_tags(later, partitions) == {
         "dagster/asset_partition_range_start": "2026-10-22",
@@ -140,12 +140,21 @@ def test_schedules_never_raise_with_a_clock_before_the_data():
     }
 
     # The real schedules, evaluated at a moment long before any partition.
+    repository = defs.get_repository_def()
+    results = {}
     for name in ("daily_full_build_schedule", "hourly_incremental_schedule"):
-        schedule = defs.get_schedule_def(name)
-        with dg.build_schedule_context(scheduled_execution_time=early) as context:
+        schedule = repository.get_schedule_def(name)
+        with dg.build_schedule_context(
+            scheduled_execution_time=early, repository_def=repository
+        ) as context:
             result = schedule.evaluate_tick(context)
-        assert result.skip_message is None, name
-        assert len(result.run_requests) == 1, name
+        results[name] = result
+    assert len(results["daily_full_build_schedule"].run_requests) == 1
+    daily_tags = results["daily_full_build_schedule"].run_requests[0].tags
+    assert "dagster/asset_partition_range_start" not in daily_tags  # the job's own tags
+    hourly = results["hourly_incremental_schedule"]
+    assert not hourly.run_requests
+    assert "before the first daily partition" in hourly.skip_message
 
 
 def test_landing_sensor_runs_by_default_and_the_rest_are_documented():
@@ -328,3 +337,48 @@ def test_a_missing_postgres_server_is_a_clear_error(job_env, tmp_path):
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "Connection refused" in result.stderr or "could not connect" in result.stderr
+
+
+# --------------------------------------------------------------------------------------
+# make pipeline's runner: a line per step and a summary
+
+
+def test_pipeline_runner_prints_a_line_per_step_and_a_summary(
+    tmp_path, monkeypatch, capsys, tiny_landing
+):
+    from orchestration.assets import TABLE_KEYS
+    from orchestration.pipeline import main
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # an in-memory instance
+    monkeypatch.setenv("EXCHANGE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+
+    # A landing directory with one table only: the other tables' blocking gates fail, and the
+    # run says so in a line and in the summary, and exits 1.
+    landing = tmp_path / "landing"
+    _trades_csv(landing / "trades" / "a.csv", "2026-03-04T10:00:00Z")
+    monkeypatch.setenv("EXCHANGE_LANDING_DIR", str(landing))
+    assert main(["--job", "load_landing"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert any("raw_table_expectations FAILED: " in line for line in out), out
+    assert any("blocking asset checks failed" in line for line in out), out
+    assert "  failed steps: raw_table_expectations" in out, out
+
+    # The tiny scale's landing directory loads and passes its gates.
+    monkeypatch.setenv("EXCHANGE_WAREHOUSE", str(tmp_path / "tiny.duckdb"))
+    monkeypatch.setenv("EXCHANGE_LANDING_DIR", str(tiny_landing))
+    assert main(["--job", "load_landing"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    step_lines = [line for line in out if " landing_tables " in line]
+    assert len(step_lines) == 2, out  # started, done
+    assert f"landing_tables done: {len(TABLE_KEYS)} assets" in step_lines[1], out
+    summary = [line for line in out if line.startswith("Dagster job load_landing: ")]
+    assert summary and summary[0].startswith("Dagster job load_landing: succeeded in "), out
+    assert f"{len(TABLE_KEYS)} assets materialized" in summary[0]
+    assert not [line for line in out if " - dagster - " in line]  # not Dagster's event log
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"), read_only=True)
+    assert con.execute("select count(*) from raw.trades").fetchone()[0] > 0
+    con.close()
+
+    # A job that does not exist is an error naming it.
+    with pytest.raises(Exception, match="no_such_job"):
+        main(["--job", "no_such_job"])
