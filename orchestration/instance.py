@@ -5,8 +5,9 @@
 writes ``<home>/dagster.yaml``: the run queue and telemetry settings of
 orchestration/dagster.yaml, and the storage for runs, event logs and schedules:
 
-* PostgreSQL when ``EXCHANGE_DAGSTER_POSTGRES_URL`` is set (a DSN such as
-  ``postgresql://dagster@db.internal:5432/dagster``; dagster-postgres). The file names the
+* PostgreSQL when ``EXCHANGE_DAGSTER_POSTGRES_URL`` is set (a SQLAlchemy URL naming the
+  installed driver, psycopg2: ``postgresql+psycopg2://dagster@db.internal:5432/dagster``;
+  dagster-postgres). The file names the
   variable, not its value: the password stays in the environment of the webserver, the daemon
   and the runs.
 * SQLite files under ``<home>`` otherwise (Dagster's default; one machine, light use).
@@ -28,8 +29,24 @@ POSTGRES_URL_VARIABLE = "EXCHANGE_DAGSTER_POSTGRES_URL"
 SETTINGS_FILE = Path(__file__).with_name("dagster.yaml")
 
 
+DRIVER_SCHEME = "postgresql+psycopg2://"
+
+
+class InstanceSettingsError(ValueError):
+    """The instance cannot be configured as asked."""
+
+
 def postgres_url() -> str | None:
-    return (os.environ.get(POSTGRES_URL_VARIABLE) or "").strip() or None
+    """``EXCHANGE_DAGSTER_POSTGRES_URL``; None when unset. A URL without the psycopg2 driver
+    raises InstanceSettingsError: SQLAlchemy would look for psycopg 3, which is not installed."""
+    url = (os.environ.get(POSTGRES_URL_VARIABLE) or "").strip() or None
+    if url is not None and not url.startswith(DRIVER_SCHEME):
+        scheme = url.split("://", 1)[0] if "://" in url else url[:20]
+        raise InstanceSettingsError(
+            f"{POSTGRES_URL_VARIABLE} must start with {DRIVER_SCHEME} (the installed driver), "
+            f"not {scheme}://: e.g. {DRIVER_SCHEME}dagster@db.internal:5432/dagster"
+        )
+    return url
 
 
 def instance_settings(use_postgres: bool | None = None) -> dict:
@@ -71,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the DAGSTER_HOME directory (default: $DAGSTER_HOME, else data/dagster_home)",
     )
     args = parser.parse_args(argv)
-    path = write_dagster_home(args.home.resolve())
+    try:
+        path = write_dagster_home(args.home.resolve())
+    except InstanceSettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     storage = "PostgreSQL" if postgres_url() else "SQLite"
     print(f"{path}: {storage} run storage", file=sys.stderr)
     return 0

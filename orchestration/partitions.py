@@ -9,8 +9,8 @@ inclusive and ``max_date`` exclusive, so the incremental models take the rows wi
 
 Days are UTC. The first partition is :func:`partitions_start`: the setting
 ``EXCHANGE_PARTITIONS_START`` (``YYYY-MM-DD``) when set, else the first day of the data (the
-earliest event time of the orders, trades, transactions and fee collections in the raw tables
-of the warehouse, else in the landing files), else, with
+earliest event time of the orders and trades in the raw tables of the warehouse, else in the
+landing files), else, with
 no data at all, today. The start is read when the code location loads; a deployment sets the
 variable so that the partitions stay put (docs/deployment.md). The last partition is today
 (``end_offset=1``), so the hourly run can refresh the day in progress. The partitions
@@ -36,11 +36,12 @@ PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 DATE_FORMAT = "%Y-%m-%d"
 
-# The landed tables the incremental facts are built from (fct_orders, fct_trades,
-# fct_transactions, fct_fee_collections and what reads them): their first event day is the
-# first day of history. Reference tables (users, trading pairs) carry older dates that are
-# not activity.
-EVENT_TABLES = ("orders", "trades", "transactions", "fee_collections")
+# The tables whose first event day is the first day of history: the trading activity (orders
+# and the fills they produce), the day dim_dates calls the start of trading. Older rows of other
+# tables (accounts, reference data, deposits before the first trade) fall in the first
+# partition, which holds everything older. Every partition adds a materialization event per
+# incremental model to each full-history run, so the start is not earlier than it need be.
+EVENT_TABLES = ("orders", "trades")
 
 log = logging.getLogger(__name__)
 

@@ -182,12 +182,24 @@ def test_instance_settings_choose_postgres_only_with_the_variable(tmp_path, monk
     assert "storage" not in settings  # SQLite under DAGSTER_HOME
     assert settings["run_queue"]["tag_concurrency_limits"][0]["limit"] == 1
 
-    monkeypatch.setenv(POSTGRES_URL_VARIABLE, "postgresql://dagster:secret@db:5432/dagster")
+    monkeypatch.setenv(POSTGRES_URL_VARIABLE, "postgresql+psycopg2://dagster:secret@db:5432/d")
     text = write_dagster_home(tmp_path / "b").read_text()
     assert "secret" not in text  # the file names the variable, not the DSN
     assert yaml.safe_load(text)["storage"] == {
         "postgres": {"postgres_url": {"env": POSTGRES_URL_VARIABLE}}
     }
+
+    # A URL without the installed driver is refused before Dagster fails on it at run time.
+    monkeypatch.setenv(POSTGRES_URL_VARIABLE, "postgresql://dagster@db:5432/dagster")
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.instance", "--home", str(tmp_path / "c")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "must start with postgresql+psycopg2://" in result.stderr
+    assert not (tmp_path / "c" / "dagster.yaml").exists()
 
 
 # --------------------------------------------------------------------------------------
@@ -283,7 +295,7 @@ def test_runs_are_stored_in_postgres_when_configured(postgres_database, job_env,
 
     parts = parse_dsn(postgres_database)
     url = (
-        f"postgresql://{parts.get('user', 'postgres')}@{parts.get('host', '127.0.0.1')}:"
+        f"postgresql+psycopg2://{parts.get('user', 'postgres')}@{parts.get('host', '127.0.0.1')}:"
         f"{parts.get('port', '5432')}/{parts['dbname']}"
     )
     home = tmp_path / "dagster_home"
@@ -316,7 +328,7 @@ def test_a_missing_postgres_server_is_a_clear_error(job_env, tmp_path):
     env = dict(
         job_env,
         DAGSTER_HOME=str(home),
-        EXCHANGE_DAGSTER_POSTGRES_URL="postgresql://postgres@127.0.0.1:1/none",
+        EXCHANGE_DAGSTER_POSTGRES_URL="postgresql+psycopg2://postgres@127.0.0.1:1/none",
     )
     subprocess.run(
         [sys.executable, "-m", "orchestration.instance", "--home", str(home)],
