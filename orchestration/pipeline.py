@@ -8,6 +8,9 @@ alerts and the daily report) the way the daemon would, but in this process and w
 Dagster's event log on the console: one line when a step starts and one when it ends (assets
 materialized, checks passed and failed, seconds), errors in full, and a summary.
 
+What the steps print themselves (dbt's log lines, which dagster-dbt copies to standard output,
+and the loaders' per-file lines) goes to ``logs/pipeline_output.log`` (``--output``).
+
 The run is recorded in the Dagster instance of ``$DAGSTER_HOME`` when that is set (SQLite or
 PostgreSQL: orchestration/instance.py, docs/deployment.md), so ``make dagster`` shows it;
 otherwise in an in-memory instance, which keeps no history and writes no event log to disk.
@@ -18,6 +21,7 @@ The exit status is 0 when the run succeeded, 1 otherwise (failed dbt tests of se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -25,6 +29,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -129,14 +134,22 @@ def instance_for_pipeline() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_job(job_name: str, tags: dict[str, str] | None = None) -> tuple[bool, ProgressHandler]:
-    """Run ``job_name`` in process; (success, the progress it printed)."""
+def run_job(
+    job_name: str, tags: dict[str, str] | None = None, output: Path | None = None
+) -> tuple[bool, ProgressHandler]:
+    """Run ``job_name`` in process; (success, the progress it printed). What the steps write
+    to standard output goes to ``output`` (appended) when given."""
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
     run_id = str(uuid.uuid4())  # a Dagster run id
-    handler = _HANDLERS.setdefault(run_id, ProgressHandler())
-    with instance_for_pipeline() as instance:
+    handler = _HANDLERS.setdefault(run_id, ProgressHandler(sys.stdout))
+    with contextlib.ExitStack() as stack:
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            sink = stack.enter_context(output.open("a", encoding="utf-8"))
+            stack.enter_context(contextlib.redirect_stdout(sink))
+        instance = stack.enter_context(instance_for_pipeline())
         result = job.execute_in_process(
             run_config={"loggers": {PROGRESS_LOGGER: {}}},
             instance=instance,
@@ -176,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--partition", help="one daily partition (YYYY-MM-DD); default: the job's own"
     )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("logs/pipeline_output.log"),
+        help="where the steps' own output (dbt's log lines) goes (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     tags = None
     if args.partition:
@@ -186,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{_clock()} loading the Dagster code location (orchestration.definitions)", flush=True)
     # Dagster's own warnings (superseded APIs) and INFO lines are not progress.
     logging.getLogger("dagster").setLevel(logging.WARNING)
-    success, handler = run_job(args.job, tags)
+    success, handler = run_job(args.job, tags, args.output)
     print(summary(args.job, success, handler, time.monotonic() - started), flush=True)
+    print(f"  dbt's and the loaders' own output: {args.output}", flush=True)
     return 0 if success else 1
 
 
