@@ -26,7 +26,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,15 +114,16 @@ def _indent(text: str, prefix: str = "      ") -> str:
     return "\n".join(prefix + line for line in text.rstrip().splitlines())
 
 
-_HANDLERS: dict[str, ProgressHandler] = {}
+# The handler of the run_job call in progress: the logger Dagster builds for the run writes to
+# it, whatever run id Dagster gives the run (one run at a time per process: the warehouse has
+# one writer anyway).
+_CURRENT: list[ProgressHandler] = []
 
 
 @dg.logger(description="One line per step and a summary (make pipeline).")
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    run_id = init_context.run_id or "run"
-    logger = logging.Logger(f"{PROGRESS_LOGGER}.{run_id}", level=logging.DEBUG)
-    handler = _HANDLERS.setdefault(run_id, ProgressHandler())
-    logger.addHandler(handler)
+    logger = logging.Logger(f"{PROGRESS_LOGGER}.{init_context.run_id}", level=logging.DEBUG)
+    logger.addHandler(_CURRENT[-1] if _CURRENT else ProgressHandler())
     return logger
 
 
@@ -142,9 +142,10 @@ def run_job(
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
-    run_id = str(uuid.uuid4())  # a Dagster run id
-    handler = _HANDLERS.setdefault(run_id, ProgressHandler(sys.stdout))
+    handler = ProgressHandler(sys.stdout)
+    _CURRENT.append(handler)
     with contextlib.ExitStack() as stack:
+        stack.callback(_CURRENT.remove, handler)
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             sink = stack.enter_context(output.open("a", encoding="utf-8"))
@@ -154,10 +155,8 @@ def run_job(
             run_config={"loggers": {PROGRESS_LOGGER: {}}},
             instance=instance,
             tags=tags,
-            run_id=run_id,
             raise_on_error=False,
         )
-    _HANDLERS.pop(run_id, None)
     return result.success, handler
 
 
