@@ -270,7 +270,9 @@ def test_every_documented_job_command_runs(job_env):
     result = _dagster(job_env, "-j", "daily_full_build", "--tags", one_day)
     assert "RUN_SUCCESS" in result.stderr
     assert f'"min_date": "{day}"' in result.stderr
-    result = _dagster(job_env, "-j", "hourly_incremental", "--partition", day)
+    result = _dagster(
+        job_env, "-j", "hourly_incremental", "--tags", json.dumps({"dagster/partition": day})
+    )
     assert "RUN_SUCCESS" in result.stderr
     # Without a partition the hourly run takes today's (past the data: builds nothing new).
     result = _dagster(job_env, "-j", "hourly_incremental")
