@@ -8,6 +8,11 @@ Each prints one JSON object on stdout.
   connection, then its agreement with ``marts.fct_daily_exchange_kpis``.
 * ``dashboard``: the dashboard queries of ``dashboard.py`` on a read-only connection, each
   run several times: median and slowest.
+* ``dagster``: the dbt assets materialized in process by Dagster (``dagster.materialize``, the
+  code location's own assets and resources, an ephemeral instance), on the warehouse of
+  ``EXCHANGE_WAREHOUSE``: ``--mode full``, every dbt asset over every daily partition (what the
+  daily full build job runs of dbt), or ``--mode day --partition D``, the day's partition of
+  the incremental facts with the dbt assets upstream of them (what the hourly job runs of dbt).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from warehouse import Limits, open_warehouse
 
 from .dashboard import DASHBOARD_QUERIES
 
@@ -53,19 +60,16 @@ KPI_APPROX = (
 RELATIVE_TOLERANCE = 1e-6
 
 
-def _read_only(warehouse: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    return con
+def _read_only(warehouse: Path, memory_limit: str | None):
+    return open_warehouse(
+        warehouse, read_only=True, limits=Limits.from_env(memory_limit=memory_limit)
+    )
 
 
 def load_floor(landing: Path, database: Path, memory_limit: str) -> dict:
     from ingestion.contract import TABLES
+    from ingestion.loaders import LoaderSettings
     from ingestion.loaders.benchmark import plain_duckdb_read
-    from ingestion.loaders.connection import LoaderSettings
     from ingestion.loaders.files import discover_files
 
     tables = [t for t in TABLES if discover_files(landing, t)]
@@ -77,12 +81,12 @@ def load_floor(landing: Path, database: Path, memory_limit: str) -> dict:
 
 def kpi_floor(warehouse: Path, memory_limit: str | None) -> dict:
     sql = KPI_FLOOR_SQL.read_text().replace("{seeds}", str(REPO / "seeds"))
-    con = _read_only(warehouse, memory_limit)
-    started = time.perf_counter()
-    con.execute(sql)
-    seconds = time.perf_counter() - started
-    days = con.execute("select count(*) from floor_daily_kpis").fetchone()[0]
-    return {"seconds": seconds, "days": days, "agreement": kpi_agreement(con)}
+    with _read_only(warehouse, memory_limit) as con:
+        started = time.perf_counter()
+        con.execute(sql)
+        seconds = time.perf_counter() - started
+        days = con.execute("select count(*) from floor_daily_kpis").fetchone()[0]
+        return {"seconds": seconds, "days": days, "agreement": kpi_agreement(con)}
 
 
 def kpi_agreement(con: duckdb.DuckDBPyConnection) -> dict:
@@ -132,21 +136,75 @@ def kpi_agreement(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def dashboard(warehouse: Path, repeat: int, memory_limit: str | None) -> dict:
-    con = _read_only(warehouse, memory_limit)
     results = {}
-    for name, sql in DASHBOARD_QUERIES.items():
-        times, rows = [], 0
-        for _ in range(max(1, repeat)):
-            started = time.perf_counter()
-            rows = len(con.execute(sql).fetchall())
-            times.append(time.perf_counter() - started)
-        results[name] = {
-            "median_ms": statistics.median(times) * 1000,
-            "max_ms": max(times) * 1000,
-            "first_ms": times[0] * 1000,
-            "rows": rows,
-        }
+    with _read_only(warehouse, memory_limit) as con:
+        for name, sql in DASHBOARD_QUERIES.items():
+            times, rows = [], 0
+            for _ in range(max(1, repeat)):
+                started = time.perf_counter()
+                rows = len(con.execute(sql).fetchall())
+                times.append(time.perf_counter() - started)
+            results[name] = {
+                "median_ms": statistics.median(times) * 1000,
+                "max_ms": max(times) * 1000,
+                "first_ms": times[0] * 1000,
+                "rows": rows,
+            }
     return {"queries": results, "repeat": repeat}
+
+
+def dagster_materialize(mode: str, partition: str | None) -> dict:
+    import dagster as dg
+
+    from orchestration.assets.dbt import (
+        DBT_ASSETS,
+        PARTITION_RANGE_END_TAG,
+        PARTITION_RANGE_START_TAG,
+        dbt_incremental_models,
+        dbt_upstream_models,
+    )
+    from orchestration.partitions import daily_partitions
+    from orchestration.resources import default_resources
+
+    imported = time.perf_counter()
+    if mode == "full":
+        keys = daily_partitions.get_partition_keys()
+        tags = (
+            {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}
+            if dbt_incremental_models is not None
+            else {}
+        )
+        result = dg.materialize(
+            DBT_ASSETS, resources=default_resources(), tags=tags, raise_on_error=False
+        )
+    else:
+        if dbt_incremental_models is None or dbt_upstream_models is None:
+            raise SystemExit("no daily-partitioned dbt models (tag incremental)")
+        result = dg.materialize(
+            [dbt_upstream_models, dbt_incremental_models],
+            resources=default_resources(),
+            partition_key=partition,
+            raise_on_error=False,
+        )
+    seconds = time.perf_counter() - imported
+    checks: dict[str, int] = {}
+    for event in result.get_asset_check_evaluations():
+        outcome = "passed" if event.passed else str(event.severity.value).lower()
+        checks[outcome] = checks.get(outcome, 0) + 1
+    summary = {
+        "mode": mode,
+        "partition": partition,
+        "success": result.success,
+        "seconds": seconds,
+        "assets_materialized": len(
+            {event.asset_key for event in result.get_asset_materialization_events()}
+        ),
+        "checks": checks,
+    }
+    if not result.success:
+        print(json.dumps(summary), file=sys.stderr)
+        raise SystemExit("the Dagster run failed")
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--memory-limit", default=None)
         if name == "dashboard":
             p.add_argument("--repeat", type=int, default=5)
+    p = sub.add_parser("dagster")
+    p.add_argument("--mode", choices=("full", "day"), required=True)
+    p.add_argument("--partition", default=None, help="the day's partition key (--mode day)")
     args = parser.parse_args(argv)
-    if args.stage == "load-floor":
+    if args.stage == "dagster":
+        result = dagster_materialize(args.mode, args.partition)
+    elif args.stage == "load-floor":
         result = load_floor(args.landing, args.database, args.memory_limit)
     elif args.stage == "kpi-floor":
         result = kpi_floor(args.warehouse, args.memory_limit)

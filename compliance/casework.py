@@ -16,7 +16,7 @@ models/marts/compliance/_compliance__docs.md):
   has no disposition; reopening a completed alert (back to ``investigating``) needs a note;
 * bad input (unknown alert id, status, disposition, a transition not allowed, nothing to
   record) raises :class:`ReviewError` before anything is written; a decision is one insert in
-  one transaction, under the warehouse's single-writer lock (ingestion/loaders/locking.py).
+  one transaction, under the warehouse's single-writer lock (warehouse/locking.py).
 
 The command line (``python -m compliance review|history``) and any other front end go
 through :func:`record_decision`.
@@ -28,7 +28,6 @@ import contextlib
 import datetime as dt
 import getpass
 import os
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -366,38 +365,17 @@ def open_warehouse(
             con.close()
         return
 
-    import duckdb
+    from warehouse import Limits, WarehouseLockedError, open_warehouse, settings
 
-    from ingestion.loaders.locking import WarehouseLock, WarehouseLockedError, connect_duckdb
-    from ingestion.warehouse import warehouse_path
-
-    path = Path(warehouse) if warehouse else warehouse_path()
+    path = Path(warehouse) if warehouse else settings.current().warehouse
     if not path.exists():
         raise WarehouseNotReady(
             f"no warehouse at {path}: run `make pipeline` (or point --warehouse at one)"
         )
-    if read_only:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as e:
-            raise WarehouseNotReady(
-                f"cannot read {path}: another process is writing it ({str(e).splitlines()[0]}); "
-                "run again when it has finished"
-            ) from None
-        try:
-            yield _Db(con, "duckdb")
-        finally:
-            con.close()
-        return
-    started = time.monotonic()
     try:
-        with WarehouseLock(path, lock_timeout):
-            remaining = max(0.0, lock_timeout - (time.monotonic() - started))
-            con = connect_duckdb(path, remaining)
-            try:
-                con.execute("set TimeZone = 'UTC'")
-                yield _Db(con, "duckdb")
-            finally:
-                con.close()
+        with open_warehouse(
+            path, read_only=read_only, limits=Limits.from_env(lock_timeout=lock_timeout)
+        ) as con:
+            yield _Db(con, "duckdb")
     except WarehouseLockedError as e:
         raise WarehouseNotReady(str(e)) from None

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from warehouse import settings
 
 from . import casework
 
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--warehouse", help="DuckDB file (default $EXCHANGE_WAREHOUSE)")
     where.add_argument(
         "--dsn",
-        default=os.environ.get(DSN_ENV),
+        default=settings.current().casework_dsn,
         help=f"a PostgreSQL warehouse instead (default ${DSN_ENV})",
     )
     where.add_argument(

@@ -14,17 +14,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from dashboard.sitemap import HOST
+from warehouse import settings
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("EXCHANGE_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("EXCHANGE_CHROMEDRIVER", "/usr/bin/chromedriver"))
+CHROMIUM = settings.current().chromium
+CHROMEDRIVER = settings.current().chromedriver
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",  # root in a container has no user namespace for the sandbox
@@ -113,10 +115,9 @@ def serve(
                     f"streamlit exited with {process.returncode}:\n{server.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(server.url("_stcore/health"), timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
+                if httpx.get(server.url("_stcore/health"), timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(

@@ -24,6 +24,13 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import (
+    DEFAULT_WAREHOUSE,
+    WarehouseLockedError,
+    WarehouseMissingError,
+    open_warehouse,
+)
+
 # A text cell starting with one of these is escaped (OWASP's list for CSV injection).
 DANGEROUS_FIRST_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
 ESCAPE_PREFIX = "'"
@@ -77,18 +84,18 @@ def export_csv(con: duckdb.DuckDBPyConnection, query: str, path: str | os.PathLi
 
 
 def export_reports(
-    warehouse: str | os.PathLike, out_dir: str | os.PathLike, names: list[str] | None = None
+    warehouse: str | os.PathLike | None,
+    out_dir: str | os.PathLike,
+    names: list[str] | None = None,
 ) -> dict[str, int]:
-    """Export the named reports (default: all of REPORTS) to ``<out_dir>/<name>.csv``."""
+    """Export the named reports (default: all of REPORTS) to ``<out_dir>/<name>.csv``, from
+    ``warehouse`` (None: ``$EXCHANGE_WAREHOUSE``)."""
     names = names or list(REPORTS)
     unknown = [n for n in names if n not in REPORTS]
     if unknown:
         raise ValueError(f"unknown report {unknown[0]!r}; reports: {', '.join(REPORTS)}")
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with open_warehouse(warehouse, read_only=True) as con:
         return {n: export_csv(con, REPORTS[n], Path(out_dir) / f"{n}.csv") for n in names}
-    finally:
-        con.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("reports", nargs="*", help=f"reports (default: all): {', '.join(REPORTS)}")
     parser.add_argument(
         "--warehouse",
-        default=os.environ.get("EXCHANGE_WAREHOUSE", "data/warehouse.duckdb"),
-        help="DuckDB file (default: $EXCHANGE_WAREHOUSE or data/warehouse.duckdb)",
+        default=None,
+        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {DEFAULT_WAREHOUSE})",
     )
     parser.add_argument("--out-dir", default="reports", help="folder of the CSV files (reports)")
     args = parser.parse_args(argv)
     try:
         written = export_reports(args.warehouse, args.out_dir, args.reports)
-    except (ValueError, duckdb.Error) as e:
+    except (ValueError, duckdb.Error, WarehouseLockedError, WarehouseMissingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for name, rows in written.items():

@@ -15,7 +15,6 @@ with a message a person can act on.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +23,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from warehouse import WarehouseLockedError, WarehouseMissingError, open_warehouse, settings
+
 MARTS = "marts"
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -42,7 +42,7 @@ class WarehouseMissing(WarehouseUnavailable):
 
 def warehouse_path() -> Path:
     """The DuckDB file: $EXCHANGE_WAREHOUSE, as for the loaders and dbt."""
-    return Path(os.environ.get("EXCHANGE_WAREHOUSE") or DEFAULT_WAREHOUSE).expanduser()
+    return settings.current().warehouse
 
 
 def warehouse_version(path: Path) -> tuple[float, float]:
@@ -58,26 +58,20 @@ def warehouse_version(path: Path) -> tuple[float, float]:
 def connect(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection, closed on exit. Never creates the file."""
     path = path or warehouse_path()
-    if not path.exists():
+    try:
+        with open_warehouse(path, read_only=True) as con:
+            yield con
+    except WarehouseMissingError:
         raise WarehouseMissing(
             f"No warehouse at {path}. Build one with `make pipeline`, or point "
             "EXCHANGE_WAREHOUSE at an existing DuckDB file."
-        )
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise WarehouseLocked(
-                f"The warehouse {path} is locked by another process that is writing to it "
-                "(a dbt build, a load or the churn scorer). DuckDB lets no reader in while a "
-                "writer holds the file: reload this page when that run has finished. "
-                f"DuckDB said: {str(e).splitlines()[0]}"
-            ) from e
-        raise
-    try:
-        yield con
-    finally:
-        con.close()
+        ) from None
+    except WarehouseLockedError as e:
+        raise WarehouseLocked(
+            f"The warehouse {path} is locked by another process that is writing to it "
+            "(a dbt build, a load or the churn scorer). DuckDB lets no reader in while a "
+            f"writer holds the file: reload this page when that run has finished. {e}"
+        ) from e
 
 
 @dataclass(frozen=True)

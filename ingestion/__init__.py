@@ -1,1 +1,2 @@
-"""Sources layer: the exchange simulator and the loaders that land files in the warehouse."""
+"""Sources layer: the loaders that land files in the warehouse, the PostgreSQL tools and the
+price-API client. The exchange simulator is the top-level `simulator` package."""

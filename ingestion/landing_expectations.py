@@ -30,7 +30,6 @@ skipped, so the check before each load costs only the new batches.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -39,16 +38,14 @@ from typing import Any
 
 from ingestion.contract import TABLES, SourceTable
 from ingestion.loaders.files import discover_files, file_format
+from warehouse import open_scratch, open_warehouse, settings
 
-DEFAULT_TOLERANCE = 0.5
 HELD_FOLDER = "_held"
 
 
 def tolerance() -> float:
-    value = float(os.environ.get("EXCHANGE_GX_BATCH_TOLERANCE", DEFAULT_TOLERANCE))
-    if not 0 <= value < 1:
-        raise ValueError(f"EXCHANGE_GX_BATCH_TOLERANCE must be in [0, 1), got {value}")
-    return value
+    """``EXCHANGE_GX_BATCH_TOLERANCE`` (``warehouse/settings.py`` checks it is in [0, 1))."""
+    return settings.current().gx_batch_tolerance
 
 
 def batch_expectations(table: SourceTable, mostly: float) -> list[Any]:
@@ -86,7 +83,6 @@ def batch_expectations(table: SourceTable, mostly: float) -> list[Any]:
 def read_batch(path: Path, table: SourceTable):
     """The file as a DataFrame: contract columns by name (trimmed, any case), text as read,
     numbers parsed (NaN where unparsable), empty text as NULL."""
-    import duckdb
     import pandas as pd
 
     fmt = file_format(path)
@@ -95,7 +91,7 @@ def read_batch(path: Path, table: SourceTable):
         "jsonl": f"read_json('{path}', format = 'newline_delimited')",
         "parquet": f"read_parquet('{path}')",
     }[fmt]
-    with duckdb.connect() as con:
+    with open_scratch() as con:
         frame = con.execute(f"select * from {reader}").df()
     by_key = {str(c).strip().lower(): c for c in frame.columns}
     out = pd.DataFrame(index=frame.index)
@@ -146,9 +142,7 @@ def _failures(result) -> list[str]:
 def _loaded_files(warehouse: Path | None) -> set[str]:
     if warehouse is None or not Path(warehouse).exists():
         return set()
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_warehouse(warehouse, read_only=True) as con:
         exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'raw' and table_name = '_loaded_files'"
@@ -179,7 +173,6 @@ def validate_landing(
     tables: list[str] | None = None,
 ) -> list[BatchResult]:
     """Validate every new landing batch, hold the failing ones, publish Data Docs."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -188,6 +181,7 @@ def validate_landing(
     mostly = 1 - tolerance()
     loaded = _loaded_files(warehouse)
     context = gx.get_context(mode="file", project_root_dir=str(docs / "project"))
+    context.variables.analytics_enabled = False  # set here, not through os.environ
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("landing")
     results: list[BatchResult] = []

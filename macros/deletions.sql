@@ -1,5 +1,5 @@
 {#- Deletes in the operational database (docs/deletes.md). The PostgreSQL extract lands the
-    OLTP's tombstones in raw._deletions (ingestion/postgres/extractor.py); a warehouse loaded
+    OLTP's tombstones in raw._deletions (ingestion/postgres/loader/extractor.py); a warehouse loaded
     from files only never gets any. ensure_deletions_table(): on-run-start, creates the table
     when missing (the same columns as the extractor's RAW_DELETIONS_DDL), so the source
     oltp.deletions always exists and staging builds everywhere.

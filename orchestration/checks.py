@@ -22,7 +22,6 @@ Freshness: Dagster's last-update freshness checks on the loader assets (no new r
 """
 
 import datetime as dt
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +29,13 @@ from typing import Any
 import dagster as dg
 
 from ingestion.contract import TABLES, SourceTable
-from ingestion.loaders.raw_schema import ident, raw_table_name
 from orchestration.assets.landing import LANDING_KEYS, TABLE_BY_KEY, TABLE_KEYS
 from orchestration.resources import WarehouseResource
+from warehouse import settings
+from warehouse.raw_schema import ident, raw_table_name
 
 CONTRACT_CHECK = "contract_expectations"
 RANGE_CHECK = "value_ranges"
-DEFAULT_SAMPLE_ROWS = 100_000
-DEFAULT_FRESHNESS_HOURS = 26.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ VALUE_RANGES: dict[str, tuple[Range, ...]] = {
 
 
 def sample_rows() -> int:
-    return int(os.environ.get("EXCHANGE_GX_SAMPLE_ROWS", DEFAULT_SAMPLE_ROWS))
+    return settings.current().gx_sample_rows
 
 
 def contract_expectations(table: SourceTable) -> list[Any]:
@@ -150,11 +148,11 @@ def read_sample(con, table: str, columns: list[str], limit: int):
 
 
 def _gx_context():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.analytics_enabled = False  # set here, not through os.environ
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -275,7 +273,7 @@ def _severity(check_name: str) -> dg.AssetCheckSeverity:
 
 
 def freshness_hours() -> float:
-    return float(os.environ.get("EXCHANGE_FRESHNESS_HOURS", DEFAULT_FRESHNESS_HOURS))
+    return settings.current().freshness_hours
 
 
 # Dagster calls these checks superseded by FreshnessPolicy, but a FreshnessPolicy only looks at

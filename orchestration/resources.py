@@ -3,11 +3,11 @@ webhook and dbt.
 
 Every setting defaults from the environment when the resource is used, so one variable drives
 the loaders, dbt (profiles.yml reads it too) and Dagster alike: ``EXCHANGE_WAREHOUSE``,
-``EXCHANGE_LANDING_DIR``, ``EXCHANGE_ALERT_WEBHOOK_URL``. Relative paths are taken from the
-project directory, which is where dbt runs.
+``EXCHANGE_LANDING_DIR``, ``EXCHANGE_ALERT_WEBHOOK_URL`` (``warehouse/settings.py``). Relative
+paths are taken from the project directory, which is where dbt runs.
 
-One writer at a time: the loaders lock ``<warehouse>.lock`` (an exclusive ``flock``, see
-``ingestion/loaders/locking.py``) for every load. Dagster takes the same lock around each dbt
+One writer at a time: every writer locks ``<warehouse>.lock`` (an exclusive ``flock``, see
+``warehouse/locking.py``), the loaders for every load. Dagster takes the same lock around each dbt
 invocation and around its own reads and writes of the warehouse, so a load, a dbt build and an
 alert run never open the DuckDB file at once, whichever process starts them: the second waits
 (up to ``lock_timeout_seconds``) and then stops with an error naming the holder.
@@ -16,18 +16,17 @@ alert run never open the DuckDB file at once, whichever process starts them: the
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import httpx
 from dagster_dbt import DbtCliResource
 
 from orchestration.dbt_project import PROJECT_DIR, dbt_executable, dbt_project
+from warehouse import Limits, WarehouseLock, open_warehouse, settings
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 1800.0
 
@@ -44,20 +43,17 @@ class WarehouseResource(dg.ConfigurableResource):
     lock_timeout_seconds: float | None = None
 
     def resolved_path(self) -> Path:
-        from ingestion.warehouse import warehouse_path
-
-        return _project_path(self.path or warehouse_path())
+        return _project_path(self.path or settings.current().warehouse)
 
     def resolved_lock_timeout(self) -> float:
         if self.lock_timeout_seconds is not None:
             return float(self.lock_timeout_seconds)
-        return float(os.environ.get("EXCHANGE_LOADER_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS))
+        configured = settings.current().lock_timeout
+        return DEFAULT_LOCK_TIMEOUT_SECONDS if configured is None else configured
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the warehouse's writer lock (the loaders' lock file)."""
-        from ingestion.loaders.locking import WarehouseLock
-
         path = self.resolved_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         with WarehouseLock(path, self.resolved_lock_timeout()):
@@ -69,18 +65,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
         ``read_only`` on a file that does not exist yet raises FileNotFoundError.
         """
-        import duckdb
-
-        path = self.resolved_path()
-        if read_only and not path.exists():
-            raise FileNotFoundError(f"warehouse {path} does not exist yet: run a load first")
-        with self.lock():
-            con = duckdb.connect(str(path), read_only=read_only)
-            try:
-                con.execute("SET TimeZone = 'UTC'")
-                yield con
-            finally:
-                con.close()
+        limits = Limits.from_env(lock_timeout=self.resolved_lock_timeout())
+        with open_warehouse(
+            self.resolved_path(), read_only=read_only, limits=limits, lock=True
+        ) as con:
+            yield con
 
     def dbt_vars(self) -> dict[str, str]:
         """The dbt vars that point dbt at this warehouse: ``exchange_warehouse`` (read by
@@ -95,9 +84,7 @@ class LandingResource(dg.ConfigurableResource):
     path: str | None = None
 
     def resolved_path(self) -> Path:
-        from ingestion.warehouse import landing_dir
-
-        return _project_path(self.path or landing_dir())
+        return _project_path(self.path or settings.current().landing_dir)
 
 
 class AlertWebhookError(RuntimeError):
@@ -111,7 +98,7 @@ class AlertWebhookResource(dg.ConfigurableResource):
     timeout_seconds: float = 10.0
 
     def resolved_url(self) -> str | None:
-        return self.url or os.environ.get("EXCHANGE_ALERT_WEBHOOK_URL") or None
+        return self.url or settings.current().alert_webhook_url
 
     def post(self, payload: dict[str, Any]) -> None:
         url = self.resolved_url()
@@ -121,22 +108,19 @@ class AlertWebhookResource(dg.ConfigurableResource):
 
 
 def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
-    """POST ``payload`` as JSON; raises AlertWebhookError unless the answer is 2xx."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+    """POST ``payload`` as JSON; raises AlertWebhookError unless the answer is 2xx.
+
+    Not retried: the alerts asset records what was sent and tries an unsent alert again on its
+    next run (orchestration/alerts.py). Redirects are not followed (a webhook answers itself).
+    """
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status = response.status
-    except urllib.error.HTTPError as e:
-        raise AlertWebhookError(f"webhook answered HTTP {e.code}: {e.reason}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise AlertWebhookError(f"webhook unreachable: {e}") from None
-    if not 200 <= status < 300:
-        raise AlertWebhookError(f"webhook answered HTTP {status}")
+        response = httpx.post(url, json=payload, timeout=timeout)
+    except httpx.HTTPError as e:
+        raise AlertWebhookError(f"webhook unreachable: {type(e).__name__}: {e}") from None
+    if not 200 <= response.status_code < 300:
+        raise AlertWebhookError(
+            f"webhook answered HTTP {response.status_code}: {response.reason_phrase}"
+        )
 
 
 def dbt_resource() -> DbtCliResource:

@@ -16,7 +16,6 @@ the UI or with ``dagster sensor start -m orchestration.definitions landing_fresh
 
 import hashlib
 import json
-import os
 import time
 import warnings
 from pathlib import Path
@@ -28,12 +27,11 @@ from orchestration.assets.landing import TABLE_KEYS
 from orchestration.checks import expectation_check_keys, landing_freshness_checks
 from orchestration.jobs import WAREHOUSE_RUN_TAGS, load_landing_job
 from orchestration.resources import LandingResource
-
-DEFAULT_SETTLE_SECONDS = 5.0
+from warehouse import settings
 
 
 def settle_seconds() -> float:
-    return float(os.environ.get("EXCHANGE_LANDING_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
+    return settings.current().landing_settle_seconds
 
 
 def scan_landing(landing_dir: Path, settle: float = 0.0, now: float | None = None) -> list[str]:

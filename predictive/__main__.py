@@ -23,25 +23,33 @@ used (missing, locked by another writer, not built, too little history).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
+from warehouse import WarehouseLockedError, open_warehouse
+
 from . import anomalies, churn_model, revenue_forecast
 
 
-def _connect(warehouse: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+@contextlib.contextmanager
+def _connect(warehouse: str, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse, read-only or under the writer lock (warehouse/connection.py)."""
     if not Path(warehouse).exists():
         raise SystemExit(_fail(f"no warehouse file at {warehouse}: run the pipeline first"))
-    try:
-        return duckdb.connect(warehouse, read_only=read_only)
-    except duckdb.IOException as error:
-        raise SystemExit(
-            _fail(f"cannot open {warehouse} (another process writing it?): {error}")
-        ) from None
+    with contextlib.ExitStack() as stack:
+        try:
+            con = stack.enter_context(open_warehouse(warehouse, read_only=read_only))
+        except WarehouseLockedError as error:
+            raise SystemExit(
+                _fail(f"cannot open {warehouse} (another process writing it?): {error}")
+            ) from None
+        yield con
 
 
 def _fail(message: str) -> int:
@@ -50,17 +58,15 @@ def _fail(message: str) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    con = _connect(args.warehouse, read_only=True)
-    try:
-        churn = churn_model.evaluate(con)
-        anomaly = anomalies.evaluate(con, args.landing)
-        forecast = revenue_forecast.build_forecasts(
-            revenue_forecast.daily_revenue(con), dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        )
-    except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
-        return _fail(str(error))
-    finally:
-        con.close()
+    with _connect(args.warehouse, read_only=True) as con:
+        try:
+            churn = churn_model.evaluate(con)
+            anomaly = anomalies.evaluate(con, args.landing)
+            forecast = revenue_forecast.build_forecasts(
+                revenue_forecast.daily_revenue(con), dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            )
+        except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
+            return _fail(str(error))
     if args.json:
         print(
             json.dumps(
@@ -83,16 +89,14 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def score(args: argparse.Namespace) -> int:
-    con = _connect(args.warehouse, read_only=False)
-    try:
-        evaluation = churn_model.evaluate(con)
-        churn_model.write_evaluation(con, evaluation)
-        predictions = churn_model.predict(con)
-        written = churn_model.write_predictions(con, predictions)
-    except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
-        return _fail(str(error))
-    finally:
-        con.close()
+    with _connect(args.warehouse, read_only=False) as con:
+        try:
+            evaluation = churn_model.evaluate(con)
+            churn_model.write_evaluation(con, evaluation)
+            predictions = churn_model.predict(con)
+            written = churn_model.write_predictions(con, predictions)
+        except (churn_model.NotEnoughHistory, duckdb.CatalogException) as error:
+            return _fail(str(error))
     print(
         f"{churn_model.PREDICTIONS_TABLE}: {written} active traders scored as of "
         f"{predictions.as_of_date} (model {predictions.model_version}, trained on "
@@ -104,13 +108,11 @@ def score(args: argparse.Namespace) -> int:
 
 
 def forecast(args: argparse.Namespace) -> int:
-    con = _connect(args.warehouse, read_only=False)
-    try:
-        frame = revenue_forecast.run(con)
-    except (ValueError, duckdb.CatalogException) as error:
-        return _fail(str(error))
-    finally:
-        con.close()
+    with _connect(args.warehouse, read_only=False) as con:
+        try:
+            frame = revenue_forecast.run(con)
+        except (ValueError, duckdb.CatalogException) as error:
+            return _fail(str(error))
     print(revenue_forecast.format_report(frame))
     return 0
 

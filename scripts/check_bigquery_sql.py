@@ -6,16 +6,13 @@
 
 No BigQuery, credential or network is needed: dbt compiles with the real dbt-bigquery adapter
 whose network layer is replaced, and the rendered SQL is checked with sqlglot's BigQuery
-dialect plus rules for what sqlglot accepts but BigQuery does not (tests/python/bigquery_check.py
+dialect plus rules for what sqlglot accepts but BigQuery does not (tooling/bigquery_check.py
 explains the method; docs/bigquery.md how to run the project on a real BigQuery).
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.python.bigquery_check import main  # noqa: E402
+from tooling.bigquery_check import main
 
 if __name__ == "__main__":
     sys.exit(main())

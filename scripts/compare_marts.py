@@ -19,6 +19,8 @@ import sys
 
 import duckdb
 
+from warehouse import open_scratch
+
 NUMERIC_PREFIXES = (
     "TINYINT",
     "SMALLINT",
@@ -88,7 +90,19 @@ def compare(
     abs_tol: float,
     exclude: tuple[str, ...] = (),
 ) -> list[str]:
-    con = duckdb.connect()
+    with open_scratch() as con:
+        return _compare_in(con, before, after, schema, rel_tol, abs_tol, exclude)
+
+
+def _compare_in(
+    con: duckdb.DuckDBPyConnection,
+    before: str,
+    after: str,
+    schema: str,
+    rel_tol: float,
+    abs_tol: float,
+    exclude: tuple[str, ...],
+) -> list[str]:
     con.execute(f"attach '{before}' as before_db (read_only)")
     con.execute(f"attach '{after}' as after_db (read_only)")
     differences: list[str] = []

@@ -19,6 +19,8 @@ import json
 import re
 from pathlib import Path
 
+from warehouse import settings
+
 REPO = Path(__file__).resolve().parent.parent
 # Which planted cases (rule column of planted_cases.csv) each warn-severity test reports.
 PLANTED_RULES = {
@@ -101,8 +103,9 @@ def summary(warehouse: str, landing: Path, run_results: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", default="data/warehouse.duckdb")
-    parser.add_argument("--landing", default="data/landing", type=Path)
+    current = settings.current()
+    parser.add_argument("--warehouse", default=str(current.warehouse))
+    parser.add_argument("--landing", default=current.landing_dir, type=Path)
     parser.add_argument("--run-results", default=REPO / "target" / "run_results.json", type=Path)
     args = parser.parse_args(argv)
     print(summary(args.warehouse, args.landing, args.run_results))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from warehouse import settings
 
 from .loader import BigQueryLoadError, bigquery_client, load_landing_bigquery
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingestion.bigquery", description=__doc__)
-    parser.add_argument("--landing", default=os.environ.get("EXCHANGE_LANDING_DIR", "data/landing"))
+    parser.add_argument("--landing", default=str(settings.current().landing_dir))
     parser.add_argument("--tables", help="comma-separated tables (default: every contract table)")
     parser.add_argument("--dataset", default="raw")
     args = parser.parse_args(argv)

@@ -29,11 +29,13 @@ import duckdb
 from ingestion.contract import TABLES, SourceTable
 from ingestion.loaders import load_table
 from ingestion.loaders.files import resolve_tables
-from ingestion.loaders.raw_schema import PROVENANCE_TYPES, ensure_bookkeeping
+from ingestion.loaders.raw_schema import PROVENANCE_TYPES
 from ingestion.loaders.report import TableReport
+from warehouse import open_scratch, settings
+from warehouse.raw_schema import ensure_bookkeeping
 
 RAW_DATASET = "raw"
-# contract type -> BigQuery type (docs/bigquery.md, section 3; tests/python/bigquery_check.py)
+# contract type -> BigQuery type (docs/bigquery.md, section 3; tooling/bigquery_check.py)
 BIGQUERY_TYPES = {
     "varchar": "STRING",
     "integer": "INT64",
@@ -101,9 +103,10 @@ def bigquery_client(project: str | None = None, location: str | None = None):
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    project = project or os.environ.get("EXCHANGE_BQ_PROJECT") or "your-gcp-project"
-    location = location or os.environ.get("EXCHANGE_BQ_LOCATION", "US")
-    endpoint = os.environ.get("EXCHANGE_BQ_API_ENDPOINT")
+    current = settings.current()
+    project = project or current.bq_project
+    location = location or current.bq_location
+    endpoint = current.bq_api_endpoint
     if endpoint:
         return bigquery.Client(
             project=project,
@@ -209,43 +212,42 @@ def load_table_bigquery(
     report = BigQueryTableReport(table)
     bq = _Dataset(client, dataset)
     ensure_raw_dataset(client, dataset, [table])
-    with tempfile.TemporaryDirectory(prefix=f"bq_load_{table}_") as tmp:
-        scratch = duckdb.connect(str(Path(tmp) / "scratch.duckdb"))
-        try:
-            ensure_bookkeeping(scratch)
-            _seed_scratch(bq, scratch, table)
-            # the scratch raw table holds only this run's rows: no damage check against the
-            # records copied from BigQuery (they describe BigQuery's raw table, not this one)
-            report.validation = load_table(scratch, landing_dir, table, check_raw=False)
-            # extra columns a file brought (schema drift), as STRING like the DuckDB loader's
-            local = [
-                r[0]
-                for r in scratch.execute(
-                    "select column_name from duckdb_columns() where schema_name = 'raw' "
-                    "and table_name = ? order by column_index",
-                    [table],
-                ).fetchall()
-            ]
-            remote = set(bq.columns(table))
-            for column in [c for c in local if c not in remote]:
-                bq.run(f"alter table {bq.ref(table)} add column {_q(column)} STRING")
-            timestamps = [c.name for c in spec.columns if c.type == "timestamp"] + ["_loaded_at"]
-            # this run's records: the files BigQuery does not have yet
-            new = [
-                r[0]
-                for r in scratch.execute(
-                    "select source_file from raw._loaded_files where table_name = ? "
-                    "and load_id = ? order by loaded_at, source_file",
-                    [table, report.validation.load_id],
-                ).fetchall()
-            ]
-            if new:
-                try:
-                    _send_files(bq, scratch, spec, new, timestamps, Path(tmp), report)
-                except (google_errors.GoogleAPIError, OSError) as exc:
-                    report.failed_file, report.error = new[0], _message(exc)
-        finally:
-            scratch.close()
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bq_load_{table}_") as tmp,
+        open_scratch(Path(tmp) / "scratch.duckdb") as scratch,
+    ):
+        ensure_bookkeeping(scratch)
+        _seed_scratch(bq, scratch, table)
+        # the scratch raw table holds only this run's rows: no damage check against the
+        # records copied from BigQuery (they describe BigQuery's raw table, not this one)
+        report.validation = load_table(scratch, landing_dir, table, check_raw=False)
+        # extra columns a file brought (schema drift), as STRING like the DuckDB loader's
+        local = [
+            r[0]
+            for r in scratch.execute(
+                "select column_name from duckdb_columns() where schema_name = 'raw' "
+                "and table_name = ? order by column_index",
+                [table],
+            ).fetchall()
+        ]
+        remote = set(bq.columns(table))
+        for column in [c for c in local if c not in remote]:
+            bq.run(f"alter table {bq.ref(table)} add column {_q(column)} STRING")
+        timestamps = [c.name for c in spec.columns if c.type == "timestamp"] + ["_loaded_at"]
+        # this run's records: the files BigQuery does not have yet
+        new = [
+            r[0]
+            for r in scratch.execute(
+                "select source_file from raw._loaded_files where table_name = ? "
+                "and load_id = ? order by loaded_at, source_file",
+                [table, report.validation.load_id],
+            ).fetchall()
+        ]
+        if new:
+            try:
+                _send_files(bq, scratch, spec, new, timestamps, Path(tmp), report)
+            except (google_errors.GoogleAPIError, OSError) as exc:
+                report.failed_file, report.error = new[0], _message(exc)
     return report
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from ingestion import warehouse as locations
+from warehouse import DEFAULT_WAREHOUSE, WarehouseLockedError, settings
 
 from .http_client import ExternalPriceError, RetryPolicy
 from .loader import SOURCES, IncompleteLoadError, load_external_prices
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--warehouse",
         default=None,
-        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {locations.DEFAULT_WAREHOUSE})",
+        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {DEFAULT_WAREHOUSE})",
     )
     parser.add_argument(
         "--sources",
@@ -73,8 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ingestion.loaders.locking import WarehouseLockedError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "coingecko": {"policy": policy, "initial_history_days": args.history_days},
         "coinmarketcap": {"policy": policy, "mode": args.coinmarketcap_mode},
     }
-    warehouse = args.warehouse or locations.warehouse_path()
+    warehouse = args.warehouse or settings.current().warehouse
     try:
         result = load_external_prices(
             warehouse, sources, assets, options, lock_timeout=args.lock_timeout

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from warehouse import settings
 
 from .http_client import ExternalPriceError, JsonHttpClient, MalformedResponseError, RetryPolicy
 from .observations import (
@@ -85,9 +86,10 @@ class CoinGeckoSource:
         max_history_days: int = 90,
         sleep=None,
     ):
-        api_key = api_key if api_key is not None else os.environ.get("COINGECKO_API_KEY") or None
+        current = settings.current()
+        api_key = api_key if api_key is not None else current.coingecko_api_key
         default_base = PRO_BASE_URL if api_key else PUBLIC_BASE_URL
-        self.base_url = base_url or os.environ.get("COINGECKO_BASE_URL") or default_base
+        self.base_url = base_url or current.coingecko_base_url or default_base
         self.coin_ids = {**COIN_IDS, **(coin_ids or {})}
         self.initial_history_days = initial_history_days
         self.max_history_days = max_history_days

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from warehouse import settings
 
 from .http_client import ConfigurationError, JsonHttpClient, MalformedResponseError, RetryPolicy
 from .observations import (
@@ -59,10 +60,9 @@ class CoinMarketCapSource:
     ):
         if mode not in (QUOTES, LISTINGS):
             raise ValueError(f"mode must be {QUOTES!r} or {LISTINGS!r}, got {mode!r}")
-        api_key = (
-            api_key if api_key is not None else os.environ.get("COINMARKETCAP_API_KEY") or None
-        )
-        self.base_url = base_url or os.environ.get("COINMARKETCAP_BASE_URL") or DEFAULT_BASE_URL
+        current = settings.current()
+        api_key = api_key if api_key is not None else current.coinmarketcap_api_key
+        self.base_url = base_url or current.coinmarketcap_base_url or DEFAULT_BASE_URL
         if not api_key and self.base_url.rstrip("/") == DEFAULT_BASE_URL:
             raise ConfigurationError(
                 "COINMARKETCAP_API_KEY is not set: CoinMarketCap refuses requests without a key "

@@ -10,7 +10,8 @@
 * A body that is not JSON fails at once with :class:`MalformedResponseError`.
 
 Every failure is an :class:`ExternalPriceError` naming the URL, so a caller can stop the run
-before it writes anything. Delays go through ``sleep`` (injectable), so tests run fast.
+before it writes anything. The retries are tenacity's (one :class:`_Budget` per request keeps
+the two counts); delays go through ``sleep`` (injectable), so tests run fast.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import tenacity
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,72 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= BODY_EXCERPT_CHARS else text[:BODY_EXCERPT_CHARS] + "..."
 
 
+class _Retryable(Exception):
+    """An answer worth another attempt: a 5xx, a timeout, a transport error, or a 429."""
+
+    def __init__(self, reason: str, rate_limit_wait: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.rate_limit_wait = rate_limit_wait  # a 429: seconds its Retry-After asks for
+
+
+@dataclass
+class _Budget:
+    """What one request may still spend: attempts against failures, and waits on 429s.
+
+    tenacity calls ``count`` after each failed attempt, then ``wait`` and ``stop``."""
+
+    policy: RetryPolicy
+    url: str
+    failures: int = 0
+    rate_limit_waits: int = 0
+
+    @staticmethod
+    def _error(state: tenacity.RetryCallState) -> _Retryable:
+        return state.outcome.exception()
+
+    def count(self, state: tenacity.RetryCallState) -> None:
+        if self._error(state).rate_limit_wait is None:
+            self.failures += 1
+        else:
+            self.rate_limit_waits += 1
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        error = self._error(state)
+        if error.rate_limit_wait is not None:
+            return error.rate_limit_wait
+        return self.policy.backoff_delay(self.failures)
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        if self._error(state).rate_limit_wait is not None:
+            return self.rate_limit_waits > self.policy.max_rate_limit_waits
+        return self.failures >= self.policy.max_attempts
+
+    def log(self, state: tenacity.RetryCallState) -> None:
+        error = self._error(state)
+        if error.rate_limit_wait is None:
+            log.warning(
+                "GET %s: %s; retry %d in %.3gs",
+                self.url,
+                error.reason,
+                self.failures,
+                state.upcoming_sleep,
+            )
+        else:
+            log.warning("GET %s: %s; waiting %.3gs", self.url, error.reason, state.upcoming_sleep)
+
+    def give_up(self, state: tenacity.RetryCallState) -> Any:
+        error = self._error(state)
+        if error.rate_limit_wait is not None:
+            raise RequestFailedError(
+                f"GET {self.url}: still rate-limited (429) after "
+                f"{self.policy.max_rate_limit_waits} waits; try again later"
+            )
+        raise RequestFailedError(
+            f"GET {self.url}: gave up after {self.failures} attempts; last: {error.reason}"
+        )
+
+
 class JsonHttpClient:
     """A GET-only JSON client for one API (one base URL and its auth headers)."""
 
@@ -126,52 +194,39 @@ class JsonHttpClient:
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``path`` and return the decoded JSON (numbers with a fraction as ``Decimal``)."""
         url = self.url_for(path, params)
-        failures = 0
-        rate_limit_waits = 0
-        while True:
-            try:
-                response = self._client.get(path, params=params)
-            except (httpx.TimeoutException, httpx.TransportError) as e:
-                failures += 1
-                reason = f"{type(e).__name__}: {e or 'no detail'}"
-                self._retry_or_raise(url, failures, reason)
-                continue
-            status = response.status_code
-            if status == 429:
-                rate_limit_waits += 1
-                if rate_limit_waits > self.policy.max_rate_limit_waits:
-                    raise RequestFailedError(
-                        f"GET {url}: still rate-limited (429) after "
-                        f"{self.policy.max_rate_limit_waits} waits; try again later"
-                    )
-                header = response.headers.get("Retry-After")
-                wait = parse_retry_after(header)
-                if wait is None:
-                    wait = self.policy.default_retry_after
-                wait = min(wait, self.policy.max_retry_after)
-                log.warning(
-                    "GET %s: rate-limited (429, Retry-After %r); waiting %.3gs", url, header, wait
-                )
-                self.sleep(wait)
-                continue
-            if status >= 500:
-                failures += 1
-                self._retry_or_raise(url, failures, f"HTTP {status}: {_excerpt(response.text)}")
-                continue
-            if status >= 400:
-                raise RequestFailedError(
-                    f"GET {url}: HTTP {status} (not retried): {_excerpt(response.text)}"
-                )
-            return self._decode(url, response)
+        budget = _Budget(self.policy, url)
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            after=budget.count,
+            wait=budget.wait,
+            stop=budget.stop,
+            before_sleep=budget.log,
+            retry_error_callback=budget.give_up,
+            sleep=self.sleep,
+        )
+        return retrying(self._get_once, url, path, params)
 
-    def _retry_or_raise(self, url: str, failures: int, reason: str) -> None:
-        if failures >= self.policy.max_attempts:
+    def _get_once(self, url: str, path: str, params: Mapping[str, Any] | None) -> Any:
+        """One attempt: the decoded JSON, or :class:`_Retryable`, or a final error."""
+        try:
+            response = self._client.get(path, params=params)
+        except (httpx.TimeoutException, httpx.TransportError) as e:
+            raise _Retryable(f"{type(e).__name__}: {e or 'no detail'}") from None
+        status = response.status_code
+        if status == 429:
+            header = response.headers.get("Retry-After")
+            wait = parse_retry_after(header)
+            if wait is None:
+                wait = self.policy.default_retry_after
+            wait = min(wait, self.policy.max_retry_after)
+            raise _Retryable(f"rate-limited (429, Retry-After {header!r})", rate_limit_wait=wait)
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}: {_excerpt(response.text)}")
+        if status >= 400:
             raise RequestFailedError(
-                f"GET {url}: gave up after {failures} attempts; last: {reason}"
+                f"GET {url}: HTTP {status} (not retried): {_excerpt(response.text)}"
             )
-        delay = self.policy.backoff_delay(failures)
-        log.warning("GET %s: %s; retry %d in %.3gs", url, reason, failures, delay)
-        self.sleep(delay)
+        return self._decode(url, response)
 
     @staticmethod
     def _decode(url: str, response: httpx.Response) -> Any:

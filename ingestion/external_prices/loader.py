@@ -188,16 +188,18 @@ def load_external_prices(
     ``raw.trading_pairs``, else :data:`DEFAULT_ASSETS`). Holds the file loader's lock.
     Raises :class:`IncompleteLoadError` (its ``result`` says what loaded) when a request failed.
     """
-    from ingestion.loaders.connection import LoaderSettings, open_warehouse
+    from warehouse import Limits, open_warehouse
+    from warehouse.raw_schema import ensure_bookkeeping
 
     source_options = source_options or {}
     built = [
         s if not isinstance(s, str) else build_source(s, **source_options.get(s, {}))
         for s in sources
     ]
-    settings = LoaderSettings.from_env(lock_timeout=lock_timeout)
+    limits = Limits.from_env(lock_timeout=lock_timeout)
     try:
-        with open_warehouse(warehouse, settings) as con:
+        with open_warehouse(warehouse, limits=limits) as con:
+            ensure_bookkeeping(con)
             result = load_with_connection(con, built, assets, now=now)
     finally:
         for source in built:

@@ -8,13 +8,15 @@ Python API::
 
 CLI: ``python -m ingestion.loaders --landing data/landing --warehouse data/warehouse.duckdb``.
 How it works: files.py (the loader), readers.py (reading files), validation.py (typing and
-checking SQL), raw_schema.py (tables), locking.py (one load at a time).
+checking SQL), raw_schema.py (raw tables), settings.py (a load's resources). Opening and locking the
+warehouse is the ``warehouse`` package's.
 """
 
-from .connection import LoaderSettings, open_warehouse
+from warehouse import WarehouseLockedError
+
 from .files import RawTableDamagedError, discover_files, load_landing, load_table, new_load_id
-from .locking import WarehouseLockedError
 from .report import FileResult, LoadReport, TableReport
+from .settings import LoaderSettings
 
 __all__ = [
     "FileResult",
@@ -27,5 +29,4 @@ __all__ = [
     "load_landing",
     "load_table",
     "new_load_id",
-    "open_warehouse",
 ]

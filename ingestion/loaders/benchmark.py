@@ -28,11 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
+from warehouse import open_scratch
 
-from .connection import LoaderSettings
 from .files import discover_files, load_landing, resolve_tables
 from .readers import file_format
+from .settings import LoaderSettings
 
 FLOOR_READERS = {
     "csv": "read_csv({files}, union_by_name = true)",
@@ -52,9 +52,6 @@ COPY_FORMATS = {
 def generate(landing: Path, rows: int, files: int, fmt: str) -> None:
     """Synthetic trades and orders, vectorised in DuckDB (a stand-in for the simulator)."""
     suffix, options = COPY_FORMATS[fmt]
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
     queries = {
         "trades": """
             SELECT 'T' || lpad(i::VARCHAR, 12, '0') AS trade_id,
@@ -92,16 +89,17 @@ def generate(landing: Path, rows: int, files: int, fmt: str) -> None:
             FROM range({start}, {stop}) AS t(i)""",
     }
     sizes = {"trades": rows, "orders": max(1, rows // 2)}
-    for table, query in queries.items():
-        folder = landing / table
-        folder.mkdir(parents=True, exist_ok=True)
-        total = sizes[table]
-        step = -(-total // files)
-        for n, start in enumerate(range(0, total, step)):
-            stop = min(total, start + step)
-            target = folder / f"{table}_{n:04d}.{suffix}"
-            con.execute(f"COPY ({query.format(start=start, stop=stop)}) TO '{target}' {options}")
-    con.close()
+    with open_scratch() as con:
+        for table, query in queries.items():
+            folder = landing / table
+            folder.mkdir(parents=True, exist_ok=True)
+            total = sizes[table]
+            step = -(-total // files)
+            for n, start in enumerate(range(0, total, step)):
+                stop = min(total, start + step)
+                target = folder / f"{table}_{n:04d}.{suffix}"
+                sql = f"COPY ({query.format(start=start, stop=stop)}) TO '{target}' {options}"
+                con.execute(sql)
 
 
 @contextlib.contextmanager
@@ -122,26 +120,21 @@ def plain_duckdb_read(
     landing: Path, tables: list[str], database: Path, settings: LoaderSettings
 ) -> int:
     """DuckDB reading the same files straight into tables: the floor."""
-    con = duckdb.connect(str(database))
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{settings.memory_limit}'")
-    if settings.threads:
-        con.execute(f"SET threads = {int(settings.threads)}")
     rows = 0
-    for table in tables:
-        by_format: dict[str, list[str]] = {}
-        for path in discover_files(landing, table):
-            if path.stat().st_size:
-                by_format.setdefault(file_format(path), []).append(str(path))
-        for fmt, files in by_format.items():
-            listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-            con.execute(
-                f'CREATE TABLE "{table}_{fmt}" AS '
-                f"SELECT * FROM {FLOOR_READERS[fmt].format(files=listing)}"
-            )
-            rows += con.execute(f'SELECT count(*) FROM "{table}_{fmt}"').fetchone()[0]
-    con.execute("CHECKPOINT")
-    con.close()
+    with open_scratch(database, limits=settings) as con:
+        for table in tables:
+            by_format: dict[str, list[str]] = {}
+            for path in discover_files(landing, table):
+                if path.stat().st_size:
+                    by_format.setdefault(file_format(path), []).append(str(path))
+            for fmt, files in by_format.items():
+                listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+                con.execute(
+                    f'CREATE TABLE "{table}_{fmt}" AS '
+                    f"SELECT * FROM {FLOOR_READERS[fmt].format(files=listing)}"
+                )
+                rows += con.execute(f'SELECT count(*) FROM "{table}_{fmt}"').fetchone()[0]
+        con.execute("CHECKPOINT")
     return rows
 
 

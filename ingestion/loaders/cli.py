@@ -16,11 +16,10 @@ import sys
 
 import duckdb
 
-from ingestion import warehouse as locations
+from warehouse import DEFAULT_LANDING, DEFAULT_WAREHOUSE, WarehouseLockedError
 
-from .connection import LoaderSettings
 from .files import RawTableDamagedError, load_landing, resolve_tables
-from .locking import WarehouseLockedError
+from .settings import LoaderSettings
 
 EXIT_ERROR, EXIT_LOCKED, EXIT_BAD_INPUT = 1, 3, 4
 
@@ -34,12 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--landing",
         default=None,
-        help=f"landing directory (default: $EXCHANGE_LANDING_DIR or {locations.DEFAULT_LANDING})",
+        help=f"landing directory (default: $EXCHANGE_LANDING_DIR or {DEFAULT_LANDING})",
     )
     parser.add_argument(
         "--warehouse",
         default=None,
-        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {locations.DEFAULT_WAREHOUSE})",
+        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {DEFAULT_WAREHOUSE})",
     )
     parser.add_argument("--tables", default=None, help="comma-separated tables (default: all)")
     parser.add_argument(

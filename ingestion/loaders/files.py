@@ -40,20 +40,18 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import warehouse as locations
 from ingestion.contract import FILE_SUFFIXES, PROVENANCE_COLUMNS, TABLES, SourceTable
-
-from .connection import LoaderSettings, configure_session, open_warehouse
-from .raw_schema import (
+from warehouse import settings as warehouse_settings
+from warehouse.connection import configure_session, open_warehouse
+from warehouse.raw_schema import (
     LOADED_FILES,
     QUARANTINE,
-    add_extra_columns,
     ensure_bookkeeping,
-    ensure_raw_table,
-    extra_column_names,
     ident,
     raw_table_name,
 )
+
+from .raw_schema import add_extra_columns, ensure_raw_table, extra_column_names
 from .readers import (
     READ_ERRORS,
     Source,
@@ -65,20 +63,25 @@ from .readers import (
     reparse,
 )
 from .report import DUPLICATE, LOADED, REJECTED, SKIPPED, FileResult, LoadReport, TableReport
+from .settings import LoaderSettings
 from .validation import DUCKDB, TimeBounds, ValidationQuery, build_validation, plan_columns
 
 log = logging.getLogger("ingestion.loaders")
 
 REJECTED_FOLDER = "_rejected"
 CHECKED = "_loader_checked"  # temp table: the typed and checked rows of the file being loaded
-# Test hooks, never set in production: seconds to sleep at the pause points of each file, so a
-# test can SIGKILL a load right there. The points (comma-separated in PAUSE_AT_ENV, default
-# before_commit): checked (read and checked, nothing written yet), inserted (its good rows are
-# in raw.<table>, not its quarantine rows: inside the transaction), before_commit (all written,
-# not committed), committed (before the next file), rejected (a rejection is recorded, the
-# file not moved yet). Unset, they cost one dictionary lookup per file.
-PAUSE_BEFORE_COMMIT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT"
-PAUSE_AT_ENV = "EXCHANGE_LOADER_TEST_PAUSE_AT"
+# The checkpoints a file's load passes, in order: checked (read and checked, nothing written
+# yet), inserted (its good rows are in raw.<table>, not its quarantine rows: inside the
+# transaction), before_commit (all written, not committed), committed (before the next file);
+# rejected (a rejection is recorded, the file not moved yet) instead of the last three.
+LOAD_CHECKPOINTS = ("checked", "inserted", "before_commit", "committed", "rejected")
+
+
+def at_checkpoint(point: str, source_file: str) -> None:
+    """Called as a file's load passes each of LOAD_CHECKPOINTS; does nothing.
+
+    The crash-safety tests replace it (tests/python/pausing_loader.py) to stop a load at a
+    known point and kill it there."""
 
 
 class RawTableDamagedError(RuntimeError):
@@ -515,7 +518,7 @@ class _FileLoad:
             f"INSERT INTO {QUARANTINE} (table_name, source_file, row_number, reason, record, "
             "load_id, quarantined_at)\n"
         )
-        _pause("checked", rel)
+        at_checkpoint("checked", rel)
         con.begin()
         try:
             added = add_extra_columns(con, table, list(query.extra_columns))
@@ -525,7 +528,7 @@ class _FileLoad:
                 f"FROM {CHECKED} AS checked WHERE checked._reason IS NULL",
                 [self.load_id, rel, loaded_at],
             ).fetchone()[0]
-            _pause("inserted", rel)
+            at_checkpoint("inserted", rel)
             quarantined = 0
             if bad:
                 quarantined += con.execute(
@@ -562,12 +565,12 @@ class _FileLoad:
                 notes.append("malformed records: file parsed record by record")
             result.message = "; ".join(notes)
             self._record(result, loaded_at)
-            _pause("before_commit", rel)
+            at_checkpoint("before_commit", rel)
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        _pause("committed", rel)
+        at_checkpoint("committed", rel)
         self.report.columns_added.extend(added)
         self._remember(rel, result)
         level = logging.WARNING if result.rows_quarantined or plan.case_clashes else logging.INFO
@@ -581,7 +584,7 @@ class _FileLoad:
         result.message = f"unreadable file: {reason}; moved to {destination}"
         self._record_alone(result)  # first the record, then the move (a re-run finishes it)
         self._remember(result.source_file, result)
-        _pause("rejected", result.source_file)
+        at_checkpoint("rejected", result.source_file)
         _, error = self._move_aside(path, destination)
         if error:
             result.message = f"unreadable file: {reason}; {_moved(destination, error)}"
@@ -625,13 +628,6 @@ def _moved(destination: str, error: str | None) -> str:
         f"NOT moved to {destination} ({error}): left in the landing folder, not loaded; "
         "the next run retries the move"
     )
-
-
-def _pause(point: str, rel: str) -> None:
-    pause = os.environ.get(PAUSE_BEFORE_COMMIT_ENV)
-    if pause and point in os.environ.get(PAUSE_AT_ENV, "before_commit").split(","):
-        log.warning("%s: pausing %ss at %s (%s)", rel, pause, point, PAUSE_BEFORE_COMMIT_ENV)
-        time.sleep(float(pause))
 
 
 # --------------------------------------------------------------------------------------
@@ -689,7 +685,8 @@ def load_table(
         configure_session(warehouse)
         ensure_bookkeeping(warehouse)
         return _FileLoad(warehouse, Path(landing_dir), spec, load_id, check_raw).run()
-    with open_warehouse(warehouse, settings) as con:
+    with open_warehouse(warehouse, limits=settings or LoaderSettings.from_env()) as con:
+        ensure_bookkeeping(con)
         report = _FileLoad(con, Path(landing_dir), spec, load_id, check_raw).run()
         _checkpoint(con)
         return report
@@ -709,8 +706,9 @@ def load_landing(
     ``data/warehouse.duckdb``. Every raw table asked for is created, even without files.
     """
     started = time.perf_counter()
-    landing = Path(landing_dir) if landing_dir is not None else locations.landing_dir()
-    warehouse = Path(warehouse_path) if warehouse_path is not None else locations.warehouse_path()
+    current = warehouse_settings.current()
+    landing = Path(landing_dir) if landing_dir is not None else current.landing_dir
+    warehouse = Path(warehouse_path) if warehouse_path is not None else current.warehouse
     if not landing.is_dir():
         raise FileNotFoundError(f"landing directory {landing} does not exist")
     names = resolve_tables(tables)
@@ -726,7 +724,8 @@ def load_landing(
     for ignored in report.unsupported_files:
         log.warning("ignoring %s: %s", landing / ignored["path"], ignored["reason"])
     settings = settings or LoaderSettings.from_env()
-    with open_warehouse(warehouse, settings) as con:
+    with open_warehouse(warehouse, limits=settings) as con:
+        ensure_bookkeeping(con)
         for name in names:  # catalog changes one at a time, before any worker starts
             ensure_raw_table(con, TABLES[name])
         workers = min(settings.workers, len(names))

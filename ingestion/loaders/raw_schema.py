@@ -1,15 +1,10 @@
-"""The ``raw`` schema: one table per source table, plus the loader's bookkeeping tables.
+"""The ``raw`` tables of the landing contract: one table per source table.
 
 ``raw.<table>``: the contract columns typed per ``contract.DUCKDB_TYPES``, then the provenance
 columns (``_load_id``, ``_source_file`` relative to the landing directory, ``_row_number`` the
 1-based record in the file, ``_loaded_at`` UTC), then any extra column a file brought, as VARCHAR
-(added when first seen, never dropped: schema drift keeps its data).
-
-``raw._loaded_files``: one row per file loaded (status ``loaded``; a file whose content was
-already loaded under another name is recorded with 0 rows and a message saying so) or moved
-aside (``rejected``), with ``load_seconds`` the wall time of reading, checking and
-inserting it. ``raw._quarantine``: one row per bad record, with its reason and the
-original values as JSON text.
+(added when first seen, never dropped: schema drift keeps its data). The schema and the
+bookkeeping tables are the warehouse's (``warehouse/raw_schema.py``).
 """
 
 from __future__ import annotations
@@ -17,10 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from ingestion.contract import DUCKDB_TYPES, PROVENANCE_COLUMNS, SourceTable
-
-RAW_SCHEMA = "raw"
-LOADED_FILES = f"{RAW_SCHEMA}._loaded_files"
-QUARANTINE = f"{RAW_SCHEMA}._quarantine"
+from warehouse.raw_schema import RAW_SCHEMA, ident, raw_table_name
 
 PROVENANCE_TYPES = {
     "_load_id": "VARCHAR",
@@ -29,47 +21,6 @@ PROVENANCE_TYPES = {
     "_loaded_at": "TIMESTAMP",
 }
 assert tuple(PROVENANCE_TYPES) == tuple(PROVENANCE_COLUMNS)
-
-BOOKKEEPING_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA};
-CREATE TABLE IF NOT EXISTS {LOADED_FILES} (
-    load_id VARCHAR NOT NULL,
-    table_name VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    file_sha256 VARCHAR NOT NULL,
-    file_bytes BIGINT NOT NULL,
-    rows_loaded BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL,
-    status VARCHAR NOT NULL,
-    message VARCHAR,
-    loaded_at TIMESTAMP NOT NULL,
-    load_seconds DOUBLE
-);
--- warehouses created before load_seconds existed get it (NULL for their earlier files)
-ALTER TABLE {LOADED_FILES} ADD COLUMN IF NOT EXISTS load_seconds DOUBLE;
-CREATE TABLE IF NOT EXISTS {QUARANTINE} (
-    table_name VARCHAR NOT NULL,
-    source_file VARCHAR NOT NULL,
-    row_number BIGINT,
-    reason VARCHAR NOT NULL,
-    record VARCHAR,
-    load_id VARCHAR NOT NULL,
-    quarantined_at TIMESTAMP NOT NULL
-);
-"""
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def raw_table_name(table: SourceTable | str) -> str:
-    name = table if isinstance(table, str) else table.name
-    return f"{RAW_SCHEMA}.{ident(name)}"
-
-
-def ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(BOOKKEEPING_DDL)
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, table: SourceTable) -> None:

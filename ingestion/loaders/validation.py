@@ -26,11 +26,11 @@ small helper functions that :func:`postgres_helper_functions_sql` creates (Postg
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingestion.contract import DUCKDB_TYPES, Column, SourceTable
+from warehouse import settings
 
 # How a logical type is named in reasons.
 TYPE_LABELS = {
@@ -44,11 +44,6 @@ TYPE_LABELS = {
 # Longest piece of an offending value quoted in a reason.
 REASON_VALUE_CHARS = 80
 
-# The plausible range of event times (SPEC section 2), configurable through the environment.
-MIN_EVENT_TIME_ENV = "EXCHANGE_LOADER_MIN_EVENT_TIME"
-MAX_FUTURE_HOURS_ENV = "EXCHANGE_LOADER_MAX_FUTURE_HOURS"
-DEFAULT_MIN_EVENT_TIME = dt.datetime(2009, 1, 3)  # the first Bitcoin block
-DEFAULT_MAX_FUTURE_HOURS = 24.0
 
 
 @dataclass(frozen=True)
@@ -65,14 +60,12 @@ class TimeBounds:
 
     @classmethod
     def from_env(cls, now: dt.datetime | None = None) -> TimeBounds:
-        earliest = os.environ.get(MIN_EVENT_TIME_ENV)
-        hours = float(os.environ.get(MAX_FUTURE_HOURS_ENV) or DEFAULT_MAX_FUTURE_HOURS)
+        """The plausible range of event times: ``EXCHANGE_LOADER_MIN_EVENT_TIME`` and
+        ``EXCHANGE_LOADER_MAX_FUTURE_HOURS`` (``warehouse/settings.py``)."""
+        current = settings.current()
+        hours = current.loader_max_future_hours
         now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        return cls(
-            dt.datetime.fromisoformat(earliest) if earliest else DEFAULT_MIN_EVENT_TIME,
-            now + dt.timedelta(hours=hours),
-            hours,
-        )
+        return cls(current.loader_min_event_time, now + dt.timedelta(hours=hours), hours)
 
     def describe_future(self) -> str:
         hours = self.max_future_hours

@@ -19,14 +19,15 @@ import json
 import logging
 import sys
 
-from ingestion import warehouse as locations
-from ingestion.loaders import LoaderSettings, WarehouseLockedError
+from ingestion.loaders import LoaderSettings
+from warehouse import DEFAULT_WAREHOUSE, WarehouseLockedError
+from warehouse import settings as warehouse_settings
 
 from .connection import DSN_ENV, default_dsn, redact
-from .extractor import DEFAULT_BATCH_SIZE, extract
+from .loader.extractor import DEFAULT_BATCH_SIZE, extract
 from .oltp_schema import DEFAULT_SCHEMA
-from .populate import populate_oltp
-from .publish import RAW_SCHEMA, publish_raw
+from .serving.publish import RAW_SCHEMA, publish_raw
+from .source.populate import populate_oltp
 
 EXIT_ERROR, EXIT_LOCKED = 1, 3
 
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     warehouse.add_argument(
         "--warehouse",
         default=None,
-        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {locations.DEFAULT_WAREHOUSE})",
+        help=f"DuckDB file (default: $EXCHANGE_WAREHOUSE or {DEFAULT_WAREHOUSE})",
     )
     warehouse.add_argument(
         "--lock-timeout",
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             report = populate_oltp(args.landing, dsn, args.schema, tables, work_dir=args.work_dir)
         else:
             settings = LoaderSettings.from_env(lock_timeout=args.lock_timeout)
-            wh = args.warehouse or str(locations.warehouse_path())
+            wh = args.warehouse or str(warehouse_settings.current().warehouse)
             if args.command == "extract":
                 report = extract(
                     dsn,

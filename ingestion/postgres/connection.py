@@ -7,13 +7,14 @@ in UTC, so ``timestamptz`` values print and parse the same on every machine.
 
 from __future__ import annotations
 
-import os
 import re
 
 import psycopg2
 
+from warehouse import settings
+
 DSN_ENV = "EXCHANGE_POSTGRES_DSN"
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_DSN = settings.Settings().postgres_dsn
 APPLICATION_NAME = "crypto_exchange_ingestion"
 
 # Errors that mean the connection (not the SQL) failed: worth a reconnect and a retry.
@@ -21,7 +22,7 @@ CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 def default_dsn() -> str:
-    return os.environ.get(DSN_ENV, DEFAULT_DSN)
+    return settings.current().postgres_dsn
 
 
 def connect(dsn: str, *, application_name: str = APPLICATION_NAME):

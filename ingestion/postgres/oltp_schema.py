@@ -20,7 +20,7 @@ departs from the document, on purpose:
   key. The incremental extractor uses it as its cursor, so rows inserted late (an old
   ``executed_at``) and changes of tables without ``updated_at`` (a support ticket solved, a
   compliance alert completed) are extracted too. Without it the extractor falls back to
-  ``updated_at``, then the event time (see extractor.py).
+  ``updated_at``, then the event time (see loader/extractor.py).
 * A **tombstone table** ``_deletions`` (``deletion_id``, ``table_name``, ``row_key``,
   ``deleted_at``): an ``AFTER DELETE`` trigger on every table records each deleted row's
   primary key (the key columns' text joined by ``|``). The extractor lands it as

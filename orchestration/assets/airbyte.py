@@ -30,7 +30,6 @@ does not write after Dagster gave up), the API refusing the credentials (401/403
 answers that persist through the retries.
 """
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,9 +39,10 @@ import httpx
 from airbyte_api import AirbyteAPI, api, errors, models, utils
 
 from orchestration.assets.landing import TABLE_KEYS
+from warehouse import settings
 
 AIRBYTE_GROUP = "airbyte"
-DEFAULT_URL = "http://localhost:8000/api/public/v1"
+DEFAULT_URL = settings.Settings().airbyte_url
 TERMINAL_FAILURES = {models.JobStatusEnum.FAILED, models.JobStatusEnum.CANCELLED}
 # "incomplete" is an attempt that failed with another attempt to come: still running.
 SUCCEEDED = models.JobStatusEnum.SUCCEEDED
@@ -95,15 +95,16 @@ class AirbyteSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "AirbyteSettings":
-        env = os.environ if env is None else env
+        """From ``EXCHANGE_AIRBYTE_*`` (``warehouse/settings.py``), or from ``env``."""
+        current = settings.current() if env is None else settings.Settings.from_env(env)
         return cls(
-            server_url=env.get("EXCHANGE_AIRBYTE_URL") or DEFAULT_URL,
-            token=env.get("EXCHANGE_AIRBYTE_TOKEN") or None,
-            client_id=env.get("EXCHANGE_AIRBYTE_CLIENT_ID") or None,
-            client_secret=env.get("EXCHANGE_AIRBYTE_CLIENT_SECRET") or None,
-            timeout_seconds=float(env.get("EXCHANGE_AIRBYTE_TIMEOUT_SECONDS") or 3600),
-            poll_seconds=float(env.get("EXCHANGE_AIRBYTE_POLL_SECONDS") or 10),
-            retry_seconds=float(env.get("EXCHANGE_AIRBYTE_RETRY_SECONDS") or 60),
+            server_url=current.airbyte_url,
+            token=current.airbyte_token,
+            client_id=current.airbyte_client_id,
+            client_secret=current.airbyte_client_secret,
+            timeout_seconds=current.airbyte_timeout_seconds,
+            poll_seconds=current.airbyte_poll_seconds,
+            retry_seconds=current.airbyte_retry_seconds,
         )
 
     def security(self) -> models.Security:
@@ -258,16 +259,16 @@ def build_airbyte_assets(
         name="airbyte_syncs",
     )
     def airbyte_syncs(context: dg.AssetExecutionContext):
-        settings = AirbyteSettings.from_env()
-        client = settings.client(http_client())
+        airbyte = AirbyteSettings.from_env()
+        client = airbyte.client(http_client())
         for key in context.selected_asset_keys:
             table = by_key[key]
             result = sync_connection(
                 client,
                 table,
                 connections[table],
-                timeout_seconds=settings.timeout_seconds,
-                poll_seconds=settings.poll_seconds,
+                timeout_seconds=airbyte.timeout_seconds,
+                poll_seconds=airbyte.poll_seconds,
                 log=context.log.info,
             )
             metadata = {
@@ -295,7 +296,5 @@ def without_airbyte_tables(
     return landing.subset_for(keep, selected_asset_check_keys=None)
 
 
-AIRBYTE_CONNECTIONS: dict[str, str] = parse_connections(
-    os.environ.get("EXCHANGE_AIRBYTE_CONNECTIONS")
-)
+AIRBYTE_CONNECTIONS: dict[str, str] = parse_connections(settings.current().airbyte_connections)
 airbyte_syncs = build_airbyte_assets(AIRBYTE_CONNECTIONS)

@@ -1,19 +1,25 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks.
 
-Split by the dbt tag ``incremental``:
+Split by the dbt tag ``daily_partitioned`` (docs/architecture.md, "Tags"):
 
-* ``dbt_incremental_models`` (``select="tag:incremental"``): the large incremental facts,
+* ``dbt_incremental_models`` (``select="tag:daily_partitioned"``): the large incremental facts,
   daily-partitioned. A run gets its partition window as ``--vars '{"min_date": ...,
   "max_date": ...}'`` (see orchestration/partitions.py: open-ended at the first and the last
   partition); a backfill over many days is ONE dbt invocation (``BackfillPolicy.single_run()``).
-* The rest (``exclude="tag:incremental"``), unpartitioned, built with the project's default
+* The rest (``exclude="tag:daily_partitioned"``), unpartitioned, built with the project's default
   vars (all history), in two sets so that no set is both upstream and downstream of the
   incremental facts (Dagster would otherwise cut it into several steps, each a dbt call):
-  ``dbt_upstream_models`` (``select="+tag:incremental", exclude="tag:incremental"``: staging,
-  seeds, the rates the facts read) and ``dbt_models`` (``exclude="+tag:incremental"``: the
-  marts and everything else).
+  ``dbt_upstream_models`` (``select="+tag:daily_partitioned"``,
+  ``exclude="tag:daily_partitioned"``: staging, seeds, the rates the facts read) and
+  ``dbt_models`` (``exclude="+tag:daily_partitioned"``: the marts and everything else).
 
-Without any node tagged ``incremental`` there is one set, ``dbt_models``: everything.
+Without any node tagged ``daily_partitioned`` there is one set, ``dbt_models``: everything.
+
+A run over some of the daily partitions (the hourly run, a backfill: not the daily full build)
+tests only its days: each of its dbt steps, the unpartitioned ones too, gets the var
+``test_days`` (orchestration/partitions.py, macros/test_window.sql), so the data tests of the
+large event models and the financial-integrity checks read the run's window, not all history.
+The daily full build, over every partition, tests all history.
 
 A run without a partition (``dagster job execute -j daily_full_build`` with no partition tags,
 or a plain materialization) builds the incremental facts over all history, like ``dbt build``.
@@ -49,16 +55,25 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project, load_manifest
-from orchestration.partitions import daily_partitions, dbt_vars_arg, dbt_vars_for_partition_range
+from orchestration.partitions import (
+    daily_partitions,
+    dbt_test_vars_for_partition_range,
+    dbt_vars_arg,
+    dbt_vars_for_partition_range,
+)
 from orchestration.resources import WarehouseResource
 
-INCREMENTAL_TAG = "incremental"
-INCREMENTAL_SELECT = f"tag:{INCREMENTAL_TAG}"
-UPSTREAM_OF_INCREMENTAL_SELECT = f"+{INCREMENTAL_SELECT}"
+PARTITIONED_TAG = "daily_partitioned"
+PARTITIONED_SELECT = f"tag:{PARTITIONED_TAG}"
+UPSTREAM_OF_PARTITIONED_SELECT = f"+{PARTITIONED_SELECT}"
 INDIRECT_SELECTION = "buildable"
 FINANCIAL_INTEGRITY_TAG = "financial_integrity"
 FAILED_TEST_STATUSES = ("warn", "fail", "error")
 ASSET_NODE_TYPES = ("model", "seed", "snapshot")
+# Dagster's run tags of a partitioned run: one partition, or a range (one run for many).
+PARTITION_TAG = "dagster/partition"
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 class ExchangeDbtTranslator(DagsterDbtTranslator):
@@ -74,15 +89,31 @@ class ExchangeDbtTranslator(DagsterDbtTranslator):
 translator = ExchangeDbtTranslator()
 
 
-def has_incremental_nodes(manifest: Mapping[str, Any]) -> bool:
+def has_partitioned_nodes(manifest: Mapping[str, Any]) -> bool:
     return any(
-        INCREMENTAL_TAG in (node.get("tags") or [])
+        PARTITIONED_TAG in (node.get("tags") or [])
         for node in manifest["nodes"].values()
         if node["resource_type"] in ASSET_NODE_TYPES
     )
 
 
-def dbt_build_args(dbt_vars: Mapping[str, str] | None = None) -> list[str]:
+def run_partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first and last partition key of a run, from its tags; None for an unpartitioned run."""
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if start and end:
+        return start, end
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    return None
+
+
+def test_vars_of_run(tags: Mapping[str, str]) -> dict[str, int]:
+    """``test_days`` for the dbt steps of a run over some of the partitions, else nothing."""
+    keys = run_partition_range(tags)
+    return dbt_test_vars_for_partition_range(*keys) if keys else {}
+
+
+def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None) -> list[str]:
     """The dbt command of a run (dagster-dbt appends the ``--select`` of the run's subset).
 
     Unit tests are left out: they check the SQL on hand-made rows, not the data, and under a
@@ -126,9 +157,9 @@ def _run_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
-    dbt_vars: Mapping[str, str] | None,
+    dbt_vars: Mapping[str, Any] | None,
 ) -> Iterator[Any]:
-    dbt_vars = {**(dbt_vars or {}), **warehouse.dbt_vars()}
+    dbt_vars = {**test_vars_of_run(context.run.tags), **(dbt_vars or {}), **warehouse.dbt_vars()}
     args = dbt_build_args(dbt_vars)
     if _every_check_of_the_selected_assets(context):
         args += ["--indirect-selection", INDIRECT_SELECTION]
@@ -147,13 +178,13 @@ def _run_dbt(
 
 
 MANIFEST = load_manifest()
-PARTITIONED = has_incremental_nodes(MANIFEST)
+PARTITIONED = has_partitioned_nodes(MANIFEST)
 
 
 @dbt_assets(
     manifest=MANIFEST,
     project=dbt_project,
-    exclude=UPSTREAM_OF_INCREMENTAL_SELECT if PARTITIONED else "",
+    exclude=UPSTREAM_OF_PARTITIONED_SELECT if PARTITIONED else "",
     dagster_dbt_translator=translator,
     name="dbt_models",
 )
@@ -170,8 +201,8 @@ def _upstream_assets() -> dg.AssetsDefinition | None:
     @dbt_assets(
         manifest=MANIFEST,
         project=dbt_project,
-        select=UPSTREAM_OF_INCREMENTAL_SELECT,
-        exclude=INCREMENTAL_SELECT,
+        select=UPSTREAM_OF_PARTITIONED_SELECT,
+        exclude=PARTITIONED_SELECT,
         dagster_dbt_translator=translator,
         name="dbt_upstream_models",
     )
@@ -190,7 +221,7 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
     @dbt_assets(
         manifest=MANIFEST,
         project=dbt_project,
-        select=INCREMENTAL_SELECT,
+        select=PARTITIONED_SELECT,
         dagster_dbt_translator=translator,
         name="dbt_incremental_models",
         partitions_def=daily_partitions,
@@ -202,7 +233,10 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
         dbt_vars = None  # no partition: all history
         if context.has_partition_key_range:
             keys = context.partition_key_range
-            dbt_vars = dbt_vars_for_partition_range(keys.start, keys.end)
+            dbt_vars = {
+                **dbt_vars_for_partition_range(keys.start, keys.end),
+                **dbt_test_vars_for_partition_range(keys.start, keys.end),
+            }
         yield from _run_dbt(context, dbt, warehouse, dbt_vars)
 
     return dbt_incremental_models

@@ -83,16 +83,15 @@ def _table_state(con, table: str) -> tuple[int, dt.datetime | None]:
 def landing_tables(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ):
-    from ingestion.loaders import LoaderSettings, load_table, new_load_id, open_warehouse
+    from ingestion.loaders import load_table, new_load_id
 
     landing_dir = landing.resolved_path()
     if not landing_dir.is_dir():
         context.log.warning(f"landing directory {landing_dir} does not exist: nothing to load")
     tables = [name for name, key in TABLE_KEYS.items() if key in context.selected_asset_keys]
     load_id = new_load_id()
-    settings = LoaderSettings.from_env(lock_timeout=warehouse.resolved_lock_timeout())
     context.log.info(f"load {load_id}: {landing_dir} -> {warehouse.resolved_path()}: {tables}")
-    with open_warehouse(warehouse.resolved_path(), settings) as con:
+    with warehouse.connect() as con:
         for table in tables:
             report = load_table(con, landing_dir, table, load_id=load_id)
             rows, last_loaded = _table_state(con, table)

@@ -10,7 +10,6 @@ metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day
 (default ``data/reports``).
 """
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +18,7 @@ from orchestration.assets.alerts import ALERT_MARTS, ALERT_RELATIONS
 from orchestration.assets.dbt import node_asset_key, node_relation
 from orchestration.dbt_project import PROJECT_DIR
 from orchestration.resources import WarehouseResource
+from warehouse import settings
 
 REPORT_KEY = dg.AssetKey(["ops", "daily_report"])
 KPI_MART = "fct_daily_exchange_kpis"
@@ -43,7 +43,7 @@ KPI_COLUMNS = (
 
 
 def report_dir() -> Path:
-    path = Path(os.environ.get("EXCHANGE_REPORT_DIR") or "data/reports")
+    path = settings.current().report_dir
     return path if path.is_absolute() else PROJECT_DIR / path
 
 

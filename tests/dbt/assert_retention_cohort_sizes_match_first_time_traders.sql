@@ -1,6 +1,7 @@
 -- Every first-time trader lands in exactly one retention cohort: per day, cohort_size of
 -- fct_retention_cohorts_daily equals first_time_traders of fct_daily_exchange_kpis, and the
--- cohorts add up to the traders of fct_user_activity. Returns the days (or the total) that differ.
+-- cohorts add up to the traders of dim_user_trading_activity. Returns the days (or the total)
+-- that differ.
 
 with
 
@@ -40,7 +41,7 @@ totals as (
     select
         cast(null as date) as date_day,
         (select sum(cohort_size) from cohorts) as cohort_size,
-        (select count(*) from {{ ref('fct_user_activity') }}) as first_time_traders
+        (select count(*) from {{ ref('dim_user_trading_activity') }}) as first_time_traders
 
 )
 

@@ -1,5 +1,5 @@
 -- dim_user_segments has one row for every user of dim_users, and a trader's churned stage agrees
--- with fct_user_activity. Returns the users that break either.
+-- with dim_user_trading_activity. Returns the users that break either.
 
 with
 
@@ -23,7 +23,7 @@ activity as (
     select
         user_id,
         is_churned
-    from {{ ref('fct_user_activity') }}
+    from {{ ref('dim_user_trading_activity') }}
 
 )
 
@@ -43,7 +43,7 @@ select
     segments.user_id,
     segments.lifecycle_stage,
     activity.is_churned,
-    'churned stage disagrees with fct_user_activity' as problem
+    'churned stage disagrees with dim_user_trading_activity' as problem
 from segments
 inner join activity
     on segments.user_id = activity.user_id

@@ -67,7 +67,7 @@ def tiny_landing(tmp_path_factory) -> Path:
         [
             sys.executable,
             "-m",
-            "ingestion.simulator",
+            "simulator",
             "--scale",
             "tiny",
             "--out",

@@ -1,4 +1,4 @@
-"""Every model's SQL is valid for BigQuery, checked offline (tests/python/bigquery_check.py).
+"""Every model's SQL is valid for BigQuery, checked offline (tooling/bigquery_check.py).
 
 The rules are shown on hand-written SQL first (fast), then the whole project is compiled with
 the real dbt-bigquery adapter and checked, and a temporary copy of the project with one planted
@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from .bigquery_check import REPO, check_project, check_sql, check_types
+from tooling.bigquery_check import REPO, check_project, check_sql, check_types
 
 # --------------------------------------------------------------------------------------
 # the SQL rules, one by one

@@ -1,5 +1,5 @@
 """Retention campaigns (issue 20, item 2): the simulator plants a known effect with a random
-control group (ingestion/simulator/campaigns.py); marts.fct_campaign_results must measure the
+control group (simulator/campaigns.py); marts.fct_campaign_results must measure the
 success rate (retained / targeted) and recover the planted uplift within its 95% interval.
 
 Runs on the shared tiny build (conftest.tiny_warehouse); the planted effects are in the
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ingestion.contract import TABLES
-from ingestion.simulator.campaigns import RETENTION_DAYS
+from simulator.campaigns import RETENTION_DAYS
 
 Z = 1.959964
 

@@ -10,8 +10,10 @@ Delays are tiny or recorded instead of slept, so the file runs in a few seconds.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import os
+import socket
 import threading
 import time
 import urllib.parse
@@ -34,7 +36,11 @@ from ingestion.external_prices import (
     load_with_connection,
 )
 from ingestion.external_prices.cli import main as cli_main
-from ingestion.external_prices.http_client import parse_retry_after
+from ingestion.external_prices.http_client import (
+    JsonHttpClient,
+    RequestFailedError,
+    parse_retry_after,
+)
 
 NOW = dt.datetime(2026, 1, 10, 12, 0)
 # Backoff and Retry-After waits go through a recorder (below), never a real sleep; the
@@ -480,6 +486,78 @@ def test_4xx_is_not_retried(api, waits, warehouse):
     with pytest.raises(IncompleteLoadError, match="HTTP 401 \\(not retried\\).*bad key"):
         load_external_prices(warehouse, [coingecko(api, waits)], ["BTC"], now=NOW)
     assert len(api.requests) == 1 and waits.waits == []
+
+
+# The client alone (tenacity's retries), against the local server: which answers are retried,
+# how long it waits, when it gives up.
+
+
+def client(api, waits, **policy) -> JsonHttpClient:
+    return JsonHttpClient(api.url, policy=RetryPolicy(**{**FAST.__dict__, **policy}), sleep=waits)
+
+
+def test_429_waits_do_not_use_up_the_attempts_against_failures(api, waits):
+    api.script(
+        "/p",
+        Reply(503, "busy"),
+        Reply(429, "{}", headers={"Retry-After": "2"}),
+        Reply(500, "oops"),
+        Reply(429, "{}"),  # no Retry-After: the policy's default
+        Reply(body={"ok": 1.5}),
+    )
+    with client(api, waits, max_attempts=3, default_retry_after=4) as http:
+        assert http.get_json("/p") == {"ok": Decimal("1.5")}
+    assert waits.waits == [0.01, 2.0, 0.02, 4.0] and len(api.seen("/p")) == 5
+
+
+def test_backoff_doubles_up_to_its_cap_then_gives_up(api, waits):
+    api.script("/p", Reply(502, "<html>Bad Gateway</html>"))
+    with client(api, waits, max_attempts=5, backoff_max=0.025) as http, pytest.raises(
+        RequestFailedError, match=r"/p: gave up after 5 attempts; last: HTTP 502: <html>Bad"
+    ):
+        http.get_json("/p")
+    assert waits.waits == [0.01, 0.02, 0.025, 0.025] and len(api.seen("/p")) == 5
+
+
+def test_retry_after_as_a_date_and_capped(api, waits):
+    later = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2), True)
+    api.script(
+        "/p",
+        Reply(429, "{}", headers={"Retry-After": "9999"}),
+        Reply(429, "{}", headers={"Retry-After": later}),
+        Reply(body=[1]),
+    )
+    with client(api, waits, max_retry_after=30) as http:
+        assert http.get_json("/p") == [1]
+    assert waits.waits == [30, 30]
+
+
+def test_rate_limited_past_the_budget_gives_up(api, waits):
+    api.script("/p", Reply(429, "{}", headers={"Retry-After": "0"}))
+    with client(api, waits, max_rate_limit_waits=2) as http, pytest.raises(
+        RequestFailedError, match="still rate-limited \\(429\\) after 2 waits"
+    ):
+        http.get_json("/p")
+    assert waits.waits == [0.0, 0.0] and len(api.seen("/p")) == 3
+
+
+def test_a_refused_connection_is_retried_then_reported(waits):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http = JsonHttpClient(f"http://127.0.0.1:{port}", policy=FAST, sleep=waits)
+    with http, pytest.raises(RequestFailedError, match="gave up after 3 attempts; last: Connect"):
+        http.get_json("/p")
+    assert waits.waits == [0.01, 0.02]
+
+
+def test_a_client_error_is_not_retried(api, waits):
+    api.script("/p", Reply(404, "no such coin"), Reply(body=[1]))
+    with client(api, waits) as http, pytest.raises(
+        RequestFailedError, match="HTTP 404 \\(not retried\\): no such coin"
+    ):
+        http.get_json("/p")
+    assert waits.waits == [] and len(api.seen("/p")) == 1
 
 
 def test_malformed_json_fails_clearly_and_keeps_the_cursor_of_what_failed(api, waits, warehouse):

@@ -12,8 +12,8 @@ Issue 18's hostile values through the whole pipeline (load, dbt build, export): 
 row in raw cannot blow up a date or hour spine, quarantined e-mails and IPs never reach the
 analysts' staging view in clear, and the documented SAR export never writes a live formula.
 
-The pause points are the loader's test hooks (``EXCHANGE_LOADER_TEST_PAUSE_AT`` and
-``EXCHANGE_LOADER_TEST_PAUSE_BEFORE_COMMIT``, see ingestion/loaders/files.py).
+The pauses are injected by the tests: ``tests/python/pausing_loader.py`` replaces the
+loader's no-op ``at_checkpoint`` (ingestion/loaders/files.py) in the process it starts.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import pytest
 from ingestion.contract import TABLES
 from ingestion.loaders import LoaderSettings, load_landing
 from ingestion.loaders import files as files_module
-from ingestion.loaders.files import PAUSE_AT_ENV, PAUSE_BEFORE_COMMIT_ENV
 
 from .bad_input_corpus import csv_bytes, jsonl_bytes, trade
 from .conftest import BIN, REPO, project_env
@@ -109,20 +108,27 @@ def assert_as_one_clean_load(warehouse: Path, landing: Path, clean_wh: Path, cle
     assert tree(landing) == tree(clean), "the landing folder differs from a clean load's"
 
 
-def loader_process(landing: Path, warehouse: Path, pause: str, points: str, *extra: str):
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        PAUSE_BEFORE_COMMIT_ENV: pause,
-        PAUSE_AT_ENV: points,
-    }
+def pausing(module: str, pause: str, points: str) -> list[str]:
+    """The command line that runs ``module``, pausing ``pause`` seconds at ``points``."""
     if not pause:
-        env.pop(PAUSE_BEFORE_COMMIT_ENV)
+        return [sys.executable, "-m", module]
+    return [
+        sys.executable,
+        "-m",
+        "tests.python.pausing_loader",
+        "--pause",
+        pause,
+        "--at",
+        points,
+        module,
+    ]
+
+
+def loader_process(landing: Path, warehouse: Path, pause: str, points: str, *extra: str):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "ingestion.loaders",
+            *pausing("ingestion.loaders", pause, points),
             "--landing",
             str(landing),
             "--warehouse",
@@ -343,14 +349,13 @@ def test_disk_full_inside_a_file_rolls_it_back_and_the_cli_says_so(
     landing = write_landing(tmp_path / "landing")
     clean = clean_copy(landing, tmp_path / "clean", tmp_path / "clean.duckdb")
     warehouse = tmp_path / "warehouse.duckdb"
-    real_pause = files_module._pause
+    no_op = files_module.at_checkpoint
 
     def full_at_second_file(point: str, rel: str) -> None:
         if point == "inserted" and rel == "trades/b.jsonl":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(warehouse))
-        real_pause(point, rel)
 
-    monkeypatch.setattr(files_module, "_pause", full_at_second_file)
+    monkeypatch.setattr(files_module, "at_checkpoint", full_at_second_file)
     code = cli_main(["--landing", str(landing), "--warehouse", str(warehouse), "-q"])
     err = capsys.readouterr().err
     assert code == 1
@@ -360,7 +365,7 @@ def test_disk_full_inside_a_file_rolls_it_back_and_the_cli_says_so(
     assert {row[1] for row in partial["files"]} == {"trades/a.csv"}
     assert not [r for r in partial["trades"] if r[-2] == "trades/b.jsonl"]
 
-    monkeypatch.setattr(files_module, "_pause", real_pause)
+    monkeypatch.setattr(files_module, "at_checkpoint", no_op)
     assert cli_main(["--landing", str(landing), "--warehouse", str(warehouse), "-q"]) == 0
     assert_as_one_clean_load(warehouse, landing, tmp_path / "clean.duckdb", clean)
 
@@ -387,12 +392,10 @@ def _pg(dsn: str, sql: str, params=None) -> list[tuple]:
 EXTRACT_BATCH = 180
 
 
-def _extract_process(dsn: str, schema: str, warehouse: Path, env: dict) -> subprocess.Popen:
+def _extract_process(dsn: str, schema: str, warehouse: Path, pause: str) -> subprocess.Popen:
     return subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "ingestion.postgres",
+            *pausing("ingestion.postgres", pause, "before_commit"),
             "extract",
             "--dsn",
             dsn,
@@ -406,7 +409,7 @@ def _extract_process(dsn: str, schema: str, warehouse: Path, env: dict) -> subpr
             str(EXTRACT_BATCH),
         ],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -431,8 +434,7 @@ def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
     assert len(source) > 4 * EXTRACT_BATCH, "too few rows for five batches"
 
     warehouse = tmp_path / "wh" / "warehouse.duckdb"
-    pausing = {PAUSE_BEFORE_COMMIT_ENV: "0.4", PAUSE_AT_ENV: "before_commit"}
-    process = _extract_process(dsn, schema, warehouse, pausing)
+    process = _extract_process(dsn, schema, warehouse, "0.4")
     pauses, terminated = 0, []
     deadline = time.monotonic() + 60
     while pauses < 4 and time.monotonic() < deadline:
@@ -459,7 +461,7 @@ def test_extract_with_a_dropped_connection_and_a_sigkill_resumes_exactly(
     con.close()
     assert partial == 3 * EXTRACT_BATCH  # three batches committed; the fourth was rolled back
 
-    resumed = _extract_process(dsn, schema, warehouse, {})
+    resumed = _extract_process(dsn, schema, warehouse, "")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
 

@@ -54,7 +54,7 @@ def _simulate(landing: Path, until: str) -> None:
         [
             sys.executable,
             "-m",
-            "ingestion.simulator",
+            "simulator",
             "--scale",
             "tiny",
             "--out",

@@ -155,7 +155,7 @@ def test_churn_risk_indicators(warehouse, fill_days, last_day):
 def test_segments_cover_every_user(warehouse):
     segments = mart(warehouse, "dim_user_segments").set_index("user_id")
     users = mart(warehouse, "dim_users").set_index("user_id")
-    activity = mart(warehouse, "fct_user_activity").set_index("user_id")
+    activity = mart(warehouse, "dim_user_trading_activity").set_index("user_id")
     assert set(segments.index) == set(users.index)
     traded = segments["first_trade_date"].notna()
     assert (segments.loc[~traded, "lifecycle_stage"] == "not_traded").all()

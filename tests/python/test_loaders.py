@@ -30,11 +30,9 @@ from ingestion.loaders import (
     WarehouseLockedError,
     load_landing,
     load_table,
-    open_warehouse,
 )
 from ingestion.loaders.cli import EXIT_LOCKED
 from ingestion.loaders.cli import main as cli_main
-from ingestion.loaders.files import PAUSE_BEFORE_COMMIT_ENV
 from ingestion.loaders.validation import (
     POSTGRES,
     PostgresDialect,
@@ -43,6 +41,7 @@ from ingestion.loaders.validation import (
     postgres_helper_functions_sql,
 )
 from ingestion.loaders.validation import SourceColumn as Col
+from warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 TRADE_COLUMNS = TABLES["trades"].column_names
@@ -374,11 +373,15 @@ def test_sigkilled_load_rerun_equals_clean_load(tmp_path: Path, landing: Path, w
     for n in range(6):
         rows = [trade(n * 1000 + i) for i in range(200)] + [trade(n * 1000 + 999, fee_asset="")]
         write_csv(landing / "trades" / f"part-{n:02d}.csv", rows)
-    env = {**os.environ, PAUSE_BEFORE_COMMIT_ENV: "0.2", "PYTHONPATH": str(REPO)}
+    # the pause is the test's own (tests/python/pausing_loader.py), before each file's commit
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
+            "tests.python.pausing_loader",
+            "--pause",
+            "0.2",
             "ingestion.loaders",
             "--landing",
             str(landing),
@@ -716,8 +719,8 @@ def test_header_names_match_the_contract_ignoring_case(landing: Path, warehouse:
 
 HOLD_LOCK = """
 import sys, time
-from ingestion.loaders import open_warehouse, LoaderSettings
-with open_warehouse(sys.argv[1], LoaderSettings(lock_timeout=5)):
+from warehouse import Limits, open_warehouse
+with open_warehouse(sys.argv[1], limits=Limits(lock_timeout=5)):
     print("holding", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -769,7 +772,7 @@ def test_second_load_waits_for_the_first(landing: Path, warehouse: Path):
         report = load_landing(landing, warehouse, "trades", settings=settings)
         results.append((time.monotonic(), report.rows_loaded))
 
-    with open_warehouse(warehouse, FAST):
+    with open_warehouse(warehouse, limits=FAST):
         worker = threading.Thread(target=other_load)
         worker.start()
         time.sleep(0.6)

@@ -124,7 +124,7 @@ def test_partition_window_becomes_dbt_vars(defs):
     ]
     assert "--vars" not in dbt_build_args({})
 
-    if dbt_incremental_models is not None:  # the project has models tagged `incremental`
+    if dbt_incremental_models is not None:  # the project has models tagged `daily_partitioned`
         assert dbt_incremental_models.partitions_def == daily_partitions
         assert dbt_incremental_models.backfill_policy == dg.BackfillPolicy.single_run()
         context = dg.build_schedule_context(scheduled_execution_time=now)
@@ -132,6 +132,40 @@ def test_partition_window_becomes_dbt_vars(defs):
         daily = daily_full_build_schedule(context)
         assert daily.tags["dagster/asset_partition_range_start"] == first
         assert daily.tags["dagster/asset_partition_range_end"] == "2026-11-25"
+
+
+def test_a_run_over_some_partitions_tests_its_days_only(defs):
+    """The dbt steps of a partition run (or a backfill range) get ``test_days`` (the range's
+    day count); a run over every partition, the daily full build, tests all history."""
+    from orchestration.assets.dbt import dbt_build_args, run_partition_range, test_vars_of_run
+    from orchestration.partitions import daily_partitions, dbt_test_vars_for_partition_range
+
+    now = dt.datetime(2026, 11, 25, 10, 5, tzinfo=dt.UTC)
+    first = daily_partitions.get_first_partition_key()
+    assert dbt_test_vars_for_partition_range("2026-11-25", "2026-11-25", current_time=now) == {
+        "test_days": 1
+    }
+    assert dbt_test_vars_for_partition_range("2026-10-05", "2026-10-07", current_time=now) == {
+        "test_days": 3
+    }
+    # a range from the first partition but not to today is still a window
+    assert dbt_test_vars_for_partition_range(first, "2026-10-07", current_time=now)["test_days"] > 3
+    assert dbt_test_vars_for_partition_range(first, "2026-11-25", current_time=now) == {}
+
+    # From the run's tags, as the unpartitioned dbt steps of a partitioned run read them.
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    assert run_partition_range({}) is None
+    assert test_vars_of_run({"dagster/partition": today}) == {"test_days": 1}
+    assert run_partition_range({"dagster/partition": "2026-10-05"}) == ("2026-10-05",) * 2
+    full = {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": today,
+    }
+    assert test_vars_of_run(full) == {}
+    assert test_vars_of_run({**full, "dagster/asset_partition_range_start": today}) == {
+        "test_days": 1
+    }
+    assert dbt_build_args({"test_days": 1})[-2:] == ["--vars", '{"test_days": 1}']
 
 
 # --------------------------------------------------------------------------------------
@@ -310,6 +344,36 @@ def test_alerts_are_posted_to_the_webhook_once(defs, tmp_path, webhook):
     assert sent == expected
 
 
+def test_the_webhook_post_is_json_over_httpx_and_fails_clearly(webhook, monkeypatch):
+    """What post_json sends, and the two ways it fails (an answer that is not 2xx, nobody
+    listening): an AlertWebhookError naming the cause, never a retry (the asset tries an unsent
+    alert again on its next run)."""
+    import socket
+
+    from orchestration.resources import AlertWebhookError, AlertWebhookResource, post_json
+
+    url, receiver = webhook
+    post_json(url, {"text": "über 1 alert"}, timeout=5)
+    assert receiver.posts == [{"text": "über 1 alert"}]
+    receiver.fail_next = 2
+    with pytest.raises(AlertWebhookError, match="webhook answered HTTP 500"):
+        post_json(url, {"text": "lost"}, timeout=5)
+    with pytest.raises(AlertWebhookError, match="webhook answered HTTP 500"):
+        AlertWebhookResource(url=url, timeout_seconds=5).post({"text": "lost"})
+    assert receiver.posts == [{"text": "über 1 alert"}]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(AlertWebhookError, match="webhook unreachable: ConnectError"):
+        post_json(f"http://127.0.0.1:{port}/hook", {"text": "x"}, timeout=5)
+    monkeypatch.delenv("EXCHANGE_ALERT_WEBHOOK_URL", raising=False)
+    with pytest.raises(AlertWebhookError, match="set EXCHANGE_ALERT_WEBHOOK_URL"):
+        AlertWebhookResource().post({"text": "x"})
+    monkeypatch.setenv("EXCHANGE_ALERT_WEBHOOK_URL", url)
+    AlertWebhookResource(timeout_seconds=5).post({"text": "from the environment"})
+    assert receiver.posts[-1] == {"text": "from the environment"}
+
+
 def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(defs, tmp_path):
     """SPEC section 7: the critical data-quality alerts of the compliance mart go out apart from
     the AML alerts and head the daily report; the dbt step names the failing integrity tests
@@ -447,8 +511,8 @@ def test_blocking_expectations_stop_downstream_assets(defs, tmp_path):
 
 def test_dagster_waits_for_the_loaders_lock(tmp_path):
     from ingestion.loaders import WarehouseLockedError
-    from ingestion.loaders.locking import WarehouseLock
     from orchestration.resources import WarehouseResource
+    from warehouse import WarehouseLock
 
     path = tmp_path / "wh.duckdb"
     resource = WarehouseResource(path=str(path), lock_timeout_seconds=0.3)

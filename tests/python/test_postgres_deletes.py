@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from ingestion.postgres import extract, populate_oltp
-from ingestion.postgres.extractor import RAW_DELETIONS
+from ingestion.postgres.loader.extractor import RAW_DELETIONS
 
 from .conftest import dbt, project_env
 from .test_postgres_oltp import copy_landing, pg

@@ -20,8 +20,8 @@ import pytest
 
 from ingestion.contract import TABLES
 from ingestion.postgres import extract, populate_oltp
-from ingestion.postgres import extractor as extract_module
-from ingestion.postgres.extractor import CURSORS, describe_table
+from ingestion.postgres.loader import extractor as extract_module
+from ingestion.postgres.loader.extractor import CURSORS, describe_table
 from ingestion.postgres.oltp_schema import CHANGED_AT, UUID_COLUMNS
 
 from .conftest import REPO
@@ -325,7 +325,7 @@ def test_extract_resumes_after_a_crash_and_a_dropped_connection(populated, monke
         if stage == "written" and table == "trades":
             raise Crash(path)
 
-    monkeypatch.setattr(extract_module, "_fault_hook", crash_when_written)
+    monkeypatch.setattr(extract_module, "at_checkpoint", crash_when_written)
     with pytest.raises(Crash):
         extract(dsn, warehouse, schema, batch_size=500)
     pending = list((tmp_path / "pg_extract" / "trades").glob("*.parquet"))
@@ -341,7 +341,7 @@ def test_extract_resumes_after_a_crash_and_a_dropped_connection(populated, monke
         if stage == "loaded" and table == "transactions":
             raise Crash(path)
 
-    monkeypatch.setattr(extract_module, "_fault_hook", crash_when_loaded)
+    monkeypatch.setattr(extract_module, "at_checkpoint", crash_when_loaded)
     with pytest.raises(Crash):
         extract(dsn, warehouse, schema, batch_size=500)
 
@@ -359,7 +359,7 @@ def test_extract_resumes_after_a_crash_and_a_dropped_connection(populated, monke
                 )
             )
 
-    monkeypatch.setattr(extract_module, "_fault_hook", drop_connection)
+    monkeypatch.setattr(extract_module, "at_checkpoint", drop_connection)
     resumed = extract(dsn, warehouse, schema, batch_size=500)
     assert killed and resumed.tables["fee_collections"].retries == 1
     assert resumed.tables["transactions"].resumed_batches == 1  # loaded, cursor moved now

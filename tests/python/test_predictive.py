@@ -326,7 +326,7 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
         [
             sys.executable,
             "-m",
-            "ingestion.simulator",
+            "simulator",
             "--scale",
             "small",
             "--out",

@@ -175,7 +175,7 @@ DEVELOPMENT_DEFAULTS = ("", None, "local-development-key-change-me", "emulator-n
 def test_profiles_read_every_secret_from_the_environment():
     profiles = yaml.safe_load((REPO / "profiles.yml").read_text())
     outputs = profiles["crypto_exchange"]["outputs"]
-    assert set(outputs) == {"duckdb", "postgres", "bigquery", "bigquery_emulator"}
+    assert set(outputs) == {"duckdb", "postgres", "bigquery", "bigquery_emulator", "lint"}
     secrets = 0
     for path, value in _leaves(outputs):
         key = path[-1].lower()

@@ -1,5 +1,6 @@
-"""The exchange simulator (ingestion/simulator): determinism, the landing contract, and the
-financial invariants of SPEC section 7 on the tiny scale, checked with DuckDB over the files."""
+"""The exchange simulator (`simulator/`): determinism, the landing contract, and the
+financial invariants of docs/reliability.md on the tiny scale, checked with DuckDB over the
+files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import duckdb
 import pytest
 
 from ingestion.contract import TABLES
-from ingestion.simulator import simulate
+from simulator import simulate
 
 RULES = (
     "large_transaction",
@@ -245,9 +246,9 @@ def test_balance_chains_hold_and_never_go_negative(con):
 
 
 def test_some_fees_share_their_trade_legs_timestamp_ids_either_way(con):
-    """SPEC section 7: ties are in chain order, not id order. Every simulated day with fills has
-    ties, each a trade leg and its own fee (same fill), the fee's id first in some, last in
-    others; nothing else shares a timestamp within a wallet."""
+    """docs/reliability.md: ties are in chain order, not id order. Every simulated day with
+    fills has ties, each a trade leg and its own fee (same fill), the fee's id first in some,
+    last in others; nothing else shares a timestamp within a wallet."""
     ties = con.execute("""
         SELECT
             cast(created_at AS DATE) AS tie_day,
@@ -455,7 +456,7 @@ def test_every_compliance_rule_is_planted_and_points_at_real_rows(landing, con):
 
 
 def test_planted_transfers_fire_their_rules(landing, con):
-    """The simplest rules of SPEC section 5, computed here, find the planted users."""
+    """The simplest rules of docs/aml_rules.md, computed here, find the planted users."""
     cases = planted(landing)
 
     def users(rule):
@@ -508,7 +509,7 @@ def test_planted_transfers_fire_their_rules(landing, con):
 
 
 def test_anomaly_days_are_labelled_at_small_scale_and_up():
-    from ingestion.simulator import SCALES
+    from simulator import SCALES
 
     assert not SCALES["tiny"].anomalies and all(
         SCALES[s].anomalies for s in ("small", "medium", "large")
@@ -546,3 +547,129 @@ def test_until_writes_a_prefix_of_the_same_run(landing, tmp_path):
         and p.relative_to(landing) not in set(written)
     ]
     assert later, "the full run has files for the later days"
+
+
+# --------------------------------------------------------------------------------------
+# churn follows behaviour (simulator/churn.py, README.md "How simulated users churn")
+
+
+@pytest.fixture
+def population(tmp_path):
+    """A tiny population set up (users, prices, churn state), no day simulated yet."""
+    from simulator.engine import Simulator
+
+    sim = Simulator(tmp_path / "landing", scale="tiny", seed=42)
+    sim.setup_prices()
+    sim.setup_users()
+    sim.setup_churn()
+    return sim
+
+
+def _plain_traders(sim, n: int = 40):
+    """n Basic traders who can churn, made alike: same trend, no signals."""
+    import numpy as np
+
+    ok = np.flatnonzero(
+        (sim.kyc == 1)
+        & ~sim.never
+        & (sim.churn_day == 10**6)
+        & (sim.tier0 == 1)
+        & (sim.upgrade_us == sim.upgrade_us.max())
+        & (sim.suspend_us == sim.suspend_us.max())
+        & (sim.close_us == sim.close_us.max())
+    )
+    users = ok[:n]
+    assert users.size == n, "too few plain traders at tiny"
+    sim.first_day[users] = 0
+    sim.trade_rate_fast[users] = sim.trade_rate_slow[users] = 0.5
+    sim.notional[users] = 500.0
+    return users
+
+
+def test_churn_hazard_rises_with_bad_experiences_and_falls_with_deposits_and_tier(population):
+    import numpy as np
+
+    sim, d = population, 5
+    users = _plain_traders(sim)
+    base, signal = users[:20], users[20:]
+    at_risk, before = sim.churn_hazard(d)
+    assert at_risk[users].all()
+    assert np.allclose(before[signal], before[base])
+
+    def raised(change) -> bool:
+        saved = {
+            k: getattr(sim, k).copy() for k in vars(sim) if isinstance(getattr(sim, k), np.ndarray)
+        }
+        change(signal)
+        _, hazard = sim.churn_hazard(d)
+        for k, v in saved.items():
+            setattr(sim, k, v)
+        return bool((hazard[signal] > before[signal]).all())
+
+    def tickets(u):
+        sim.tickets_recent[u] = 2.0
+
+    def unresolved(u):
+        sim.observe_tickets(d - 3, u, np.full(u.size, 10**6))
+        sim.tickets_recent[u] = 0.0  # the open ticket alone
+
+    def losses(u):
+        sim.loss_recent_usd[u] = 600.0
+
+    def gains(u):
+        sim.loss_recent_usd[u] = -600.0
+
+    def rejected(u):
+        sim.rejected_withdrawals_recent[u] = 1.0
+
+    def declining(u):
+        sim.trade_rate_fast[u] = 0.1
+
+    def deposit(u):
+        sim.funded_day[u] = d - 2
+
+    def vip(u):
+        sim.tier0[u] = 3
+
+    assert raised(tickets) and raised(unresolved) and raised(losses) and raised(rejected)
+    assert raised(declining)
+    assert not raised(gains) and not raised(deposit) and not raised(vip)
+    deposit(signal)
+    vip(signal)
+    _, lowered = sim.churn_hazard(d)
+    assert (lowered[signal] < before[signal]).all()
+
+
+def test_a_churner_declines_then_stops_and_never_churns_twice(population):
+    import numpy as np
+
+    from simulator.codes import CHURN_DECLINE_DAYS
+
+    sim, d = population, 3
+    users = _plain_traders(sim)
+    sim.rejected_withdrawals_recent[users] = 2.0
+    sim.tickets_recent[users] = 3.0
+    sim.trade_rate_fast[users] = 0.0  # every signal at its cap: the hazard is the maximum
+    no_fills = {k: np.zeros(0, np.int64) for k in ("user", "pair", "sell", "qty", "price", "fee")}
+    sim.end_of_day_churn(d, {"fills": no_fills})
+    started = users[sim.churn_day[users] == d + CHURN_DECLINE_DAYS + 1]
+    assert started.size >= 3, "at a 25% hazard some of 40 users start to churn"
+    decline = sim.churn_decline(d + 1)[started]
+    assert ((decline < 1.0) & (decline > 0.2)).all()  # announced: less trading, not none
+    at_risk, _ = sim.churn_hazard(d + 1)
+    assert not at_risk[started].any()
+
+
+def test_churn_is_seeded(tmp_path):
+    """Two runs with one seed churn the same users on the same days (files compared by the
+    byte-identical test); another seed churns others."""
+    from simulator.engine import Simulator
+
+    def churn_days(seed: int):
+        sim = Simulator(tmp_path / f"landing_{seed}_{len(list(tmp_path.iterdir()))}", "tiny", seed)
+        sim.run()
+        return sim.churn_day.copy()
+
+    first, again, other = churn_days(42), churn_days(42), churn_days(7)
+    assert (first == again).all()
+    assert not (first == other).all()

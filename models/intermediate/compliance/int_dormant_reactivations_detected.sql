@@ -45,10 +45,10 @@ with_previous as (
     inner join transactions
         on transfers.user_id = transactions.user_id
         and (
-            transactions.created_at < transfers.created_at
+            transfers.created_at > transactions.created_at
             or (
-                transactions.created_at = transfers.created_at
-                and transactions.transaction_id < transfers.transaction_id
+                transfers.created_at = transactions.created_at
+                and transfers.transaction_id > transactions.transaction_id
             )
         )
     group by transfers.transaction_id
@@ -83,8 +83,10 @@ final as (
         'transaction' as evidence_type,
         transaction_id as evidence_ids,
         1 as evidence_count,
-        transaction_type || ' after ' || {{ dbt.cast(dbt.datediff('previous_at', 'created_at', 'day'), dbt.type_string()) }}
-            || ' days without a transaction' as alert_details,
+        transaction_type
+        || ' after '
+        || {{ dbt.cast(dbt.datediff('previous_at', 'created_at', 'day'), dbt.type_string()) }}
+        || ' days without a transaction' as alert_details,
         previous_at as pattern_started_at,
         created_at as detected_at
     from hits

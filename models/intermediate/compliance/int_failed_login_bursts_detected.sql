@@ -13,7 +13,10 @@ with
 
 failures as {{ not_materialized() }} (
 
-    select event_id, user_id, occurred_at
+    select
+        event_id,
+        user_id,
+        occurred_at
     from {{ ref('stg_exchange__login_events') }}
     where event_type = 'login_failed'
 
@@ -50,8 +53,8 @@ window_members as (
         on closing.user_id = member.user_id
         and member.occurred_at >= {{ dbt.dateadd('minute', -window_minutes, 'closing.occurred_at') }}
         and (
-            member.occurred_at < closing.occurred_at
-            or (member.occurred_at = closing.occurred_at and member.event_id <= closing.event_id)
+            closing.occurred_at > member.occurred_at
+            or (closing.occurred_at = member.occurred_at and closing.event_id >= member.event_id)
         )
 
 ),
@@ -74,15 +77,18 @@ first_of_burst as (
     select qualifying.*
     from qualifying
     where not exists (
-        select 1
-        from qualifying as earlier
-        where earlier.user_id = qualifying.user_id
-            and earlier.closed_at >= {{ dbt.dateadd('minute', -window_minutes, 'qualifying.closed_at') }}
-            and (
-                earlier.closed_at < qualifying.closed_at
-                or (earlier.closed_at = qualifying.closed_at and earlier.closing_event_id < qualifying.closing_event_id)
-            )
-    )
+            select 1
+            from qualifying as earlier
+            where earlier.user_id = qualifying.user_id
+                and earlier.closed_at >= {{ dbt.dateadd('minute', -window_minutes, 'qualifying.closed_at') }}
+                and (
+                    earlier.closed_at < qualifying.closed_at
+                    or (
+                        earlier.closed_at = qualifying.closed_at
+                        and earlier.closing_event_id < qualifying.closing_event_id
+                    )
+                )
+        )
 
 ),
 

@@ -66,7 +66,11 @@ transfers_dated as (
 
 residences as (
 
-    select user_id, country_code, valid_from, valid_to
+    select
+        user_id,
+        country_code,
+        valid_from,
+        valid_to
     from {{ ref('int_user_country_history') }}
     where country_code is not null
 
@@ -74,7 +78,10 @@ residences as (
 
 logins as (
 
-    select user_id, country_code, occurred_at
+    select
+        user_id,
+        country_code,
+        occurred_at
     from {{ ref('stg_exchange__login_events') }}
     where event_type = 'login_success'
         and country_code is not null
@@ -91,11 +98,11 @@ residence_matches as (
     from transfers_dated
     inner join residences
         on transfers_dated.user_id = residences.user_id
-        and (residences.valid_from is null or residences.valid_from <= transfers_dated.created_at)
+        and (residences.valid_from is null or transfers_dated.created_at >= residences.valid_from)
         and (residences.valid_to is null or transfers_dated.created_at < residences.valid_to)
     inner join fatf
         on upper(residences.country_code) = fatf.country_code
-        and fatf.effective_from <= transfers_dated.list_date
+        and transfers_dated.list_date >= fatf.effective_from
         and (fatf.effective_to is null or transfers_dated.list_date < fatf.effective_to)
 
 ),
@@ -111,10 +118,10 @@ login_matches as (
     inner join logins
         on transfers_dated.user_id = logins.user_id
         and logins.occurred_at >= {{ dbt.dateadd('hour', -lookback_hours, 'transfers_dated.created_at') }}
-        and logins.occurred_at <= transfers_dated.created_at
+        and transfers_dated.created_at >= logins.occurred_at
     inner join fatf
         on upper(logins.country_code) = fatf.country_code
-        and fatf.effective_from <= transfers_dated.list_date
+        and transfers_dated.list_date >= fatf.effective_from
         and (fatf.effective_to is null or transfers_dated.list_date < fatf.effective_to)
 
 ),

@@ -7,14 +7,24 @@ with
 
 fills as (
 
-    select trade_id, user_id, pair_id, notional_usd, executed_at, executed_date
+    select
+        trade_id,
+        user_id,
+        pair_id,
+        notional_usd,
+        executed_at,
+        executed_date
     from {{ ref('int_trades_valued') }}
 
 ),
 
 pairs as (
 
-    select pair_id, symbol, status from {{ ref('stg_exchange__trading_pairs') }}
+    select
+        pair_id,
+        symbol,
+        status
+    from {{ ref('stg_exchange__trading_pairs') }}
 
 ),
 
@@ -58,7 +68,8 @@ final as (
         'inactive_pair_trading' as rule_name,
         user_id,
         cast(null as {{ dbt.type_string() }}) as severity,
-        {{ dbt.cast('pair_id', dbt.type_string()) }} || '|' || {{ dbt.cast('executed_date', dbt.type_string()) }} as hit_key,
+        {{ dbt.cast('pair_id', dbt.type_string()) }}         || '|'
+        || {{ dbt.cast('executed_date', dbt.type_string()) }} as hit_key,
         amount_usd,
         'trade' as evidence_type,
         evidence_ids,

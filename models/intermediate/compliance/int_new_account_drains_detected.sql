@@ -18,7 +18,10 @@ transfers as (
 
 users as (
 
-    select user_id, registered_at from {{ ref('stg_exchange__users') }}
+    select
+        user_id,
+        registered_at
+    from {{ ref('stg_exchange__users') }}
 
 ),
 
@@ -70,7 +73,8 @@ drains as (
 
 first_drain as (
 
-    select * from drains where drain_rank = 1
+    select * from drains
+    where drain_rank = 1
 
 ),
 
@@ -85,7 +89,7 @@ evidence as (
     from first_drain
     inner join running
         on first_drain.user_id = running.user_id
-        and running.transfer_number <= first_drain.transfer_number
+        and first_drain.transfer_number >= running.transfer_number
     group by first_drain.user_id
 
 ),

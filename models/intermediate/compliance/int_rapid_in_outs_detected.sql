@@ -21,13 +21,21 @@ transfers as {{ not_materialized() }} (
 
 fills as (
 
-    select user_id, executed_at, notional_usd from {{ ref('int_trades_valued') }}
+    select
+        user_id,
+        executed_at,
+        notional_usd
+    from {{ ref('int_trades_valued') }}
 
 ),
 
 deposits as (
 
-    select transaction_id, user_id, amount_usd, created_at
+    select
+        transaction_id,
+        user_id,
+        amount_usd,
+        created_at
     from transfers
     where transaction_type = 'deposit'
         and amount_usd > 0
@@ -37,7 +45,11 @@ deposits as (
 
 withdrawals as (
 
-    select transaction_id, user_id, amount_usd, created_at
+    select
+        transaction_id,
+        user_id,
+        amount_usd,
+        created_at
     from transfers
     where transaction_type = 'withdrawal'
 
@@ -64,7 +76,7 @@ withdrawals_after_deposit as (
     from deposits
     inner join withdrawals
         on deposits.user_id = withdrawals.user_id
-        and withdrawals.created_at > deposits.created_at
+        and deposits.created_at < withdrawals.created_at
         and withdrawals.created_at <= {{ dbt.dateadd('hour', window_hours, 'deposits.created_at') }}
 
 ),
@@ -105,8 +117,8 @@ traded_in_between as (
     from completions
     left join fills
         on completions.user_id = fills.user_id
-        and fills.executed_at > completions.deposited_at
-        and fills.executed_at <= completions.detected_at
+        and completions.deposited_at < fills.executed_at
+        and completions.detected_at >= fills.executed_at
     group by completions.deposit_id
 
 ),
@@ -137,7 +149,7 @@ evidence as (
     from hits
     inner join withdrawals_after_deposit
         on hits.deposit_id = withdrawals_after_deposit.deposit_id
-        and withdrawals_after_deposit.withdrawal_number <= hits.withdrawal_count
+        and hits.withdrawal_count >= withdrawals_after_deposit.withdrawal_number
     where hits.deposit_rank = 1
     group by hits.deposit_id
 

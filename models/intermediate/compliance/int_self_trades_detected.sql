@@ -13,7 +13,15 @@ with
 
 all_fills as {{ not_materialized() }} (
 
-    select trade_id, user_id, pair_id, symbol, side, price, notional_usd, executed_at
+    select
+        trade_id,
+        user_id,
+        pair_id,
+        symbol,
+        side,
+        price,
+        notional_usd,
+        executed_at
     from {{ ref('int_trades_valued') }}
 
 ),
@@ -21,7 +29,10 @@ all_fills as {{ not_materialized() }} (
 two_sided_prices as (
 
     -- Only a user, pair and price with fills on both sides can hold a self trade.
-    select user_id, pair_id, price
+    select
+        user_id,
+        pair_id,
+        price
     from all_fills
     group by user_id, pair_id, price
     having count(distinct side) = 2
@@ -58,8 +69,8 @@ matches as (
         and completing.side <> earlier.side
         and earlier.executed_at >= {{ dbt.dateadd('second', -window_seconds, 'completing.executed_at') }}
         and (
-            earlier.executed_at < completing.executed_at
-            or (earlier.executed_at = completing.executed_at and earlier.trade_id < completing.trade_id)
+            completing.executed_at > earlier.executed_at
+            or (completing.executed_at = earlier.executed_at and completing.trade_id > earlier.trade_id)
         )
 
 ),
@@ -84,19 +95,19 @@ first_of_run as (
     select completions.*
     from completions
     where not exists (
-        select 1
-        from completions as earlier
-        where earlier.user_id = completions.user_id
-            and earlier.pair_id = completions.pair_id
-            and earlier.completed_at >= {{ dbt.dateadd('second', -window_seconds, 'completions.completed_at') }}
-            and (
-                earlier.completed_at < completions.completed_at
-                or (
-                    earlier.completed_at = completions.completed_at
-                    and earlier.completing_trade_id < completions.completing_trade_id
+            select 1
+            from completions as earlier
+            where earlier.user_id = completions.user_id
+                and earlier.pair_id = completions.pair_id
+                and earlier.completed_at >= {{ dbt.dateadd('second', -window_seconds, 'completions.completed_at') }}
+                and (
+                    earlier.completed_at < completions.completed_at
+                    or (
+                        earlier.completed_at = completions.completed_at
+                        and earlier.completing_trade_id < completions.completing_trade_id
+                    )
                 )
-            )
-    )
+        )
 
 ),
 
@@ -127,7 +138,8 @@ final as (
         'trade' as evidence_type,
         evidence.matched_trade_ids || ',' || first_of_run.completing_trade_id as evidence_ids,
         first_of_run.matched_fill_count + 1 as evidence_count,
-        'buy and sell fills at one price on ' || coalesce(first_of_run.symbol, 'pair ' || {{ dbt.cast('first_of_run.pair_id', dbt.type_string()) }})
+        'buy and sell fills at one price on '
+        || coalesce(first_of_run.symbol, 'pair ' || {{ dbt.cast('first_of_run.pair_id', dbt.type_string()) }})
             as alert_details,
         evidence.pattern_started_at,
         first_of_run.completed_at as detected_at

@@ -17,7 +17,12 @@ with
 
 logins as {{ not_materialized() }} (
 
-    select event_id, user_id, ip_address_hash, ip_network, occurred_at
+    select
+        event_id,
+        user_id,
+        ip_address_hash,
+        ip_network,
+        occurred_at
     from {{ ref('stg_exchange__login_events') }}
     where event_type = 'login_success'
         and ip_address_hash is not null
@@ -55,7 +60,7 @@ window_members as (
     inner join candidate_logins as member
         on closing.ip_address_hash = member.ip_address_hash
         and member.occurred_at >= {{ dbt.dateadd('day', -window_days, 'closing.occurred_at') }}
-        and member.occurred_at <= closing.occurred_at
+        and closing.occurred_at >= member.occurred_at
 
 ),
 
@@ -96,7 +101,7 @@ network_users as (
     from user_detections
     inner join candidate_logins
         on user_detections.ip_address_hash = candidate_logins.ip_address_hash
-        and candidate_logins.occurred_at <= user_detections.detected_at
+        and user_detections.detected_at >= candidate_logins.occurred_at
         and candidate_logins.occurred_at >= {{ dbt.dateadd('day', -window_days, 'user_detections.detected_at') }}
     group by
         user_detections.ip_address_hash,
@@ -135,7 +140,7 @@ final as (
         evidence_ids,
         evidence_count,
         'logins from one IP address (hash ' || ip_address_hash || ') in network '
-            || coalesce(ip_network, 'unknown') as alert_details,
+        || coalesce(ip_network, 'unknown') as alert_details,
         pattern_started_at,
         detected_at
     from evidence

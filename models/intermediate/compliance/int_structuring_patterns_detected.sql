@@ -49,8 +49,8 @@ window_members as (
         and closing.transaction_type = member.transaction_type
         and member.created_at >= {{ dbt.dateadd('hour', -window_hours, 'closing.created_at') }}
         and (
-            member.created_at < closing.created_at
-            or (member.created_at = closing.created_at and member.transaction_id <= closing.transaction_id)
+            closing.created_at > member.created_at
+            or (closing.created_at = member.created_at and closing.transaction_id >= member.transaction_id)
         )
 
 ),
@@ -82,19 +82,19 @@ first_of_pattern as (
     select qualifying.*
     from qualifying
     where not exists (
-        select 1
-        from qualifying as earlier
-        where earlier.user_id = qualifying.user_id
-            and earlier.transaction_type = qualifying.transaction_type
-            and earlier.closed_at >= {{ dbt.dateadd('hour', -window_hours, 'qualifying.closed_at') }}
-            and (
-                earlier.closed_at < qualifying.closed_at
-                or (
-                    earlier.closed_at = qualifying.closed_at
-                    and earlier.closing_transaction_id < qualifying.closing_transaction_id
+            select 1
+            from qualifying as earlier
+            where earlier.user_id = qualifying.user_id
+                and earlier.transaction_type = qualifying.transaction_type
+                and earlier.closed_at >= {{ dbt.dateadd('hour', -window_hours, 'qualifying.closed_at') }}
+                and (
+                    earlier.closed_at < qualifying.closed_at
+                    or (
+                        earlier.closed_at = qualifying.closed_at
+                        and earlier.closing_transaction_id < qualifying.closing_transaction_id
+                    )
                 )
-            )
-    )
+        )
 
 ),
 

@@ -8,14 +8,23 @@ with
 
 fills as (
 
-    select trade_id, user_id, notional_usd, executed_at, executed_date
+    select
+        trade_id,
+        user_id,
+        notional_usd,
+        executed_at,
+        executed_date
     from {{ ref('int_trades_valued') }}
 
 ),
 
 kyc as (
 
-    select user_id, verification_status, approved_at from {{ ref('stg_exchange__user_kyc') }}
+    select
+        user_id,
+        verification_status,
+        approved_at
+    from {{ ref('stg_exchange__user_kyc') }}
 
 ),
 
@@ -28,10 +37,10 @@ unapproved_fills as (
     left join kyc
         on fills.user_id = kyc.user_id
     where not (
-        coalesce(kyc.verification_status, 'none') = 'approved'
-        and kyc.approved_at is not null
-        and kyc.approved_at <= fills.executed_at
-    )
+            coalesce(kyc.verification_status, 'none') = 'approved'
+            and kyc.approved_at is not null
+            and kyc.approved_at <= fills.executed_at
+        )
 
 ),
 

@@ -22,13 +22,20 @@ tier_history as (
 
 users as (
 
-    select user_id, tier_id from {{ ref('stg_exchange__users') }}
+    select
+        user_id,
+        tier_id
+    from {{ ref('stg_exchange__users') }}
 
 ),
 
 tiers as (
 
-    select tier_id, tier_name, withdrawal_limit_daily from {{ ref('stg_exchange__user_tiers') }}
+    select
+        tier_id,
+        tier_name,
+        withdrawal_limit_daily
+    from {{ ref('stg_exchange__user_tiers') }}
 
 ),
 
@@ -71,7 +78,8 @@ breaches as (
 
 first_breach as (
 
-    select * from breaches where breach_rank = 1
+    select * from breaches
+    where breach_rank = 1
 
 ),
 

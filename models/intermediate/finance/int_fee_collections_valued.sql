@@ -4,7 +4,7 @@
         unique_key='fee_id',
         incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
-        tags=['incremental'],
+        tags=['daily_partitioned'],
         partition_by={'field': 'collected_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
         cluster_by=['user_id'] if target.type == 'bigquery' else none,
     )

@@ -91,11 +91,14 @@ transactions as (
 
 ),
 {% else %}
-transactions as (
+    transactions as (
 
-    select *, false as is_context from completed
+        select
+            *,
+            false as is_context
+        from completed
 
-),
+    ),
 {% endif %}
 
 -- One sort of each ledger by time (then id, only to make the neighbours deterministic): each
@@ -118,7 +121,7 @@ flagged as (
     select
         *,
         coalesce(previous_created_at = created_at, false)
-            or coalesce(next_created_at = created_at, false) as is_tied,
+        or coalesce(next_created_at = created_at, false) as is_tied,
         -- the row before this one shares its own timestamp with the row before it
         coalesce(second_previous_created_at = previous_created_at, false) as is_previous_tied,
         (previous_created_at is null or previous_created_at <> created_at) as is_group_first
@@ -143,7 +146,8 @@ candidates as {{ materialized_once() }} (
 
 tie_rows as (
 
-    select * from candidates where is_tied
+    select * from candidates
+    where is_tied
 
 ),
 
@@ -263,9 +267,9 @@ tie_groups_chained as (
         case
             when current_groups.is_previous_tied = 0 then current_groups.start_after_single_row
             else coalesce(
-                previous_groups.own_end_balance,
-                previous_groups.start_after_single_row + previous_groups.amount_total
-            )
+                    previous_groups.own_end_balance,
+                    previous_groups.start_after_single_row + previous_groups.amount_total
+                )
         end as chain_start_balance
     from tie_group_ends as current_groups
     left join tie_group_ends as previous_groups
@@ -322,7 +326,9 @@ tie_rows_checked as (
         end as ends_at_chain_end,
         -- Without a known start (after tie groups that sum to zero), one balance may be left
         -- and one reached once more than the others: the group's unknown start and end.
-        case when current_groups.chain_start_balance is null and current_groups.start_balance_count <= 1 then 1 else 0 end
+        case
+            when current_groups.chain_start_balance is null and current_groups.start_balance_count <= 1 then 1 else 0
+        end
             as unknown_bound_allowance,
         tie_rows_linked.start_leaves,
         tie_rows_linked.start_reaches,
@@ -369,7 +375,8 @@ tie_failures as (
 
 single_rows as (
 
-    select * from candidates where not is_tied
+    select * from candidates
+    where not is_tied
 
 ),
 

@@ -6,7 +6,10 @@ with
 
 trading_days as (
 
-    select user_id, trade_date from {{ ref('int_user_trading_days') }}
+    select
+        user_id,
+        trade_date
+    from {{ ref('int_user_trading_days') }}
 
 ),
 
@@ -21,18 +24,18 @@ first_trades as (
 ),
 
 {% for grain in ['week', 'month'] %}
-{{ grain }}_periods as (
+    {{ grain }}_periods as (
 
-    select distinct
-        '{{ grain }}' as period_grain,
-        trading_days.user_id,
-        cast({{ dbt.date_trunc(grain, 'first_trades.first_trade_date') }} as date) as cohort_period_start_date,
-        cast({{ dbt.date_trunc(grain, 'trading_days.trade_date') }} as date) as activity_period_start_date
-    from trading_days
-    inner join first_trades
-        on trading_days.user_id = first_trades.user_id
+        select distinct
+            '{{ grain }}' as period_grain,
+            trading_days.user_id,
+            cast({{ dbt.date_trunc(grain, 'first_trades.first_trade_date') }} as date) as cohort_period_start_date,
+            cast({{ dbt.date_trunc(grain, 'trading_days.trade_date') }} as date) as activity_period_start_date
+        from trading_days
+        inner join first_trades
+            on trading_days.user_id = first_trades.user_id
 
-),
+    ),
 
 {% endfor %}
 unioned as (
@@ -52,8 +55,10 @@ final as (
         activity_period_start_date,
         case
             when period_grain = 'week'
-                then cast({{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'day') }} / 7 as integer)
-            else cast({{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'month') }} as integer)
+                then cast(                                        {{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'day') }} / 7 as integer
+                    )
+            else cast(                                {{ dbt.datediff('cohort_period_start_date', 'activity_period_start_date', 'month') }} as integer
+                )
         end as periods_since_first_trade
     from unioned
 

@@ -45,7 +45,7 @@ final as (
         cast({{ dbt.dateadd('hour', -1, 'close_at') }} as timestamp) as candle_hour,
         cast(price_usd as {{ type_double() }}) as price_usd,
         observed_at,
-        {{ dbt.datediff('close_at', 'observed_at', 'second') }} as seconds_from_close
+        {{ dbt.datediff('close_at', 'observed_at', 'second') }}             as seconds_from_close
     from ranked
     where nearest_rank = 1
 

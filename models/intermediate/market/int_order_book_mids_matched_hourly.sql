@@ -29,7 +29,7 @@ ranked as (
 
     select
         *,
-        {{ dbt.datediff('close_at', 'snapshot_at', 'second') }} as seconds_from_close,
+        {{ dbt.datediff('close_at', 'snapshot_at', 'second') }}             as seconds_from_close,
         row_number() over (
             partition by pair_id, close_at
             order by abs({{ dbt.datediff('close_at', 'snapshot_at', 'second') }}) asc, snapshot_at asc

@@ -9,7 +9,11 @@ with
 
 versions as (
 
-    select user_id, country_code, version_at from {{ ref('stg_exchange__user_versions') }}
+    select
+        user_id,
+        country_code,
+        version_at
+    from {{ ref('stg_exchange__user_versions') }}
 
 ),
 

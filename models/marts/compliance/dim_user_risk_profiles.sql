@@ -22,14 +22,20 @@ users as (
 -- each transfer on the lists of its own day instead.
 fatf as (
 
-    select country_code, fatf_list from {{ ref('fatf_high_risk_countries') }}
+    select
+        country_code,
+        fatf_list
+    from {{ ref('fatf_high_risk_countries') }}
     where effective_to is null
 
 ),
 
 logins as {{ not_materialized() }} (
 
-    select user_id, country_code, occurred_at
+    select
+        user_id,
+        country_code,
+        occurred_at
     from {{ ref('stg_exchange__login_events') }}
     where event_type = 'login_success'
 
@@ -59,7 +65,9 @@ login_country_risk as (
 
 last_login as (
 
-    select user_id, country_code as last_login_country_code
+    select
+        user_id,
+        country_code as last_login_country_code
     from (
         select
             user_id,
@@ -131,7 +139,7 @@ profiles as (
         case residence_fatf.fatf_list when 'black' then 40 when 'grey' then 20 else 0 end as country_points,
         case login_country_risk.login_fatf_rank when 2 then 20 when 1 then 10 else 0 end as login_country_points,
         coalesce(cast(users.kyc_risk_score as {{ type_double() }}), 0) * 20
-            + case when users.kyc_status = 'approved' then 0 else 10 end as kyc_points,
+        + case when users.kyc_status = 'approved' then 0 else 10 end as kyc_points,
         least(
             40,
             25 * coalesce(alert_counts.critical_alert_count, 0)

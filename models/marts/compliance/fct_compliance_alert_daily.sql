@@ -29,9 +29,15 @@ bounds as (
         cast(min(first_day) as timestamp) as first_day,
         cast(max(last_day) as timestamp) as last_day
     from (
-        select min(date_day) as first_day, max(date_day) as last_day from dates
+        select
+            min(date_day) as first_day,
+            max(date_day) as last_day
+        from dates
         union all
-        select min(detected_date), max(detected_date) from alerts
+        select
+            min(detected_date),
+            max(detected_date)
+        from alerts
     ) as day_ranges
 
 ),
@@ -44,9 +50,19 @@ days as (
 
 series as (
 
-    select alert_source, rule_name, rule_category, default_severity as severity from rules
+    select
+        alert_source,
+        rule_name,
+        rule_category,
+        default_severity as severity
+    from rules
     union distinct
-    select alert_source, rule_name, rule_category, severity from alerts
+    select
+        alert_source,
+        rule_name,
+        rule_category,
+        severity
+    from alerts
 
 ),
 
@@ -102,4 +118,17 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    alert_date,
+    alert_source,
+    rule_name,
+    rule_category,
+    severity,
+    alert_count,
+    alerted_users,
+    cast(pending_alert_count as bigint) as pending_alert_count,
+    cast(sar_candidate_count as bigint) as sar_candidate_count,
+    {{ money('amount_usd') }} as amount_usd
+from final

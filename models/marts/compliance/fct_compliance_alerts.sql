@@ -33,11 +33,11 @@
 with
 
 {% for rule_model in rule_models %}
-{{ rule_model }} as (
+    {{ rule_model }} as (
 
-    select * from {{ ref(rule_model) }}
+        select * from {{ ref(rule_model) }}
 
-),
+    ),
 
 {% endfor %}
 system_alerts as (
@@ -60,7 +60,10 @@ ledger_integrity_alerts as (
 
 transactions as (
 
-    select transaction_id, amount_usd from {{ ref('fct_transactions') }}
+    select
+        transaction_id,
+        amount_usd
+    from {{ ref('fct_transactions') }}
 
 ),
 
@@ -79,25 +82,25 @@ case_states as (
 rule_hits as (
 
     {% for rule_model in rule_models %}
-    select
-        alert_id,
-        'rule' as alert_source,
-        rule_name,
-        user_id,
-        severity,
-        hit_key,
-        amount_usd,
-        evidence_type,
-        evidence_ids,
-        evidence_count,
-        alert_details,
-        pattern_started_at,
-        detected_at,
-        'pending' as investigation_status,
-        cast(null as {{ dbt.type_string() }}) as disposition,
-        cast(null as {{ dbt.type_string() }}) as source_status
-    from {{ rule_model }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            alert_id,
+            'rule' as alert_source,
+            rule_name,
+            user_id,
+            severity,
+            hit_key,
+            amount_usd,
+            evidence_type,
+            evidence_ids,
+            evidence_count,
+            alert_details,
+            pattern_started_at,
+            detected_at,
+            'pending' as investigation_status,
+            cast(null as {{ dbt.type_string() }}) as disposition,
+            cast(null as {{ dbt.type_string() }}) as source_status
+        from {{ rule_model }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -237,4 +240,34 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    alert_id,
+    alert_source,
+    rule_name,
+    rule_category,
+    user_id,
+    severity,
+    severity_rank,
+    hit_key,
+    {{ money('amount_usd') }} as amount_usd,
+    transaction_ids,
+    evidence_type,
+    evidence_ids,
+    evidence_count,
+    alert_details,
+    pattern_started_at,
+    detected_at,
+    detected_date,
+    investigation_status,
+    disposition,
+    source_status,
+    is_sar_candidate,
+    is_open,
+    assignee,
+    case_note,
+    reviewed_at,
+    reviewed_by,
+    case_event_count
+from final

@@ -15,21 +15,27 @@ with
 
 logins as (
 
-    select user_id, {{ to_day('occurred_at') }} as activity_date
+    select
+        user_id,
+        {{ to_day('occurred_at') }} as activity_date
     from {{ ref('stg_exchange__login_events') }}
 
 ),
 
 fills as (
 
-    select user_id, trade_date as activity_date
+    select
+        user_id,
+        trade_date as activity_date
     from {{ ref('int_user_trading_days') }}
 
 ),
 
 transfers as (
 
-    select user_id, {{ to_day('created_at') }} as activity_date
+    select
+        user_id,
+        {{ to_day('created_at') }} as activity_date
     from {{ ref('fct_transactions') }}
     where transaction_type in ('deposit', 'withdrawal')
 
@@ -37,7 +43,10 @@ transfers as (
 
 alerts as (
 
-    select rule_name, user_id, detected_date
+    select
+        rule_name,
+        user_id,
+        detected_date
     from {{ ref('fct_compliance_alerts') }}
     where alert_source = 'rule'
 
@@ -54,17 +63,28 @@ rules as (
 
 user_days as (
 
-    select user_id, activity_date from logins
+    select
+        user_id,
+        activity_date
+    from logins
     union distinct
-    select user_id, activity_date from fills
+    select
+        user_id,
+        activity_date
+    from fills
     union distinct
-    select user_id, activity_date from transfers
+    select
+        user_id,
+        activity_date
+    from transfers
 
 ),
 
 active_users as (
 
-    select activity_date, count(distinct user_id) as active_users
+    select
+        activity_date,
+        count(distinct user_id) as active_users
     from user_days
     where user_id is not null
     group by activity_date
@@ -73,7 +93,10 @@ active_users as (
 
 flagged_users as (
 
-    select detected_date, rule_name, count(distinct user_id) as flagged_users
+    select
+        detected_date,
+        rule_name,
+        count(distinct user_id) as flagged_users
     from alerts
     group by detected_date, rule_name
 
@@ -89,7 +112,9 @@ days as (
 
 grid as (
 
-    select days.flag_date, rules.rule_name
+    select
+        days.flag_date,
+        rules.rule_name
     from days
     cross join rules
 

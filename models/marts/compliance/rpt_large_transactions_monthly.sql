@@ -20,7 +20,11 @@ users as (
 
 alerts as (
 
-    select alert_id, hit_key, investigation_status, disposition
+    select
+        alert_id,
+        hit_key,
+        investigation_status,
+        disposition
     from {{ ref('fct_compliance_alerts') }}
     where alert_source = 'rule'
         and rule_name = 'large_transaction'

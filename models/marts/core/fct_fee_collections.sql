@@ -19,7 +19,10 @@ tier_history as (
 
 users as (
 
-    select user_id, tier_id from {{ ref('stg_exchange__users') }}
+    select
+        user_id,
+        tier_id
+    from {{ ref('stg_exchange__users') }}
 
 ),
 

@@ -4,7 +4,7 @@
         unique_key='order_id',
         incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
-        tags=['incremental'],
+        tags=['daily_partitioned'],
         partition_by={'field': 'placed_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
         cluster_by=['user_id'] if target.type == 'bigquery' else none,
     )
@@ -24,7 +24,12 @@ orders as {{ not_materialized() }} (
 
 trades as {{ not_materialized() }} (
 
-    select order_id, quantity, notional_usd, executed_at, loaded_at
+    select
+        order_id,
+        quantity,
+        notional_usd,
+        executed_at,
+        loaded_at
     from {{ ref('int_trades_valued') }}
 
 ),

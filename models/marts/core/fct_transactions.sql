@@ -27,7 +27,7 @@ final as (
         transaction_status,
         is_completed,
         asset_usd_rate,
-        amount_usd,
+        {{ money('amount_usd') }} as amount_usd,
         created_at,
         created_date,
         loaded_at

@@ -31,19 +31,34 @@ days as (
 
 trades as {{ not_materialized() }} (
 
-    select executed_date, user_id, is_maker, notional_usd, loaded_at from {{ ref('int_trades_valued') }}
+    select
+        executed_date,
+        user_id,
+        is_maker,
+        notional_usd,
+        loaded_at
+    from {{ ref('int_trades_valued') }}
 
 ),
 
 fees as {{ not_materialized() }} (
 
-    select collected_date, fee_type, fee_usd, loaded_at from {{ ref('int_fee_collections_valued') }}
+    select
+        collected_date,
+        fee_type,
+        fee_usd,
+        loaded_at
+    from {{ ref('int_fee_collections_valued') }}
 
 ),
 
 orders as {{ not_materialized() }} (
 
-    select placed_date, is_executed, loaded_at from {{ ref('fct_orders') }}
+    select
+        placed_date,
+        is_executed,
+        loaded_at
+    from {{ ref('fct_orders') }}
 
 ),
 
@@ -208,9 +223,15 @@ activity_changes as (
         date_day,
         sum(change) as active_change
     from (
-        select first_trade_date as date_day, 1 as change from spells
+        select
+            first_trade_date as date_day,
+            1 as change
+        from spells
         union all
-        select cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date), -1 from spells
+        select
+            cast({{ dbt.dateadd('day', 1, 'active_until_date') }} as date),
+            -1
+        from spells
     ) as changes
     group by date_day
 
@@ -223,11 +244,20 @@ daily_loaded_at as (
         date_day,
         max(loaded_at) as loaded_at
     from (
-        select date_day, loaded_at from daily_trading
+        select
+            date_day,
+            loaded_at
+        from daily_trading
         union all
-        select date_day, loaded_at from daily_fees
+        select
+            date_day,
+            loaded_at
+        from daily_fees
         union all
-        select date_day, loaded_at from daily_orders
+        select
+            date_day,
+            loaded_at
+        from daily_orders
     ) as loads
     group by date_day
 
@@ -369,4 +399,34 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    kpi_date,
+    active_traders,
+    active_traders_target,
+    trade_count,
+    {{ money('trading_volume_usd') }} as trading_volume_usd,
+    {{ money('trading_volume_usd_target') }} as trading_volume_usd_target,
+    {{ money('trading_fee_revenue_usd') }} as trading_fee_revenue_usd,
+    {{ money('withdrawal_fee_revenue_usd') }} as withdrawal_fee_revenue_usd,
+    {{ money('revenue_usd') }} as revenue_usd,
+    {{ money('revenue_usd_target') }} as revenue_usd_target,
+    {{ money('revenue_per_trade_usd') }} as revenue_per_trade_usd,
+    {{ money('revenue_per_trade_usd_target') }} as revenue_per_trade_usd_target,
+    orders_placed,
+    cast(orders_executed as bigint) as orders_executed,
+    fill_rate,
+    fill_rate_target,
+    new_registrations,
+    kyc_approvals,
+    first_time_traders,
+    cast(traders_to_date as bigint) as traders_to_date,
+    cast(active_traders_30d as bigint) as active_traders_30d,
+    cast(churned_traders as bigint) as churned_traders,
+    churn_rate,
+    cast(registered_users_to_date as bigint) as registered_users_to_date,
+    kpi_target_scale,
+    is_scaled_target,
+    loaded_at
+from final

@@ -73,7 +73,7 @@ with_previous as (
     from monthly_revenue
     left join monthly_revenue as previous
         on previous.month_start_date
-            = cast({{ dbt.dateadd('month', -1, 'monthly_revenue.month_start_date') }} as date)
+        = cast({{ dbt.dateadd('month', -1, 'monthly_revenue.month_start_date') }} as date)
 
 ),
 
@@ -172,4 +172,30 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    month_start_date,
+    first_data_date,
+    last_data_date,
+    days_with_data,
+    is_complete_month,
+    {{ money('revenue_usd') }} as revenue_usd,
+    {{ money('trading_fee_revenue_usd') }} as trading_fee_revenue_usd,
+    {{ money('withdrawal_fee_revenue_usd') }} as withdrawal_fee_revenue_usd,
+    {{ money('trading_volume_usd') }} as trading_volume_usd,
+    cast(trade_count as bigint) as trade_count,
+    {{ money('previous_month_revenue_usd') }} as previous_month_revenue_usd,
+    revenue_growth_pct,
+    revenue_growth_pct_target,
+    {{ money('basic_revenue_usd') }} as basic_revenue_usd,
+    {{ money('pro_revenue_usd') }} as pro_revenue_usd,
+    {{ money('vip_revenue_usd') }} as vip_revenue_usd,
+    basic_revenue_share,
+    pro_revenue_share,
+    vip_revenue_share,
+    active_users_at_month_start,
+    cast(churned_users_by_month_end as bigint) as churned_users_by_month_end,
+    monthly_churn_rate,
+    monthly_churn_rate_target
+from final

@@ -69,4 +69,13 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    month_start_date,
+    tier_id,
+    tier_name,
+    {{ money('revenue_usd') }} as revenue_usd,
+    revenue_share,
+    revenue_share_target
+from final

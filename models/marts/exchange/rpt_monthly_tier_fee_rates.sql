@@ -19,7 +19,10 @@ tier_history as (
 
 users as (
 
-    select user_id, tier_id from {{ ref('stg_exchange__users') }}
+    select
+        user_id,
+        tier_id
+    from {{ ref('stg_exchange__users') }}
 
 ),
 
@@ -97,4 +100,21 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    month_start_date,
+    tier_id,
+    tier_name,
+    {{ money('taker_volume_usd') }} as taker_volume_usd,
+    {{ money('maker_volume_usd') }} as maker_volume_usd,
+    {{ money('taker_fee_usd') }} as taker_fee_usd,
+    {{ money('trading_fee_revenue_usd') }} as trading_fee_revenue_usd,
+    effective_fee_rate,
+    realised_taker_fee_rate,
+    list_taker_fee_rate,
+    {{ money('revenue_usd') }} as revenue_usd,
+    revenue_share,
+    revenue_share_target,
+    revenue_share_gap
+from final

@@ -204,4 +204,19 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    user_id,
+    tier_id,
+    tier_name,
+    boundary_direction,
+    target_tier_id,
+    {{ money('balance_usd') }} as balance_usd,
+    {{ money('boundary_balance_usd') }} as boundary_balance_usd,
+    {{ money('distance_to_boundary_usd') }} as distance_to_boundary_usd,
+    {{ money('taker_volume_30d_usd') }} as taker_volume_30d_usd,
+    {{ money('revenue_at_stake_30d_usd') }} as revenue_at_stake_30d_usd,
+    {{ money('taker_fee_change_30d_usd') }} as taker_fee_change_30d_usd,
+    as_of_date
+from final

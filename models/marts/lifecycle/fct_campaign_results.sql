@@ -69,7 +69,8 @@ counts as (
     select
         campaign_id,
         cast(sum(case when campaign_group = 'treatment' then 1 else 0 end) as {{ dbt.type_int() }}) as targeted_users,
-        cast(sum(case when campaign_group = 'treatment' then is_retained else 0 end) as {{ dbt.type_int() }}) as retained_users,
+        cast(sum(case when campaign_group = 'treatment' then is_retained else 0 end) as {{ dbt.type_int() }})
+            as retained_users,
         cast(sum(case when campaign_group = 'control' then 1 else 0 end) as {{ dbt.type_int() }}) as control_users,
         cast(sum(case when campaign_group = 'control' then is_retained else 0 end) as {{ dbt.type_int() }})
             as control_retained_users
@@ -104,9 +105,11 @@ rates as (
         counts.control_users,
         counts.control_retained_users,
         case when campaign_days.window_end_date <= last_day.as_of_date and counts.targeted_users > 0
-            then counts.retained_users / cast(counts.targeted_users as {{ type_double() }}) end as p1,
+                then counts.retained_users / cast(counts.targeted_users as {{ type_double() }})
+        end as p1,
         case when campaign_days.window_end_date <= last_day.as_of_date and counts.control_users > 0
-            then counts.control_retained_users / cast(counts.control_users as {{ type_double() }}) end as p0,
+                then counts.control_retained_users / cast(counts.control_users as {{ type_double() }})
+        end as p0,
         cast(nullif(counts.targeted_users, 0) as {{ type_double() }}) as n1,
         cast(nullif(counts.control_users, 0) as {{ type_double() }}) as n0
     from counts
@@ -123,18 +126,26 @@ wilson as (
     -- Wilson score interval of each group's proportion (Newcombe 1998, method 10, step 1)
     select
         *,
-        (p1 + {{ z }} * {{ z }} / (2 * n1)
-            - {{ z }} * sqrt(p1 * (1 - p1) / n1 + {{ z }} * {{ z }} / (4 * n1 * n1)))
-            / (1 + {{ z }} * {{ z }} / n1) as p1_lower,
-        (p1 + {{ z }} * {{ z }} / (2 * n1)
-            + {{ z }} * sqrt(p1 * (1 - p1) / n1 + {{ z }} * {{ z }} / (4 * n1 * n1)))
-            / (1 + {{ z }} * {{ z }} / n1) as p1_upper,
-        (p0 + {{ z }} * {{ z }} / (2 * n0)
-            - {{ z }} * sqrt(p0 * (1 - p0) / n0 + {{ z }} * {{ z }} / (4 * n0 * n0)))
-            / (1 + {{ z }} * {{ z }} / n0) as p0_lower,
-        (p0 + {{ z }} * {{ z }} / (2 * n0)
-            + {{ z }} * sqrt(p0 * (1 - p0) / n0 + {{ z }} * {{ z }} / (4 * n0 * n0)))
-            / (1 + {{ z }} * {{ z }} / n0) as p0_upper
+        (
+            p1 + {{ z }} * {{ z }} / (2 * n1)
+            - {{ z }} * sqrt(p1 * (1 - p1) / n1 + {{ z }} * {{ z }} / (4 * n1 * n1))
+        )
+        / (1 + {{ z }} * {{ z }} / n1) as p1_lower,
+        (
+            p1 + {{ z }} * {{ z }} / (2 * n1)
+            + {{ z }} * sqrt(p1 * (1 - p1) / n1 + {{ z }} * {{ z }} / (4 * n1 * n1))
+        )
+        / (1 + {{ z }} * {{ z }} / n1) as p1_upper,
+        (
+            p0 + {{ z }} * {{ z }} / (2 * n0)
+            - {{ z }} * sqrt(p0 * (1 - p0) / n0 + {{ z }} * {{ z }} / (4 * n0 * n0))
+        )
+        / (1 + {{ z }} * {{ z }} / n0) as p0_lower,
+        (
+            p0 + {{ z }} * {{ z }} / (2 * n0)
+            + {{ z }} * sqrt(p0 * (1 - p0) / n0 + {{ z }} * {{ z }} / (4 * n0 * n0))
+        )
+        / (1 + {{ z }} * {{ z }} / n0) as p0_upper
     from rates
 
 ),

@@ -210,8 +210,9 @@ final as (
         value_band,
         churn_risk_level,
         cast(churn_score as {{ type_double() }}) as churn_score,
-        cast(value_at_stake_usd as {{ type_double() }}) as value_at_stake_usd,
-        cast(churn_score * value_at_stake_usd as {{ type_double() }}) as expected_value_usd
+        -- Money as DECIMAL (macro money, docs/architecture.md): the type of the contract.
+        {{ money('value_at_stake_usd') }} as value_at_stake_usd,
+        {{ money('churn_score * value_at_stake_usd') }} as expected_value_usd
     from scored
 
 )

@@ -77,13 +77,13 @@ final as (
         windows.retained_7d,
         windows.is_7d_window_complete,
         case when windows.is_7d_window_complete
-            then {{ safe_divide('windows.retained_7d', 'windows.cohort_size') }}
+                then {{ safe_divide('windows.retained_7d', 'windows.cohort_size') }}
         end as retention_7d_rate,
         target_values.retention_7d_rate_target,
         windows.retained_30d,
         windows.is_30d_window_complete,
         case when windows.is_30d_window_complete
-            then {{ safe_divide('windows.retained_30d', 'windows.cohort_size') }}
+                then {{ safe_divide('windows.retained_30d', 'windows.cohort_size') }}
         end as retention_30d_rate,
         target_values.retention_30d_rate_target
     from windows

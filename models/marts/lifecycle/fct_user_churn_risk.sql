@@ -14,7 +14,10 @@ activity as (
     where first_trade_date is not null
         -- Marketing-facing: users deleted in the operational database are left out
         -- (docs/deletes.md).
-        and user_id not in (select user_id from {{ ref('dim_users') }} where is_deleted)
+        and user_id not in (
+            select user_id from {{ ref('dim_users') }}
+            where is_deleted
+        )
 
 ),
 
@@ -94,4 +97,24 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML). A day difference is bigint on DuckDB, integer on PostgreSQL.
+select
+    user_id,
+    as_of_date,
+    tier_name,
+    first_trade_date,
+    last_trade_date,
+    cast(days_since_last_trade as bigint) as days_since_last_trade,
+    is_active,
+    is_churned,
+    {{ money('volume_30d_usd') }} as volume_30d_usd,
+    {{ money('volume_prior_30d_usd') }} as volume_prior_30d_usd,
+    volume_change_pct,
+    is_prior_window_in_data,
+    support_tickets_30d,
+    has_volume_drop,
+    is_inactive_over_threshold,
+    needs_attention,
+    churn_risk_level
+from final

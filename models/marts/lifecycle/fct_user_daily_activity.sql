@@ -55,4 +55,14 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    user_id,
+    activity_date,
+    fill_count,
+    {{ money('notional_usd') }} as notional_usd,
+    {{ money('fee_usd') }} as fee_usd,
+    support_tickets_opened,
+    has_fill
+from final

@@ -65,7 +65,7 @@ differences as (
     select
         *,
         {%- for price in ['open', 'high', 'low', 'close'] %}
-        fill_{{ price }}_price - engine_{{ price }}_price as {{ price }}_price_diff,
+            fill_{{ price }}_price - engine_{{ price }}_price as {{ price }}_price_diff,
         {{ safe_divide(
             '(fill_' ~ price ~ '_price - engine_' ~ price ~ '_price) * 10000',
             'engine_' ~ price ~ '_price'

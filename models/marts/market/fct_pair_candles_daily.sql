@@ -45,4 +45,23 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    pair_id,
+    symbol,
+    base_asset,
+    quote_asset,
+    candle_date,
+    open_price,
+    high_price,
+    low_price,
+    close_price,
+    volume,
+    quote_volume,
+    {{ money('volume_usd') }} as volume_usd,
+    trade_count,
+    hours_traded,
+    first_trade_at,
+    last_trade_at
+from final

@@ -4,7 +4,7 @@
         unique_key=['pair_id', 'candle_hour'],
         incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
-        tags=['incremental'],
+        tags=['daily_partitioned'],
         partition_by={'field': 'candle_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
         cluster_by=['pair_id'] if target.type == 'bigquery' else none,
     )
@@ -46,11 +46,11 @@ trades_to_build as (
 
 ),
 {% else %}
-trades_to_build as (
+    trades_to_build as (
 
-    select * from trades
+        select * from trades
 
-),
+    ),
 {% endif %}
 
 taker_fills as (

@@ -189,6 +189,8 @@ joined as (
 
 final as (
 
+    -- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+    -- the contract (the model's YAML).
     select
         date_day,
         pair_id,
@@ -196,18 +198,18 @@ final as (
         base_asset,
         quote_asset,
         snapshot_count,
-        two_sided_snapshot_count,
-        crossed_snapshot_count,
+        cast(two_sided_snapshot_count as bigint) as two_sided_snapshot_count,
+        cast(crossed_snapshot_count as bigint) as crossed_snapshot_count,
         avg_spread_bps,
         p95_spread_bps,
         max_spread_bps,
         avg_bid_depth_1_percent,
         avg_ask_depth_1_percent,
         avg_total_depth_1_percent,
-        avg_total_depth_1_percent_usd,
+        {{ money('avg_total_depth_1_percent_usd') }} as avg_total_depth_1_percent_usd,
         base_volume,
         quote_volume,
-        trading_volume_usd,
+        {{ money('trading_volume_usd') }} as trading_volume_usd,
         trade_count,
         hourly_return_count,
         realized_volatility,

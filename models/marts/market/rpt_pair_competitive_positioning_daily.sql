@@ -107,4 +107,27 @@ final as (
 
 )
 
-select * from final
+-- Money as DECIMAL (macro money, docs/architecture.md) and counts as bigint: the types of
+-- the contract (the model's YAML).
+select
+    date_day,
+    pair_id,
+    symbol,
+    base_asset,
+    quote_asset,
+    avg_deviation_bps,
+    avg_abs_deviation_bps,
+    max_abs_deviation_bps,
+    avg_mid_deviation_bps,
+    avg_abs_mid_deviation_bps,
+    avg_deviation_bps_coingecko,
+    avg_deviation_bps_coinmarketcap,
+    compared_hour_count,
+    cast(deviation_alert_count as bigint) as deviation_alert_count,
+    avg_spread_bps,
+    {{ money('trading_volume_usd') }} as trading_volume_usd,
+    volume_share,
+    {{ money('trading_volume_usd_7d') }} as trading_volume_usd_7d,
+    volume_share_7d,
+    volume_share_rank
+from final

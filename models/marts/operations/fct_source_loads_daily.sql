@@ -66,8 +66,8 @@ joined as (
     from files_daily
     full outer join raw_daily
         on
-            files_daily.source_table = raw_daily.source_table
-            and files_daily.load_date = raw_daily.load_date
+        files_daily.source_table = raw_daily.source_table
+        and files_daily.load_date = raw_daily.load_date
 
 ),
 

@@ -89,8 +89,8 @@ joined as (
         on metric_types.metric_type = thresholds.metric_type
     left join daily
         on
-            calendar.metric_date = daily.metric_date
-            and metric_types.metric_type = daily.metric_type
+        calendar.metric_date = daily.metric_date
+        and metric_types.metric_type = daily.metric_type
 
 ),
 

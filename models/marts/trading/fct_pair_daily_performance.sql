@@ -55,7 +55,8 @@ pair_fees as (
 
 traded_pairs as (
 
-    select pair_id from pair_trading group by pair_id
+    select pair_id from pair_trading
+    group by pair_id
 
 ),
 

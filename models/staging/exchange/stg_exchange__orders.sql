@@ -38,7 +38,10 @@ latest as (
 -- Deleted in the operational database (docs/deletes.md): flagged and kept (trading history).
 deletions as (
 
-    select row_key, deleted_at, loaded_at
+    select
+        row_key,
+        deleted_at,
+        loaded_at
     from {{ ref('stg_exchange__deletions') }}
     where table_name = 'orders'
 

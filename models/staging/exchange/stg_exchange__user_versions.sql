@@ -24,7 +24,12 @@ versions as (
 
 final as (
 
-    select distinct user_id, tier_id, status, country_code, version_at
+    select distinct
+        user_id,
+        tier_id,
+        status,
+        country_code,
+        version_at
     from versions
 
 )

@@ -18,7 +18,10 @@ latest as (
 -- Deleted in the operational database (docs/deletes.md): flagged, never removed (AML).
 deletions as (
 
-    select row_key, deleted_at, loaded_at
+    select
+        row_key,
+        deleted_at,
+        loaded_at
     from {{ ref('stg_exchange__deletions') }}
     where table_name = 'users'
 
