@@ -82,6 +82,11 @@ FEATURES = [
     "withdrawal_share_30d",
     "deposit_count_30d",
     "withdrawal_count_30d",
+    # Losses and refused withdrawals: the 30 days' fills marked to the cutoff's last price,
+    # and the withdrawals that failed (the transaction status 'failed').
+    "signed_log_trading_pnl_30d_usd",
+    "trading_return_30d",
+    "failed_withdrawals_30d",
 ]
 
 FEATURE_SQL = """
@@ -125,7 +130,58 @@ per_user as (
 
 ),
 
--- Deposits and withdrawals of the last 30 days (completed only: they move balances).
+-- Deposits and withdrawals of the last 30 days (completed only: they move balances), and
+-- the withdrawals that failed.
+failed as (
+
+    select
+        user_id,
+        count(*) as failed_withdrawals_30d
+    from marts.fct_transactions
+    where transaction_type = 'withdrawal'
+        and transaction_status = 'failed'
+        and created_date <= $cutoff
+        and created_date > $cutoff - 30
+    group by user_id
+
+),
+
+-- Trading P&L of the last 30 days' fills, marked to each pair's last fill price on or before
+-- the cutoff: a buy gains when the price rose since, a sell when it fell; less the fees. The
+-- price ratio is in the quote asset, so the USD notional scales it.
+last_price as (
+
+    select
+        pair_id,
+        arg_max(price, executed_at) as last_price
+    from marts.fct_trades
+    where executed_date <= $cutoff
+    group by pair_id
+
+),
+
+pnl as (
+
+    select
+        trades.user_id,
+        sum(
+            case
+                when trades.side = 'buy'
+                    then trades.notional_usd * (last_price.last_price / trades.price - 1)
+                else trades.notional_usd * (1 - last_price.last_price / trades.price)
+            end
+            - coalesce(trades.fee_usd, 0)
+        ) as trading_pnl_30d_usd
+    from marts.fct_trades as trades
+    inner join last_price
+        on trades.pair_id = last_price.pair_id
+    where trades.executed_date <= $cutoff
+        and trades.executed_date > $cutoff - 30
+        and trades.price > 0
+    group by trades.user_id
+
+),
+
 flows as (
 
     select
@@ -172,7 +228,9 @@ select
     coalesce(flows.withdrawal_count_30d, 0) as withdrawal_count_30d,
     coalesce(logins.logins_7d, 0) as logins_7d,
     coalesce(logins.logins_30d, 0) as logins_30d,
-    logins.last_login_date
+    logins.last_login_date,
+    coalesce(failed.failed_withdrawals_30d, 0) as failed_withdrawals_30d,
+    coalesce(pnl.trading_pnl_30d_usd, 0) as trading_pnl_30d_usd
 from per_user
 left join marts.dim_users as users
     on per_user.user_id = users.user_id
@@ -180,6 +238,10 @@ left join flows
     on per_user.user_id = flows.user_id
 left join logins
     on per_user.user_id = logins.user_id
+left join failed
+    on per_user.user_id = failed.user_id
+left join pnl
+    on per_user.user_id = pnl.user_id
 -- The population: users active on the cutoff day (a fill in [C - 29, C]).
 where per_user.last_fill_date > $cutoff - 30
 """
@@ -306,6 +368,11 @@ def build_features(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> pd.DataFr
     flows = frame["deposits_30d_usd"].astype(float) + frame["withdrawals_30d_usd"].astype(float)
     frame["withdrawal_share_30d"] = np.where(
         flows > 0, frame["withdrawals_30d_usd"].astype(float) / flows.where(flows > 0, 1), 0.5
+    )
+    pnl = frame["trading_pnl_30d_usd"].astype(float)
+    frame["signed_log_trading_pnl_30d_usd"] = np.sign(pnl) * np.log1p(pnl.abs())
+    frame["trading_return_30d"] = pnl / np.maximum(
+        1.0, frame["volume_30d_usd"].astype(float).clip(lower=0)
     )
     for column in FEATURES:
         frame[column] = frame[column].astype(float)
