@@ -252,3 +252,30 @@ def test_the_browser_shows_the_marts_figures(driver, warehouse, reports, alert_d
         "order by run_started_at desc limit 1",
     )[0]
     assert f"{passed:,} of {run:,} tests passed" in page.find_element(By.ID, "scorecard").text
+
+
+def test_the_daily_job_asset_writes_the_html_beside_the_markdown(warehouse, tmp_path, monkeypatch):
+    """ops/daily_report, materialised on a copy of the tiny warehouse, writes both reports of
+    the last day and links the HTML in its metadata."""
+    import shutil
+
+    import dagster as dg
+
+    from orchestration.assets.report import daily_report
+    from orchestration.resources import WarehouseResource
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    out = tmp_path / "reports"
+    monkeypatch.setenv("EXCHANGE_REPORT_DIR", str(out))
+    result = dg.materialize(
+        [daily_report],
+        resources={"warehouse": WarehouseResource(path=str(copy), lock_timeout_seconds=5)},
+    )
+    assert result.success
+    last_day = sql(copy, "select max(kpi_date) from marts.fct_daily_exchange_kpis")[0][0]
+    html_path = out / f"exec_report_{last_day}.html"
+    assert (out / f"daily_report_{last_day}.md").exists() and html_path.exists()
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["executive_report"].path == str(html_path)
+    assert f"Executive report: {last_day}" in html_path.read_text()
