@@ -115,6 +115,8 @@ docs: install  ## dbt docs (lineage, every model and metric) on 127.0.0.1:8080; 
 	@# The catalog (column types, row counts) is read from the built warehouse.
 	test -f $(EXCHANGE_WAREHOUSE) || $(MAKE) simulate load build
 	$(PY) scripts/generate_metrics_dictionary.py
+	$(PY) scripts/generate_landing_contract.py
+	$(PY) scripts/generate_aml_rules.py
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080
 

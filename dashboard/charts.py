@@ -79,14 +79,21 @@ def stacked_daily(
     fmt: str = USD,
     axis_fmt: str = USD_AXIS,
     height: int = 260,
+    colours: dict[str, str] | None = None,
 ) -> alt.Chart:
+    """Daily bars stacked by `colour`; `colours` fixes the colour of each value (severities)."""
+    scale = (
+        alt.Scale(domain=list(colours), range=list(colours.values())) if colours else alt.Undefined
+    )
     return (
         alt.Chart(frame, height=height)
         .mark_bar()
         .encode(
             x=_date_x(x),
             y=alt.Y(f"sum({y}):Q", title=y_title, axis=alt.Axis(format=axis_fmt)),
-            color=alt.Color(f"{colour}:N", title=colour_title, legend=alt.Legend(orient="bottom")),
+            color=alt.Color(
+                f"{colour}:N", title=colour_title, scale=scale, legend=alt.Legend(orient="bottom")
+            ),
             tooltip=[
                 alt.Tooltip(f"{x}:T", title="Date", format=DATE),
                 alt.Tooltip(f"{colour}:N", title=colour_title),

@@ -770,18 +770,17 @@ def compliance(filters: Filters) -> None:
     if not daily.empty:
         st.markdown("**Alerts per day by severity**")
         st.altair_chart(
-            alt.Chart(daily, height=220)
-            .mark_bar()
-            .encode(
-                x=alt.X("alert_date:T", title=None),
-                y=alt.Y("sum(alert_count):Q", title="alerts"),
-                color=alt.Color(
-                    "severity:N",
-                    scale=alt.Scale(
-                        domain=list(SEVERITY_COLOURS), range=list(SEVERITY_COLOURS.values())
-                    ),
-                ),
-                tooltip=["alert_date:T", "severity:N", "sum(alert_count):Q"],
+            charts.stacked_daily(
+                daily,
+                x="alert_date",
+                y="alert_count",
+                colour="severity",
+                y_title="Alerts (count)",
+                colour_title="Severity",
+                fmt=charts.COUNT,
+                axis_fmt=charts.COUNT,
+                height=220,
+                colours=SEVERITY_COLOURS,
             ),
         )
     st.subheader("Open queue: most severe first, newest first")

@@ -450,3 +450,119 @@ FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")
 
 # Provenance columns the loaders add to every raw table.
 PROVENANCE_COLUMNS = ("_load_id", "_source_file", "_row_number", "_loaded_at")
+
+
+@dataclass(frozen=True)
+class LandingRule:
+    """One rule of the landing contract that is prose, not a property of a column or table.
+
+    ``scripts/generate_landing_contract.py`` renders these, after the tables, into
+    docs/landing_contract.md; ``anchor`` is the rule's link target on that page.
+    """
+
+    anchor: str
+    title: str
+    text: str
+
+
+LANDING_RULES: tuple[LandingRule, ...] = (
+    LandingRule(
+        "folders-and-files",
+        "Folders and files",
+        "A landing directory holds one folder per source table, `<landing>/<table>/`, with any "
+        "number of files in it and in its sub-folders, loaded in path order. A file is never "
+        "changed once written: new data comes as new files. Names starting with `_` or `.` and "
+        "uploads in progress (`*.tmp`, `*.part`, `*.partial`: write, then rename) are ignored. "
+        "A file of another type, a file at the landing root or a folder that is no table of "
+        "this page is not loaded but reported, and fails a `--strict` load. The loaders do not "
+        "care whether the files came from the simulator or from a real exchange.",
+    ),
+    LandingRule(
+        "file-formats",
+        "File formats",
+        "CSV: a header row naming the columns, comma-separated, double quotes, UTF-8, an empty "
+        "field is NULL. JSON lines: one object per line, keys are column names. Parquet: its "
+        "own types, cast to the contract's. CSV and JSON lines may be gzip-compressed "
+        "(`.csv.gz`, `.jsonl.gz`). Column order does not matter; names match exactly.",
+    ),
+    LandingRule(
+        "values",
+        "Values",
+        "Timestamps are ISO-8601 in UTC; a trailing `Z`, `+00:00` or another offset is "
+        "converted to UTC, no zone means UTC. A timestamp must be written as a date: `epoch`, "
+        "`infinity`, `now` are bad input. Decimals are `DECIMAL(20,8)`: a value with more "
+        "digits than that holds is quarantined, never rounded. A required column that is "
+        "NULL or blank, a value that does not cast to its type, an enum value outside its "
+        "list or a non-positive value where the column must be positive is bad input.",
+    ),
+    LandingRule(
+        "event-time-range",
+        "Plausible event times",
+        "Every timestamp lies in a plausible range, from the first Bitcoin block to a "
+        "little after the load started (the bounds below). A time outside is quarantined, so a "
+        "typo'd year 9999 never reaches a date spine. Events years before the simulator's "
+        "window (history backfills) are inside the range and load as any other row.",
+    ),
+    LandingRule(
+        "schema-drift",
+        "Extra columns and schema drift",
+        "Columns a file brings beyond the contract's are kept, as text, in extra columns of "
+        "the raw table, added when first seen. A required column missing from a file makes "
+        "every row of the file bad input (quarantined, so it can be replayed). Keys that "
+        "differ only in case (`price`, `PRICE`): the one spelled like the contract column is "
+        "loaded, the others are kept as extra columns and the file's message says so.",
+    ),
+    LandingRule(
+        "keys-and-versions",
+        "Keys and versions",
+        "Each table has a primary key. Rows of an immutable table arrive once per key "
+        "(replays aside). Rows of a mutable table arrive again as the entity changes, and "
+        "the latest version of each key wins. Which version is the latest is decided by "
+        "the row, never by the order in which files load, because exports are re-sent: an "
+        "old file delivered again never undoes a newer state. The version rule of each "
+        "mutable table is stated with the table; load order (the file loaded last, then the "
+        "highest row number) breaks a tie only after every column of the rule.",
+    ),
+    LandingRule(
+        "replays-and-conflicts",
+        "Replays and conflicts",
+        "An exact duplicate row (a replay) counts once. Two rows of one key with the same "
+        "version and status rank but different values are a conflict: one is kept by the "
+        "rule, and every conflict is reported with its table, key, files and differing "
+        "columns (`fct_source_version_conflicts`), never resolved silently. Rows sharing a "
+        "timestamp (a fill and its fee booked in the same millisecond) are normal data.",
+    ),
+    LandingRule(
+        "changed-files",
+        "Re-sent and changed files",
+        "A file is known by its content (SHA-256), never by its name or size. The same path "
+        "with the same content is skipped; the same content under another name is recorded "
+        "as a duplicate and not loaded again; a path whose content changed after it was "
+        "loaded is loaded again with a warning, and its rows are ranked by the version rule.",
+    ),
+    LandingRule(
+        "quarantine",
+        "Quarantine",
+        "Bad input never fails a load and is never dropped: each bad row goes to "
+        "`raw._quarantine` with its table, file, row number, every reason (each naming its "
+        "column) and its original values; the good rows of the file load. A file that "
+        "cannot be read at all is moved to `<landing>/_rejected/<table>/` and recorded in "
+        "`raw._loaded_files` with the reason; the rest of the data loads. "
+        "`fct_quarantined_rows_daily` counts quarantined rows per day, table and reason.",
+    ),
+    LandingRule(
+        "damaged-raw-tables",
+        "Damaged raw tables",
+        "Before loading, each raw table is held to its record in `raw._loaded_files`: rows "
+        "missing (a table dropped or truncated by hand) are loaded again from their files, "
+        "or the load stops with an error naming the table and files when those files are "
+        "gone; an empty table is never reported as a success.",
+    ),
+    LandingRule(
+        "other-extracts",
+        "Other extracts",
+        "The exchange's operational PostgreSQL database (the same tables, extracted "
+        "incrementally by cursor; docs/postgres.md, docs/deletes.md) and the external price "
+        "APIs over HTTP (`external_prices`) land in the same raw tables under the same rules.",
+    ),
+)
