@@ -784,6 +784,15 @@ def churn_model_section(data: ReportData) -> str:
             f"<td>{num(r['brier_score'])}</td></tr>"
         )
     rows.append("</tbody></table>")
+    by_scorer = {r["scorer"]: _float(r["roc_auc"]) for r in data.churn_evaluation}
+    chosen = next((r["scorer"] for r in data.churn_evaluation if r["is_chosen"]), None)
+    model, rule = by_scorer.get(chosen), by_scorer.get("recency_rule")
+    if model is not None and rule is not None:
+        rows.append(
+            f'<p id="churn-verdict">The chosen model ({_e(chosen)}) '
+            f"{'beats' if model > rule else 'does not beat'} the recency rule (days since the "
+            f"last fill): ROC-AUC {model:.3f} against {rule:.3f} ({model - rule:+.3f}).</p>"
+        )
     return "<h2>Churn model</h2>" + "".join(rows)
 
 

@@ -861,6 +861,32 @@ def write_evaluation(con: duckdb.DuckDBPyConnection, evaluation: ChurnEvaluation
     return len(evaluation.scorers)
 
 
+# Churners in training below which the models are not expected to beat a one-feature rule.
+FEW_TRAINING_CHURNERS = 200
+
+
+def verdict(evaluation: ChurnEvaluation) -> str:
+    """One sentence: does the chosen model beat the recency rule on the held-out cutoff, and
+    if not, the likely reason that the figures show."""
+    model, rule = evaluation.model.roc_auc, evaluation.recency_rule.roc_auc
+    if model is None or rule is None:
+        return "verdict: no ROC-AUC on the held-out cutoff (one label only)"
+    gain = model - rule
+    churners = round(evaluation.train_churn_rate * evaluation.train_users)
+    text = (
+        f"verdict: the chosen model ({evaluation.chosen_model}) "
+        f"{'beats' if gain > 0 else 'does not beat'} the recency rule: ROC-AUC {model:.3f} "
+        f"against {rule:.3f} ({gain:+.3f}); the majority baseline 0.500"
+    )
+    if gain <= 0 and churners < FEW_TRAINING_CHURNERS:
+        text += (
+            f". Why not: {churners} churners in {evaluation.train_users} training rows "
+            f"({len(evaluation.train_cutoffs) or 1} snapshot(s)) are too few for the richer "
+            "features to add to days since the last fill, which alone ranks this data well"
+        )
+    return text
+
+
 def format_report(evaluation: ChurnEvaluation) -> str:
     plan = evaluation.plan
 
@@ -909,4 +935,5 @@ def format_report(evaluation: ChurnEvaluation) -> str:
             f"{name} {value:+.3f}" for name, value in evaluation.feature_importance
         )
         lines.append(f"  strongest logreg features (standardised coefficient): {strongest}")
+    lines.append(f"  {verdict(evaluation)}")
     return "\n".join(lines)

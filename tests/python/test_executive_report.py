@@ -279,3 +279,28 @@ def test_the_daily_job_asset_writes_the_html_beside_the_markdown(warehouse, tmp_
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["executive_report"].path == str(html_path)
     assert f"Executive report: {last_day}" in html_path.read_text()
+
+
+def test_the_churn_section_shows_the_backtest_and_its_verdict(warehouse, tmp_path):
+    """After `make score` (the evaluation table written), the report shows each scorer's
+    top decile and says whether the chosen model beats the recency rule."""
+    import shutil
+
+    from predictive import churn_model
+
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        evaluation = churn_model.evaluate(con)
+        churn_model.write_evaluation(con, evaluation)
+        document = er.render(er.collect(con))
+    model, rule = evaluation.model.roc_auc, evaluation.recency_rule.roc_auc
+    for name, metrics in evaluation.scorers.items():
+        assert f'data-scorer="{name}"' in document
+    if model is not None and rule is not None:
+        verb = "beats" if model > rule else "does not beat"
+        assert (
+            f"The chosen model (model_{evaluation.chosen_model}) {verb} the recency rule"
+            in document
+        )
+        assert f"ROC-AUC {model:.3f} against {rule:.3f}" in document

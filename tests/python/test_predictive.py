@@ -83,6 +83,36 @@ def test_model_selection_never_validates_on_a_user_it_trained_on(monkeypatch):
     assert len(trained) == pytest.approx(0.75 * frame["user_id"].nunique(), rel=0.1)
 
 
+def test_the_verdict_says_whether_the_model_beats_the_recency_rule_and_why_not():
+    first = dt.date(2026, 1, 1)
+    plan = churn_model.plan_cutoffs(first, first + dt.timedelta(days=89))
+
+    def evaluation(model_auc, rule_auc, train_users, train_rate):
+        return churn_model.ChurnEvaluation(
+            plan=plan,
+            train_users=train_users,
+            train_churn_rate=train_rate,
+            eval_users=100,
+            eval_churned=10,
+            eval_churn_rate=0.1,
+            model=churn_model.ScoreMetrics(model_auc, 0.3, 0.3, 10),
+            accuracy=0.9,
+            majority_baseline_accuracy=0.9,
+            recency_rule=churn_model.ScoreMetrics(rule_auc, 0.3, 0.3, 10),
+            chosen_model="gbm",
+            train_cutoffs=["2026-01-30"],
+        )
+
+    beats = churn_model.verdict(evaluation(0.90, 0.85, 5000, 0.1))
+    assert "(gbm) beats the recency rule" in beats and "+0.050" in beats
+    assert "Why not" not in beats
+    few = churn_model.verdict(evaluation(0.812, 0.842, 591, 0.083))
+    assert "does not beat" in few and "-0.030" in few and "Why not: 49 churners" in few
+    many = churn_model.verdict(evaluation(0.80, 0.84, 5000, 0.1))
+    assert "does not beat" in many and "Why not" not in many
+    assert "no ROC-AUC" in churn_model.verdict(evaluation(None, 0.8, 10, 0.1))
+
+
 def test_top_decile_metrics():
     labels = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     scores = np.linspace(1.0, 0.0, labels.size)  # first rows score highest
