@@ -295,7 +295,7 @@ def test_the_churn_section_shows_the_backtest_and_its_verdict(warehouse, tmp_pat
         churn_model.write_evaluation(con, evaluation)
         document = er.render(er.collect(con))
     model, rule = evaluation.model.roc_auc, evaluation.recency_rule.roc_auc
-    for name, metrics in evaluation.scorers.items():
+    for name in evaluation.scorers:
         assert f'data-scorer="{name}"' in document
     if model is not None and rule is not None:
         verb = "beats" if model > rule else "does not beat"
