@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate validate-landing load build score forecast evaluate dagster dashboard screenshots browser bq-emulator bench-ingest test lint docs clean
+.PHONY: help install pipeline simulate validate-landing load build score forecast evaluate report dagster dashboard screenshots browser bq-emulator bench-ingest test lint docs clean
 
 # The descriptions name variables as $(NAME); help prints their values instead.
 help:  ## list the targets
@@ -63,6 +63,10 @@ forecast: install  ## forecast revenue (next 30 days, next month) and write mart
 
 evaluate: install  ## print the churn model and anomaly detection evaluation report
 	$(PY) -m predictive evaluate --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
+
+# DATE=YYYY-MM-DD reports that day instead of the last one.
+report: install  ## write the executive report (HTML) of the last day of $(EXCHANGE_WAREHOUSE) to data/reports (DATE=YYYY-MM-DD for another day)
+	$(PY) -m orchestration.executive_report --warehouse $(EXCHANGE_WAREHOUSE) $(if $(DATE),--date $(DATE))
 
 # PostgreSQL run storage when EXCHANGE_DAGSTER_POSTGRES_URL is set, SQLite otherwise (docs/deployment.md).
 dagster: install  ## the Dagster UI and daemon on 127.0.0.1:3000 (assets, schedules, sensors, checks)
