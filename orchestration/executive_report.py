@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import html
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from warehouse import open_warehouse, settings
 
 REPO = Path(__file__).resolve().parents[1]
 KPI_RELATION = "marts.fct_daily_exchange_kpis"
@@ -874,7 +875,7 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
 
 
 def report_dir() -> Path:
-    path = Path(os.environ.get("EXCHANGE_REPORT_DIR") or "data/reports")
+    path = settings.current().report_dir
     return path if path.is_absolute() else REPO / path
 
 
@@ -900,9 +901,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m orchestration.executive_report",
         description="Write the daily executive report (HTML) for one day of data.",
     )
-    parser.add_argument(
-        "--warehouse", default=os.environ.get("EXCHANGE_WAREHOUSE", "data/warehouse.duckdb")
-    )
+    parser.add_argument("--warehouse", type=Path, default=None, help="default $EXCHANGE_WAREHOUSE")
     parser.add_argument(
         "--date",
         type=dt.date.fromisoformat,
@@ -916,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
         help="directory (default $EXCHANGE_REPORT_DIR or data/reports)",
     )
     args = parser.parse_args(argv)
+    args.warehouse = args.warehouse or settings.current().warehouse
     if not Path(args.warehouse).exists():
         print(
             f"report: no warehouse file at {args.warehouse}: run `make pipeline` first",
@@ -924,20 +924,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        con = duckdb.connect(args.warehouse, read_only=True)
+        with open_warehouse(args.warehouse, read_only=True) as con:
+            path = write_report(con, args.out or report_dir(), args.date)
     except duckdb.IOException as error:
         print(
             f"report: cannot open {args.warehouse} (another process writing it?): {error}",
             file=sys.stderr,
         )
         return 2
-    try:
-        path = write_report(con, args.out or report_dir(), args.date)
     except ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
-    finally:
-        con.close()
     print(f"{path} ({time.perf_counter() - started:.2f} s)")
     return 0
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from warehouse import settings
+
 POSTGRES_URL_VARIABLE = "EXCHANGE_DAGSTER_POSTGRES_URL"
 SETTINGS_FILE = Path(__file__).with_name("dagster.yaml")
 
@@ -39,7 +41,7 @@ class InstanceSettingsError(ValueError):
 def postgres_url() -> str | None:
     """``EXCHANGE_DAGSTER_POSTGRES_URL``; None when unset. A URL without the psycopg2 driver
     raises InstanceSettingsError: SQLAlchemy would look for psycopg 3, which is not installed."""
-    url = (os.environ.get(POSTGRES_URL_VARIABLE) or "").strip() or None
+    url = settings.current().dagster_postgres_url
     if url is not None and not url.startswith(DRIVER_SCHEME):
         scheme = url.split("://", 1)[0] if "://" in url else url[:20]
         raise InstanceSettingsError(

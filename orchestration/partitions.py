@@ -33,10 +33,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from pathlib import Path
 
 import dagster as dg
+
+from warehouse import settings
 
 PARTITIONS_START_VARIABLE = "EXCHANGE_PARTITIONS_START"
 # Dagster's tags for a run over a range of partitions (one run: BackfillPolicy.single_run()).
@@ -56,17 +57,8 @@ log = logging.getLogger(__name__)
 
 def configured_partitions_start() -> dt.date | None:
     """``EXCHANGE_PARTITIONS_START`` as a date; None when unset. A value that is not a
-    ``YYYY-MM-DD`` date raises ValueError naming the variable."""
-    value = (os.environ.get(PARTITIONS_START_VARIABLE) or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.datetime.strptime(value, DATE_FORMAT).date()
-    except ValueError:
-        raise ValueError(
-            f"{PARTITIONS_START_VARIABLE}={value!r} is not a date: write it as YYYY-MM-DD "
-            "(the first day of history), or unset it to start at the first day of the data"
-        ) from None
+    ``YYYY-MM-DD`` date raises SettingsError (a ValueError) naming the variable."""
+    return settings.current().partitions_start
 
 
 def _as_date(value) -> dt.date | None:

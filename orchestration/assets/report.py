@@ -14,7 +14,6 @@ next-best actions.
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import dagster as dg

@@ -40,7 +40,9 @@ def test_partitions_start_from_the_setting(monkeypatch):
     assert partitions_start() == "2025-01-15"
 
     monkeypatch.setenv("EXCHANGE_PARTITIONS_START", "15/01/2025")
-    with pytest.raises(ValueError, match="EXCHANGE_PARTITIONS_START='15/01/2025' is not a date"):
+    with pytest.raises(
+        ValueError, match="EXCHANGE_PARTITIONS_START='15/01/2025' is not a valid partitions start"
+    ):
         partitions_start()
 
 
