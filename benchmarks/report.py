@@ -15,7 +15,10 @@ LABELS = {
     "inc_dbt_parse": "increment: dbt parse",
     "inc_build_prefix": "increment: build all but last day",
     "inc_load_day": "increment: load last day",
-    "inc_build_day": "increment: dbt build last day",
+    "inc_build_day_all_nodes": "increment: dbt build last day, every node (before)",
+    "inc_build_day": "increment: dbt build last day (daily partition)",
+    "dagster_full": "Dagster: every dbt asset, all partitions",
+    "dagster_day": "Dagster: last day's partition",
 }
 
 
@@ -25,16 +28,32 @@ def _num(value, fmt: str = ",.0f") -> str:
 
 def _note(name: str, stage: dict) -> str:
     d = stage.get("details") or {}
-    if name in ("build", "inc_build_prefix", "inc_build_day") and d:
+    if name in ("build", "inc_build_prefix", "inc_build_day_all_nodes", "inc_build_day") and d:
         types = d.get("node_seconds_by_type", {})
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(d.get("statuses", {}).items()))
         slowest = ", ".join(
             f"{n['node'].split('.')[2]} {n['seconds']:.0f}" for n in d.get("slowest_nodes", [])[:3]
         )
+        per_node = d.get("median_node_seconds")
         return (
-            f"dbt {d.get('dbt_elapsed_seconds', 0):.1f} s; node s: models "
+            f"dbt {d.get('dbt_elapsed_seconds', 0):.1f} s; {d.get('nodes')} nodes"
+            + (f", median {per_node:.2f} s" if per_node is not None else "")
+            + f"; node s: models "
             f"{types.get('model', 0):.0f}, tests {types.get('test', 0):.0f}, unit tests "
             f"{types.get('unit_test', 0):.0f}; {statuses}; slowest: {slowest}"
+        )
+    if name in ("dagster_full", "dagster_day") and d:
+        if "error" in d:
+            return f"failed: {d['error']}"
+        checks = ", ".join(f"{k} {v}" for k, v in sorted(d.get("checks", {}).items()))
+        return (
+            f"in process {d.get('seconds', 0):.1f} s after imports; "
+            + (
+                f"{d['assets_materialized']} assets"
+                if "assets_materialized" in d
+                else f"{d.get('materializations')} materialization events"
+            )
+            + f"; checks: {checks}"
         )
     if name == "build_floor" and d:
         agreement = d.get("agreement", {})

@@ -13,14 +13,26 @@ the process tree, peak RSS of the tree sampled every 0.1 s):
 6. ``dashboard``: the dashboard queries on the marts, read-only, median of several runs;
 7. the daily increment: a second warehouse gets every landing file but the last day's
    (``inc_load_prefix``, ``inc_build_prefix``), then the last day's files arrive and
-   ``inc_load_day`` + ``inc_build_day`` (``dbt build``) run: a day's cost. Both builds run
-   as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit tests
-   (they test SQL on fixtures; CI runs them, and Dagster's runs leave them out too), and with
-   ``lookback_hours: 0``, since the benchmark's loads are minutes apart and the default
-   2-hour lookback would re-read every row (daily deliveries are a day apart), and
-   ``test_days: 1``, so the tests of the large event models read the last day
-   (macros/test_window.sql); the full ``build`` is a plain ``dbt build``: unit tests and
-   data tests over all history.
+   ``inc_load_day`` + ``inc_build_day`` run: a day's cost. The prefix's rows are stamped as
+   loaded a day earlier (``_loaded_at``, as deliveries a day apart would be; the benchmark's
+   loads are minutes apart and the incremental models' 2-hour lookback would re-read every
+   row). Both builds run as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit
+   tests (they test SQL on fixtures; CI runs them, and Dagster's runs leave them out too), and
+   with ``test_days: 1``, so the tests of the large event models read the last day
+   (macros/test_window.sql). The prefix build is every node; the day's build is the daily
+   partition's nodes only (DAILY_SELECT: the daily-partitioned models, tag ``incremental``,
+   what they are built from, and the tests that read only those), what Dagster's run of a day
+   partition builds of dbt; the other marts and the full-history tests are the daily full
+   build's. The full ``build`` is a plain ``dbt build``: unit tests and data tests over all
+   history;
+8. ``dagster``: the same through Dagster, in process (benchmarks/stages.py ``dagster``):
+   ``dagster_full``, every dbt asset over every partition on a copy of the loaded warehouse
+   (beside ``build``), and ``dagster_day``, the last day's partition on a copy of the
+   increment's warehouse with the last day loaded (beside ``inc_build_day``): Dagster's
+   overhead over plain dbt. Each copy runs in the warehouse's place (same path, same dbt
+   profile: dbt's partial parse holds as in production; a partition run's vars still make
+   dbt parse the project again, which is part of Dagster's cost). It runs with ``--skip`` of
+   neither ``build`` nor ``incremental``.
 
 Writes ``<out>/result.json`` and ``<out>/result.md`` (default out: ``data/bench/<scale>``).
 A benchmark, not a test: it never fails on a figure. Stages can be skipped with ``--skip``.
@@ -51,17 +63,43 @@ from .report import markdown
 REPO = Path(__file__).resolve().parent.parent
 PY = sys.executable
 BIN = Path(PY).parent
-STAGES = ("simulate", "load_floor", "load", "build", "build_floor", "dashboard", "incremental")
+STAGES = (
+    "simulate",
+    "load_floor",
+    "load",
+    "build",
+    "build_floor",
+    "dashboard",
+    "incremental",
+    "dagster",
+)
 FLOOR_STAGES = ("load_floor", "build_floor")
 # <table>_<YYYY-MM-DD>[_suffix].<ext>: the simulator names each file for the day it is delivered.
 # The increment's builds: deliveries a day apart, tests of the last day (see the docstring).
-INCREMENT_VARS = ["--vars", "{lookback_hours: 0, test_days: 1}"]
+INCREMENT_VARS = ["--vars", "{test_days: 1}"]
 INCREMENT_BUILD = ["build", "--exclude-resource-type", "unit_test", *INCREMENT_VARS]
+# The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `incremental`
+# and what they are built from; `buildable`, as Dagster's runs: the tests that read only those.
+DAILY_SELECT = ["--select", "+tag:incremental", "--indirect-selection", "buildable"]
+# The prefix's rows are stamped as loaded this long before the last day's (see the docstring).
+PREFIX_LOAD_AGE = "1 day"
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
 DEFAULT_MEMORY_LIMIT = "3GB"
 # The stage (of STAGES) each measured step belongs to, where the names differ.
-INCREMENTAL_STEPS = ("load_prefix", "dbt_parse", "build_prefix", "load_day", "build_day")
-STAGE_OF = {"dbt_parse": "build", **{f"inc_{step}": "incremental" for step in INCREMENTAL_STEPS}}
+INCREMENTAL_STEPS = (
+    "load_prefix",
+    "dbt_parse",
+    "build_prefix",
+    "load_day",
+    "build_day_all_nodes",
+    "build_day",
+)
+STAGE_OF = {
+    "dbt_parse": "build",
+    **{f"inc_{step}": "incremental" for step in INCREMENTAL_STEPS},
+    "dagster_full": "dagster",
+    "dagster_day": "dagster",
+}
 SIZE_STAGE = {
     "landing_bytes": "simulate",
     "load_floor_database_bytes": "load_floor",
@@ -177,6 +215,7 @@ def _dbt_summary(target_path: Path) -> dict:
     by_type: dict[str, float] = {}
     statuses: dict[str, int] = {}
     slowest = []
+    node_seconds = sorted(r["execution_time"] for r in results["results"])
     for r in results["results"]:
         kind = r["unique_id"].split(".")[0]
         by_type[kind] = by_type.get(kind, 0.0) + r["execution_time"]
@@ -186,6 +225,10 @@ def _dbt_summary(target_path: Path) -> dict:
     return {
         "dbt_elapsed_seconds": results["elapsed_time"],
         "nodes": len(results["results"]),
+        # the fixed cost of a node: most nodes (small tests, views) take about this long
+        "median_node_seconds": round(node_seconds[len(node_seconds) // 2], 3)
+        if node_seconds
+        else None,
         "statuses": statuses,
         "node_seconds_by_type": {k: round(v, 2) for k, v in sorted(by_type.items())},
         "slowest_nodes": [{"node": n, "seconds": round(s, 2)} for s, n in slowest[:8]],
@@ -225,6 +268,35 @@ def _move_tree(source: Path, destination: Path) -> None:
             target = destination / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
+
+
+def age_loads(warehouse: Path, age: str) -> None:
+    """Stamps every raw row as loaded ``age`` earlier (``_loaded_at``): deliveries that far
+    apart, which the benchmark's loads, minutes apart, are not."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        columns = con.execute(
+            "select table_schema, table_name from information_schema.columns "
+            "where column_name = '_loaded_at' and table_schema = 'raw'"
+        ).fetchall()
+        for schema, table in columns:
+            con.execute(f'update "{schema}"."{table}" set _loaded_at = _loaded_at - interval {age}')
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def dagster_command(mode: str, partition: str | None = None) -> list[str]:
+    """Dagster materializing the dbt assets in process (benchmarks/stages.py)."""
+    return [
+        PY,
+        "-m",
+        "benchmarks.stages",
+        "dagster",
+        "--mode",
+        mode,
+        *(["--partition", partition] if partition else []),
+    ]
 
 
 def _git_commit() -> str:
@@ -373,12 +445,30 @@ def run(args: argparse.Namespace) -> dict:
     if args.free_landing and "incremental" in skip:  # nothing reads the files after the load
         shutil.rmtree(landing)
 
+    with_dagster = not {"dagster", "build", "incremental"} & skip
+    dagster_warehouse = out / "dagster" / "warehouse.duckdb"
+    if with_dagster:  # the loaded warehouse, for Dagster's full build
+        dagster_warehouse.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(warehouse, dagster_warehouse)
+
     if "build" not in skip:
         record(measure("dbt_parse", [str(BIN / "dbt"), "parse"], env, logs)[0])
         m, _ = measure("build", [str(BIN / "dbt"), "build"], env, logs)
         m.details = _dbt_summary(out / "dbt_target")
         sizes["warehouse_after_build_bytes"] = _size(warehouse)
         record(m)
+
+    if with_dagster:
+        # The loaded copy takes the warehouse's place (same path, so dbt's partial parse of
+        # the same profile holds, as in production); Dagster's build then stays there.
+        os.replace(warehouse, dagster_warehouse.with_name("built_by_dbt.duckdb"))
+        os.replace(dagster_warehouse, warehouse)
+        m, stdout = measure("dagster_full", dagster_command("full"), env, logs, False)
+        m.details = _json_tail(stdout) if m.returncode == 0 else m.details
+        record(m)
+        if m.returncode:  # back to the warehouse dbt built
+            os.replace(dagster_warehouse.with_name("built_by_dbt.duckdb"), warehouse)
+        shutil.rmtree(dagster_warehouse.parent, ignore_errors=True)
 
     if "build_floor" not in skip:
         m, stdout = measure(
@@ -420,8 +510,10 @@ def run(args: argparse.Namespace) -> dict:
         m.rows = _json_tail(stdout)["rows_loaded"]
         m.details = {"files": n_prefix, "days": "all but " + last_day}
         record(m)
+        age_loads(inc_warehouse, PREFIX_LOAD_AGE)
         dbt_parse = [str(BIN / "dbt"), "parse", *INCREMENT_VARS]
         dbt_build = [str(BIN / "dbt"), *INCREMENT_BUILD]
+        dbt_build_day = [*dbt_build, *DAILY_SELECT]
         record(measure("inc_dbt_parse", dbt_parse, inc_env, logs)[0])
         m, _ = measure("inc_build_prefix", dbt_build, inc_env, logs)
         m.details = _dbt_summary(inc / "dbt_target")
@@ -431,10 +523,32 @@ def run(args: argparse.Namespace) -> dict:
         m.rows = _json_tail(stdout)["rows_loaded"]
         m.details = {"files": n_day, "day": last_day}
         record(m)
-        m, _ = measure("inc_build_day", dbt_build, inc_env, logs)
+        # Every build of the day starts from this state (the prefix built, the day loaded), in
+        # the warehouse's place: the same path keeps dbt's partial parse, as in production.
+        day_loaded = inc / "day_loaded.duckdb"
+        if args.compare_all_nodes or with_dagster:
+            shutil.copy2(inc_warehouse, day_loaded)
+        if args.compare_all_nodes:  # the day's build as it was: every node
+            m, _ = measure("inc_build_day_all_nodes", dbt_build, inc_env, logs)
+            m.details = _dbt_summary(inc / "dbt_target")
+            record(m)
+            if with_dagster:
+                shutil.copy2(day_loaded, inc_warehouse)
+            else:
+                os.replace(day_loaded, inc_warehouse)
+        m, _ = measure("inc_build_day", dbt_build_day, inc_env, logs)
         m.details = _dbt_summary(inc / "dbt_target")
         sizes["incremental_warehouse_bytes"] = _size(inc_warehouse)
         record(m)
+        if with_dagster:
+            built = inc / "built_by_dbt.duckdb"
+            os.replace(inc_warehouse, built)
+            os.replace(day_loaded, inc_warehouse)
+            day_command = dagster_command("day", last_day)
+            m, stdout = measure("dagster_day", day_command, inc_env, logs, False)
+            m.details = _json_tail(stdout) if m.returncode == 0 else m.details
+            record(m)
+            os.replace(built, inc_warehouse)
         if not args.keep:
             shutil.rmtree(inc, ignore_errors=True)
 
@@ -467,7 +581,12 @@ def _result(args, started_at, load_before, stages: dict[str, Measured], sizes: d
         "build_over_floor_cpu": _ratio(as_dicts, "build", "build_floor", "cpu_seconds"),
         "inc_build_day_over_build": _ratio(as_dicts, "inc_build_day", "build"),
         "inc_build_day_over_build_cpu": _ratio(as_dicts, "inc_build_day", "build", "cpu_seconds"),
+        "inc_build_day_all_nodes_over_build": _ratio(as_dicts, "inc_build_day_all_nodes", "build"),
         "inc_load_and_build_day_over_load_and_build": None,
+        # Dagster's overhead over plain dbt (its full run leaves unit tests out, dbt build not)
+        "dagster_full_over_build": _ratio(as_dicts, "dagster_full", "build"),
+        "dagster_day_over_build_day": _ratio(as_dicts, "dagster_day", "inc_build_day"),
+        "dagster_day_over_dagster_full": _ratio(as_dicts, "dagster_day", "dagster_full"),
     }
     if all(k in as_dicts for k in ("inc_load_day", "inc_build_day", "load", "build")):
         day = as_dicts["inc_load_day"]["wall_seconds"] + as_dicts["inc_build_day"]["wall_seconds"]
@@ -544,6 +663,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="delete --out first")
     parser.add_argument("--keep", action="store_true", help="keep the incremental warehouse")
+    parser.add_argument(
+        "--compare-all-nodes",
+        action="store_true",
+        help="also time the last day's build over every node (a daily run before it was the "
+        "day partition's nodes only), on a copy of the increment's warehouse",
+    )
     parser.add_argument(
         "--free-landing",
         action="store_true",

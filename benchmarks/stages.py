@@ -8,6 +8,11 @@ Each prints one JSON object on stdout.
   connection, then its agreement with ``marts.fct_daily_exchange_kpis``.
 * ``dashboard``: the dashboard queries of ``dashboard.py`` on a read-only connection, each
   run several times: median and slowest.
+* ``dagster``: the dbt assets materialized in process by Dagster (``dagster.materialize``, the
+  code location's own assets and resources, an ephemeral instance), on the warehouse of
+  ``EXCHANGE_WAREHOUSE``: ``--mode full``, every dbt asset over every daily partition (what the
+  daily full build job runs of dbt), or ``--mode day --partition D``, the day's partition of
+  the incremental facts with the dbt assets upstream of them (what the hourly job runs of dbt).
 """
 
 from __future__ import annotations
@@ -149,6 +154,60 @@ def dashboard(warehouse: Path, repeat: int, memory_limit: str | None) -> dict:
     return {"queries": results, "repeat": repeat}
 
 
+def dagster_materialize(mode: str, partition: str | None) -> dict:
+    import dagster as dg
+
+    from orchestration.assets.dbt import (
+        DBT_ASSETS,
+        PARTITION_RANGE_END_TAG,
+        PARTITION_RANGE_START_TAG,
+        dbt_incremental_models,
+        dbt_upstream_models,
+    )
+    from orchestration.partitions import daily_partitions
+    from orchestration.resources import default_resources
+
+    imported = time.perf_counter()
+    if mode == "full":
+        keys = daily_partitions.get_partition_keys()
+        tags = (
+            {PARTITION_RANGE_START_TAG: keys[0], PARTITION_RANGE_END_TAG: keys[-1]}
+            if dbt_incremental_models is not None
+            else {}
+        )
+        result = dg.materialize(
+            DBT_ASSETS, resources=default_resources(), tags=tags, raise_on_error=False
+        )
+    else:
+        if dbt_incremental_models is None or dbt_upstream_models is None:
+            raise SystemExit("no daily-partitioned dbt models (tag incremental)")
+        result = dg.materialize(
+            [dbt_upstream_models, dbt_incremental_models],
+            resources=default_resources(),
+            partition_key=partition,
+            raise_on_error=False,
+        )
+    seconds = time.perf_counter() - imported
+    checks: dict[str, int] = {}
+    for event in result.get_asset_check_evaluations():
+        outcome = "passed" if event.passed else str(event.severity.value).lower()
+        checks[outcome] = checks.get(outcome, 0) + 1
+    summary = {
+        "mode": mode,
+        "partition": partition,
+        "success": result.success,
+        "seconds": seconds,
+        "assets_materialized": len(
+            {event.asset_key for event in result.get_asset_materialization_events()}
+        ),
+        "checks": checks,
+    }
+    if not result.success:
+        print(json.dumps(summary), file=sys.stderr)
+        raise SystemExit("the Dagster run failed")
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.stages")
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -162,8 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--memory-limit", default=None)
         if name == "dashboard":
             p.add_argument("--repeat", type=int, default=5)
+    p = sub.add_parser("dagster")
+    p.add_argument("--mode", choices=("full", "day"), required=True)
+    p.add_argument("--partition", default=None, help="the day's partition key (--mode day)")
     args = parser.parse_args(argv)
-    if args.stage == "load-floor":
+    if args.stage == "dagster":
+        result = dagster_materialize(args.mode, args.partition)
+    elif args.stage == "load-floor":
         result = load_floor(args.landing, args.database, args.memory_limit)
     elif args.stage == "kpi-floor":
         result = kpi_floor(args.warehouse, args.memory_limit)

@@ -1,7 +1,8 @@
 """The landing contract (SPEC section 2): every source table, its columns, types and rules.
 
 One definition serves the simulator (what it writes), the loaders (what they validate and
-how they type the raw tables) and the tests (what they hold both to). Column names are
+how they type the raw tables), the dbt sources (scripts/generate_source_yaml.py writes their
+YAML) and the tests (what they hold all to). Column names are
 exactly those of the design document's DDL.
 """
 
@@ -26,6 +27,12 @@ class Column:
     required: bool = False  # NULL is bad input
     enum: tuple[str, ...] | None = None  # accepted values (NULL allowed unless required)
     positive: bool = False  # must be > 0 where present
+    description: str = ""  # what the column means; "" = COLUMN_DESCRIPTIONS[name]
+
+    @property
+    def doc(self) -> str:
+        """The column's description: its own, else the one the column name has everywhere."""
+        return self.description or COLUMN_DESCRIPTIONS[self.name]
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,18 @@ def _rule(*timestamps, status=None, precedence=(), first_seen=False) -> VersionR
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How stale a source table may get before dbt's `source freshness` warns or errors."""
+
+    warn_after_hours: int = 26
+    error_after_hours: int = 72
+    # Judged on this column's latest value: by default when rows were loaded.
+    loaded_at_column: str = "_loaded_at"
+    # Why a table departs from its system's default (appended to its description).
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class SourceTable:
     name: str
     description: str
@@ -73,6 +92,10 @@ class SourceTable:
     mutable: bool = False  # rows arrive again as the entity changes; the latest version wins
     version_column: str | None = None  # orders versions where present, else load order
     version: VersionRule = LOAD_ORDER  # the full rule of SPEC section 2 (mutable tables)
+    system: str = "exchange"  # the source system (SYSTEMS): the dbt source the table is in
+    freshness: Freshness | None = None  # None: the system's default
+    # A dbt doc block that describes the table at length (models/**/_*__docs.md), if any.
+    doc_block: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -82,8 +105,8 @@ class SourceTable:
         return next(c for c in self.columns if c.name == name)
 
 
-def _c(name, type="varchar", required=False, enum=None, positive=False) -> Column:
-    return Column(name, type, required, tuple(enum) if enum else None, positive)
+def _c(name, type="varchar", required=False, enum=None, positive=False, doc="") -> Column:
+    return Column(name, type, required, tuple(enum) if enum else None, positive, doc)
 
 
 SIDES = ("buy", "sell")
@@ -185,7 +208,12 @@ TABLES: dict[str, SourceTable] = {
                 _c("order_type", enum=("market", "limit", "stop_loss")),
                 _c("side", required=True, enum=SIDES),
                 _c("quantity", "decimal", required=True, positive=True),
-                _c("price", "decimal", positive=True),  # NULL for market orders
+                _c(
+                    "price",
+                    "decimal",
+                    positive=True,
+                    doc="Limit price in the quote asset (NULL for market orders).",
+                ),
                 _c("status", enum=("pending", "partial", "filled", "cancelled")),
                 _c("filled_quantity", "decimal"),
                 _c("created_at", "timestamp", required=True),
@@ -211,7 +239,13 @@ TABLES: dict[str, SourceTable] = {
                 _c("pair_id", "integer", required=True),
                 _c("side", required=True, enum=SIDES),
                 _c("quantity", "decimal", required=True, positive=True),
-                _c("price", "decimal", required=True, positive=True),
+                _c(
+                    "price",
+                    "decimal",
+                    required=True,
+                    positive=True,
+                    doc="Fill price in the quote asset.",
+                ),
                 _c("fee", "decimal", required=True),
                 _c("fee_asset", required=True),
                 _c("is_maker", "boolean"),
@@ -283,7 +317,7 @@ TABLES: dict[str, SourceTable] = {
             "Hourly OHLCV candles from the matching engine; `timestamp` is the open time.",
             (
                 _c("pair_id", "integer", required=True),
-                _c("timestamp", "timestamp", required=True),
+                _c("timestamp", "timestamp", required=True, doc="Candle open time (UTC)."),
                 _c("open_price", "decimal", required=True, positive=True),
                 _c("high_price", "decimal", required=True, positive=True),
                 _c("low_price", "decimal", required=True, positive=True),
@@ -293,6 +327,14 @@ TABLES: dict[str, SourceTable] = {
             ),
             ("pair_id", "timestamp"),
             "timestamp",
+            freshness=Freshness(
+                warn_after_hours=3,
+                error_after_hours=26,
+                loaded_at_column="timestamp",
+                reason="Freshness is judged on candle time: the latest "
+                "candle's open time, not when it was loaded, so a reload of old candles is not "
+                "fresh.",
+            ),
         ),
         SourceTable(
             "order_book_snapshots",
@@ -300,7 +342,7 @@ TABLES: dict[str, SourceTable] = {
             (
                 _c("snapshot_id", required=True),
                 _c("pair_id", "integer", required=True),
-                _c("timestamp", "timestamp", required=True),
+                _c("timestamp", "timestamp", required=True, doc="Snapshot time (UTC)."),
                 _c("best_bid_price", "decimal", positive=True),
                 _c("best_ask_price", "decimal", positive=True),
                 _c("spread_bps", "integer"),
@@ -424,12 +466,14 @@ TABLES: dict[str, SourceTable] = {
                     required=True,
                     enum=("win_back_offer", "retention_attention", "tier_upgrade_nudge"),
                 ),
-                _c("user_id", required=True),
+                _c("user_id", required=True, doc="The targeted user (UUID)."),
                 _c("campaign_group", required=True, enum=("treatment", "control")),
                 _c("targeted_at", "timestamp", required=True),
             ),
             ("campaign_id", "user_id"),
             "targeted_at",
+            system="crm",
+            doc_block="marketing_campaigns_source",
         ),
         SourceTable(
             "external_prices",
@@ -442,8 +486,146 @@ TABLES: dict[str, SourceTable] = {
             ),
             ("source", "asset", "observed_at"),
             "observed_at",
+            system="market_feeds",
         ),
     ]
+}
+
+
+@dataclass(frozen=True)
+class SourceSystem:
+    """A family of source tables landed together: one dbt source (its YAML is generated)."""
+
+    name: str
+    description: str
+    sources_yml: str  # the generated dbt source file, relative to the repository
+    freshness: Freshness = Freshness()
+
+
+SYSTEMS: dict[str, SourceSystem] = {
+    s.name: s
+    for s in [
+        SourceSystem(
+            "exchange",
+            "The exchange's own systems, landed by the loaders (ingestion/loaders) into the raw "
+            "schema.",
+            "models/staging/exchange/_exchange__sources.yml",
+        ),
+        SourceSystem(
+            "crm",
+            "The CRM's retention campaigns, landed by the loaders (ingestion/loaders) into the "
+            "raw schema.",
+            "models/staging/crm/_crm__sources.yml",
+        ),
+        SourceSystem(
+            "market_feeds",
+            "External price APIs, landed by the loaders (ingestion/loaders) into the raw schema.",
+            "models/staging/market_feeds/_market_feeds__sources.yml",
+        ),
+    ]
+}
+
+# What a column means, by name: a column name means the same in every table that has it
+# (a table whose column means something narrower says so in its own Column.description).
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    # keys and references
+    "user_id": "The user (UUID).",
+    "order_id": "The order (UUID).",
+    "trade_id": "The fill (UUID).",
+    "wallet_id": "The wallet (UUID).",
+    "transaction_id": "The transaction (UUID).",
+    "fee_id": "The fee collection (UUID).",
+    "snapshot_id": "The snapshot (UUID).",
+    "event_id": "The event (UUID).",
+    "alert_id": "The alert (UUID).",
+    "metric_id": "The sample (UUID).",
+    "ticket_id": "The ticket (UUID).",
+    "campaign_id": "The campaign.",
+    "pair_id": "Trading pair.",
+    "trading_pair_id": "Pair the trading fee came from.",
+    "reference_id": "Related trade or order.",
+    "id": "Tier id.",
+    # times (UTC)
+    "created_at": "When the row's entity was created (UTC).",
+    "updated_at": "When this version of the row was written (UTC); the latest version wins.",
+    "last_login": "Last successful login (UTC).",
+    "approved_at": "When KYC was approved (UTC).",
+    "executed_at": "When the fill happened (UTC).",
+    "collected_at": "When the fee was collected (UTC).",
+    "recorded_at": "When the sample was taken (UTC).",
+    "occurred_at": "When the event happened (UTC).",
+    "resolved_at": "When the ticket was solved (UTC).",
+    "targeted_at": "When the user was targeted (UTC).",
+    "observed_at": "When the price was observed (UTC).",
+    # users, tiers, KYC
+    "email": "E-mail address (PII: hashed in staging).",
+    "status": "Lifecycle status.",
+    "user_tier_id": "Fee tier (user_tiers.id).",
+    "country_code": "ISO 3166-1 alpha-2 country.",
+    "referral_code": "The user's own referral code.",
+    "referred_by": "User who referred this user.",
+    "tier_name": "Basic, Pro or VIP.",
+    "trading_fee_rate": "Taker fee rate of the tier (0.0010 = 0.10%).",
+    "withdrawal_limit_daily": "Daily withdrawal limit in USD.",
+    "minimum_balance_requirement": "Minimum balance in USD to hold the tier.",
+    "kyc_level": "0 unverified, 1 basic, 2 advanced.",
+    "verification_status": "pending, approved or rejected.",
+    "risk_score": "Risk score from 0.00 to 1.00.",
+    "compliance_notes": "Free-text notes.",
+    # pairs, orders, fills
+    "symbol": "Pair symbol, e.g. BTCUSDT.",
+    "base_asset": "Asset bought or sold.",
+    "quote_asset": "Asset prices are quoted in.",
+    "min_order_size": "Smallest order quantity accepted.",
+    "maker_fee_rate": "Fee rate charged to maker fills.",
+    "taker_fee_rate": "Listed taker fee rate of the pair.",
+    "order_type": "market, limit or stop_loss.",
+    "side": "buy or sell.",
+    "quantity": "Quantity in the base asset.",
+    "price": "Price in the quote asset.",
+    "filled_quantity": "Quantity filled so far.",
+    "fee": "Fee charged on the fill, in fee_asset.",
+    "fee_asset": "Asset the fee is charged in.",
+    "is_maker": "True for the liquidity-providing (maker) side of a match.",
+    # wallets, transactions, fees
+    "asset": "Asset symbol.",
+    "balance": "Available balance.",
+    "locked_balance": "Balance locked in open orders.",
+    "transaction_type": "deposit, withdrawal, trade or fee.",
+    "amount": "Signed amount (negative = outflow).",
+    "balance_before": "Balance before the movement.",
+    "balance_after": "Balance after the movement.",
+    "fee_type": "trading_fee or withdrawal_fee.",
+    "fee_amount": "Fee amount in fee_asset.",
+    # market data
+    "open_price": "First price of the hour.",
+    "high_price": "Highest price of the hour.",
+    "low_price": "Lowest price of the hour.",
+    "close_price": "Last price of the hour.",
+    "volume": "Base-asset quantity traded.",
+    "trade_count": "Number of fills.",
+    "best_bid_price": "Best bid.",
+    "best_ask_price": "Best ask.",
+    "spread_bps": "Spread in basis points as reported.",
+    "bid_depth_1_percent": "Bid quantity within 1% of the best bid.",
+    "ask_depth_1_percent": "Ask quantity within 1% of the best ask.",
+    "source": "coingecko or coinmarketcap.",
+    "price_usd": "Reference price in USD.",
+    # security, compliance, operations, support, CRM
+    "event_type": "Kind of event.",
+    "severity": "low, medium, high or critical.",
+    "ip_address": "IP address (PII: truncated in staging).",
+    "alert_type": "Kind of alert.",
+    "transaction_amount": "Amount of the transaction alerted on.",
+    "investigation_status": "pending or completed.",
+    "disposition": "no_action, reported or account_flagged.",
+    "metric_type": "api_response_time, database_connections or order_processing_time.",
+    "value": "Sample value.",
+    "device_id": "Device fingerprint.",
+    "category": "Ticket category.",
+    "campaign_name": "The campaign's name.",
+    "action": "What the campaign does: win_back_offer, retention_attention or tier_upgrade_nudge.",
+    "campaign_group": "treatment (contacted) or control (targeted but, at random, not contacted).",
 }
 
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz")

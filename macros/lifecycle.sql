@@ -1,29 +1,5 @@
 {#- Helpers of the lifecycle and anomaly models (models/*/lifecycle). -#}
 
-{#- The median of an expression, as an aggregate in a select with `group by`. DuckDB has
-    `median` (an exact, interpolated median); PostgreSQL the ordered-set aggregate
-    `percentile_cont(0.5) within group`, which gives the same value; BigQuery has no exact
-    median aggregate, so it takes the middle of approx_quantiles with 1,000 buckets. -#}
-{% macro lifecycle_median(expression) -%}
-    {{ return(adapter.dispatch('lifecycle_median', 'crypto_exchange')(expression)) }}
-{%- endmacro %}
-
-{% macro default__lifecycle_median(expression) -%}
-    percentile_cont(0.5) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__lifecycle_median(expression) -%}
-    median({{ expression }})
-{%- endmacro %}
-
-{% macro postgres__lifecycle_median(expression) -%}
-    percentile_cont(0.5) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro bigquery__lifecycle_median(expression) -%}
-    approx_quantiles({{ expression }}, 1000)[offset(500)]
-{%- endmacro %}
-
 {#- A retention cohort table at one period grain ('week' or 'month'): one row per first-trade
     cohort period and each period since, from the cohort's own period (0) to the period of the
     last day of data, zero-filled. Reads int_traders_periods_indexed and dim_dates. -#}
@@ -119,17 +95,4 @@ final as (
 
 select * from final
 
-{%- endmacro %}
-
-{#- The robust spread of a value around its baseline, in the units of the value: 1.4826 × the
-    median absolute deviation (the standard deviation for normal data), else 1.2533 × the mean
-    absolute deviation when over half the history equals the baseline; NULL with fewer than
-    `anomaly_min_history_days` of history (not scored). Shared by the KPI and the raw-volume
-    anomaly models, so both score the same way. -#}
-{% macro robust_spread(history_days, median_absolute_deviation, mean_absolute_deviation) -%}
-    case
-        when coalesce({{ history_days }}, 0) < {{ var('anomaly_min_history_days') }} then null
-        when {{ median_absolute_deviation }} > 0 then 1.4826 * {{ median_absolute_deviation }}
-        when {{ mean_absolute_deviation }} > 0 then 1.2533 * {{ mean_absolute_deviation }}
-    end
 {%- endmacro %}

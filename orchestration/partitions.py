@@ -14,6 +14,14 @@ cover the whole time axis: the first one also holds everything older, the last e
 newer, so a window that starts at the first partition has no ``min_date`` and one that ends
 with the last has no ``max_date`` (dbt then uses the defaults). A run over every partition (the
 daily full build) is therefore a plain full ``dbt build``.
+
+The data tests of a run over some of the partitions (the hourly run of the day in progress, a
+backfill) check the rows of that many days only: every dbt step of such a run gets the var
+``test_days`` (macros/test_window.sql), the number of days in the run's range. The window is
+counted back from each model's newest row, so it is the run's own days when the range ends at
+the newest data (the day in progress, a catch-up); a backfill of older days tests the last N
+days instead, and its own days are tested by the next daily full build. A run over every
+partition (the daily full build) sets no ``test_days``: its tests read all history.
 """
 
 from __future__ import annotations
@@ -65,7 +73,22 @@ def dbt_vars_for_partition_range(
     return dbt_vars
 
 
-def dbt_vars_arg(dbt_vars: dict[str, str]) -> list[str]:
+def dbt_test_vars_for_partition_range(
+    first_key: str,
+    last_key: str,
+    partitions_def: dg.TimeWindowPartitionsDefinition = daily_partitions,
+    current_time: dt.datetime | None = None,
+) -> dict[str, int]:
+    """``{"test_days": N}`` for a run over ``first_key`` .. ``last_key`` (N days), or nothing
+    for a run over every partition (no window: tests read all history)."""
+    if not dbt_vars_for_partition_range(first_key, last_key, partitions_def, current_time):
+        return {}
+    first = dt.datetime.strptime(first_key, DATE_FORMAT)
+    last = dt.datetime.strptime(last_key, DATE_FORMAT)
+    return {"test_days": max(1, (last - first).days + 1)}
+
+
+def dbt_vars_arg(dbt_vars: dict[str, object]) -> list[str]:
     """``--vars`` and its JSON, as dbt's command line wants them."""
     return ["--vars", json.dumps(dbt_vars, sort_keys=True)]
 

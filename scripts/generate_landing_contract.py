@@ -68,10 +68,13 @@ def version_rule_text(table: contract.SourceTable) -> str:
 def columns_described() -> bool:
     """Whether the contract carries column descriptions (then the page shows them)."""
     return any(
-        getattr(column, "description", None)
-        for table in contract.TABLES.values()
-        for column in table.columns
+        _description(column) for table in contract.TABLES.values() for column in table.columns
     )
+
+
+def _description(column: contract.Column) -> str:
+    """The column's description: its own, else the one its name has in every table."""
+    return getattr(column, "doc", None) or getattr(column, "description", None) or ""
 
 
 def column_row(
@@ -95,7 +98,7 @@ def column_row(
         f"| `{column.name}` | {column.type} (`{duck}`) | {null} | {allowed} | {', '.join(rules)} |"
     )
     if described:
-        row += f" {' '.join((getattr(column, 'description', None) or '').split())} |"
+        row += f" {' '.join(_description(column).split())} |"
     return row
 
 

@@ -15,6 +15,12 @@ Split by the dbt tag ``incremental``:
 
 Without any node tagged ``incremental`` there is one set, ``dbt_models``: everything.
 
+A run over some of the daily partitions (the hourly run, a backfill: not the daily full build)
+tests only its days: each of its dbt steps, the unpartitioned ones too, gets the var
+``test_days`` (orchestration/partitions.py, macros/test_window.sql), so the data tests of the
+large event models and the financial-integrity checks read the run's window, not all history.
+The daily full build, over every partition, tests all history.
+
 Dagster's dbt runs leave dbt's unit tests to CI (``make test``). Data tests run with
 ``DBT_INDIRECT_SELECTION=buildable``: only in a step where every model a test reads is built
 or upstream of what is built (``eager``, dbt's default, would run a relationships test between
@@ -42,7 +48,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project, load_manifest
-from orchestration.partitions import daily_partitions, dbt_vars_arg, dbt_vars_for_partition_range
+from orchestration.partitions import (
+    daily_partitions,
+    dbt_test_vars_for_partition_range,
+    dbt_vars_arg,
+    dbt_vars_for_partition_range,
+)
 from orchestration.resources import WarehouseResource
 
 INCREMENTAL_TAG = "incremental"
@@ -52,6 +63,10 @@ INDIRECT_SELECTION = "buildable"
 FINANCIAL_INTEGRITY_TAG = "financial_integrity"
 FAILED_TEST_STATUSES = ("warn", "fail", "error")
 ASSET_NODE_TYPES = ("model", "seed", "snapshot")
+# Dagster's run tags of a partitioned run: one partition, or a range (one run for many).
+PARTITION_TAG = "dagster/partition"
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 class ExchangeDbtTranslator(DagsterDbtTranslator):
@@ -75,7 +90,23 @@ def has_incremental_nodes(manifest: Mapping[str, Any]) -> bool:
     )
 
 
-def dbt_build_args(dbt_vars: Mapping[str, str] | None = None) -> list[str]:
+def run_partition_range(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first and last partition key of a run, from its tags; None for an unpartitioned run."""
+    start, end = tags.get(PARTITION_RANGE_START_TAG), tags.get(PARTITION_RANGE_END_TAG)
+    if start and end:
+        return start, end
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    return None
+
+
+def test_vars_of_run(tags: Mapping[str, str]) -> dict[str, int]:
+    """``test_days`` for the dbt steps of a run over some of the partitions, else nothing."""
+    keys = run_partition_range(tags)
+    return dbt_test_vars_for_partition_range(*keys) if keys else {}
+
+
+def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None) -> list[str]:
     """The dbt command of a run (dagster-dbt appends the ``--select`` of the run's subset).
 
     Unit tests are left out: they check the SQL on hand-made rows, not the data, and under a
@@ -123,9 +154,9 @@ def _run_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
-    dbt_vars: Mapping[str, str] | None,
+    dbt_vars: Mapping[str, Any] | None,
 ) -> Iterator[Any]:
-    args = dbt_build_args(dbt_vars)
+    args = dbt_build_args({**test_vars_of_run(context.run.tags), **(dbt_vars or {})})
     context.log.info(f"dbt {' '.join(args)} (waiting for the warehouse lock if held)")
     with (
         warehouse.lock(),
@@ -200,9 +231,11 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         keys = context.partition_key_range
-        yield from _run_dbt(
-            context, dbt, warehouse, dbt_vars_for_partition_range(keys.start, keys.end)
-        )
+        dbt_vars = {
+            **dbt_vars_for_partition_range(keys.start, keys.end),
+            **dbt_test_vars_for_partition_range(keys.start, keys.end),
+        }
+        yield from _run_dbt(context, dbt, warehouse, dbt_vars)
 
     return dbt_incremental_models
 

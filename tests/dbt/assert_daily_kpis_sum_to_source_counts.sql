@@ -2,7 +2,7 @@
 -- daily count of fct_daily_exchange_kpis equals the count of its events in the staging tables:
 -- no registration, KYC approval, order, fill or first trade falls outside the date spine or
 -- is counted twice. Returns each figure whose sum differs. A KPI counting a new kind of event
--- adds its line here (and the event to dim_dates).
+-- adds its line here (and the event to int_dates_spined, the spine of dim_dates).
 
 with
 

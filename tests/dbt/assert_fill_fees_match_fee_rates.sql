@@ -8,6 +8,11 @@
 -- rounded to 1e-8) or, when fee_asset is the base asset, in the base asset (quantity * rate).
 -- Reads fct_trades, so it checks what BI tools see. Returns each fill whose fee is off, with
 -- the fee expected.
+-- The tier at the fill is stated here independently of fct_fee_collections and
+-- int_user_tier_history (which collapse the user's versions into tier periods): straight from
+-- the delivered user versions, as of the fill (the latest version at or before it; the first
+-- version for a fill before any; the current tier for a user without versions), so a fault in
+-- the tier periods shows here instead of being repeated.
 
 with
 
@@ -24,9 +29,62 @@ pairs as (
 
 ),
 
-tier_history as (
+versions as (
 
-    select * from {{ ref('int_user_tier_history') }}
+    select user_id, tier_id, version_at from {{ ref('stg_exchange__user_versions') }}
+
+),
+
+-- Fills and versions in one time line per user; a version sorts before a fill of its instant.
+timeline as (
+
+    select user_id, trade_id, executed_at as event_at, cast(null as {{ dbt.type_int() }}) as tier_id, 1 as event_order
+    from fills
+    union all
+    select user_id, cast(null as {{ dbt.type_string() }}), version_at, tier_id, 0
+    from versions
+
+),
+
+-- Each fill joins the group of the latest version before it (group 0: before any version).
+grouped as (
+
+    select
+        *,
+        count(case when trade_id is null then 1 end) over (
+            partition by user_id order by event_at, event_order rows between unbounded preceding and current row
+        ) as version_group
+    from timeline
+
+),
+
+versions_grouped as (
+
+    select user_id, version_group, tier_id from grouped where trade_id is null
+
+),
+
+first_versions as (
+
+    select user_id, tier_id from versions_grouped where version_group = 1
+
+),
+
+tier_at_fill as (
+
+    select
+        grouped.trade_id,
+        case
+            when grouped.version_group = 0 then first_versions.tier_id
+            else versions_grouped.tier_id
+        end as tier_id
+    from grouped
+    left join versions_grouped
+        on grouped.user_id = versions_grouped.user_id
+        and grouped.version_group = versions_grouped.version_group
+    left join first_versions
+        on grouped.user_id = first_versions.user_id
+    where grouped.trade_id is not null
 
 ),
 
@@ -56,7 +114,7 @@ with_rate as (
         fills.fee_asset,
         pairs.base_asset,
         pairs.quote_asset,
-        coalesce(tier_history.tier_id, users.tier_id) as tier_id,
+        coalesce(tier_at_fill.tier_id, users.tier_id) as tier_id,
         case
             when fills.is_maker then pairs.maker_fee_rate
             else tiers.trading_fee_rate
@@ -69,14 +127,12 @@ with_rate as (
     from fills
     left join pairs
         on fills.pair_id = pairs.pair_id
-    left join tier_history
-        on fills.user_id = tier_history.user_id
-        and (tier_history.valid_from is null or fills.executed_at >= tier_history.valid_from)
-        and (tier_history.valid_to is null or fills.executed_at < tier_history.valid_to)
+    left join tier_at_fill
+        on fills.trade_id = tier_at_fill.trade_id
     left join users
         on fills.user_id = users.user_id
     left join tiers
-        on coalesce(tier_history.tier_id, users.tier_id) = tiers.tier_id
+        on coalesce(tier_at_fill.tier_id, users.tier_id) = tiers.tier_id
 
 ),
 

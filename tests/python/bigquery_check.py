@@ -135,7 +135,7 @@ SUGGESTIONS = {
     "try_cast": "safe_cast(x as type) or dbt.safe_cast()",
     "list_value": "[a, b] (BigQuery array literal) or a dispatch macro",
     "generate_series": "generate_date_array / generate_timestamp_array (see time_spine())",
-    "median": "lifecycle_median() / percentile_cont() macros",
+    "median": "percentile_cont(expression, 0.5) macro",
     "quantile_cont": "percentile_cont() macro",
     "datediff": "dbt.datediff()",
     "dateadd": "dbt.dateadd()",
@@ -288,7 +288,7 @@ def check_sql(sql: str, node: str = "", path: str = "", mode: str = "") -> list[
             add(
                 "within-group",
                 "ordered-set aggregates (WITHIN GROUP) are not BigQuery: use the "
-                "percentile_cont() / lifecycle_median() macros",
+                "percentile_cont() macro",
                 tok.start,
             )
         elif (

@@ -122,3 +122,43 @@ def test_the_kpi_path_is_what_the_floor_replaces(tiny_warehouse):
     path = {u.split(".")[-1] for u in ancestors(manifest, FLOOR_MART) if u.startswith("model.")}
     assert {"fct_daily_exchange_kpis", "int_trades_valued", "stg_exchange__trades"} <= path
     assert "fct_compliance_alerts" not in path and "dim_user_segments" not in path
+
+
+def test_the_daily_build_is_what_dagsters_day_partition_builds():
+    """The benchmark's daily build selects the nodes of Dagster's day partition: the models
+    tagged ``incremental`` (the partitioned asset) and every model, seed and snapshot they are
+    built from (the upstream asset), with the tests that read only those (``buildable``)."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    from benchmarks.run import DAILY_SELECT, INCREMENT_BUILD
+    from orchestration.assets.dbt import (
+        ASSET_NODE_TYPES,
+        INCREMENTAL_TAG,
+        INDIRECT_SELECTION,
+        MANIFEST,
+        dbt_incremental_models,
+        dbt_upstream_models,
+        translator,
+    )
+    from orchestration.dbt_project import dbt_project
+
+    expected = ["--select", f"+tag:{INCREMENTAL_TAG}", "--indirect-selection", "buildable"]
+    assert expected == DAILY_SELECT
+    assert INDIRECT_SELECTION == "buildable"
+    assert "unit_test" in INCREMENT_BUILD and "test_days: 1" in " ".join(INCREMENT_BUILD)
+    tagged = [
+        unique_id
+        for unique_id, node in MANIFEST["nodes"].items()
+        if node["resource_type"] == "model" and INCREMENTAL_TAG in node["tags"]
+    ]
+    assert tagged, "the project has daily-partitioned models"
+    selected = set().union(*(ancestors(MANIFEST, unique_id) for unique_id in tagged))
+    selected_keys = {
+        translator.get_asset_spec(MANIFEST, unique_id, dbt_project).key
+        for unique_id in selected
+        if unique_id.split(".")[0] in ASSET_NODE_TYPES
+    }
+    dagster_keys = set(dbt_incremental_models.keys) | set(dbt_upstream_models.keys)
+    assert selected_keys == dagster_keys
+    # and it is a small part of the project: not the 500-odd nodes of a full build
+    models = [n for n in MANIFEST["nodes"].values() if n["resource_type"] in ASSET_NODE_TYPES]
+    assert len(selected_keys) < len(models) / 4

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import types
 
 from ingestion import contract
 
@@ -83,7 +82,7 @@ def test_column_descriptions_of_the_contract_reach_the_page(monkeypatch):
     """Once the contract describes its columns, the page shows each description."""
     trades = contract.TABLES["trades"]
     fee = trades.column("fee")
-    described = types.SimpleNamespace(**dataclasses.asdict(fee), description="Fee charged.")
+    described = dataclasses.replace(fee, description="Fee charged.")
     changed = dataclasses.replace(
         trades, columns=tuple(described if c is fee else c for c in trades.columns)
     )

@@ -134,6 +134,40 @@ def test_partition_window_becomes_dbt_vars(defs):
         assert daily.tags["dagster/asset_partition_range_end"] == "2026-11-25"
 
 
+def test_a_run_over_some_partitions_tests_its_days_only(defs):
+    """The dbt steps of a partition run (or a backfill range) get ``test_days`` (the range's
+    day count); a run over every partition, the daily full build, tests all history."""
+    from orchestration.assets.dbt import dbt_build_args, run_partition_range, test_vars_of_run
+    from orchestration.partitions import daily_partitions, dbt_test_vars_for_partition_range
+
+    now = dt.datetime(2026, 11, 25, 10, 5, tzinfo=dt.UTC)
+    first = daily_partitions.get_first_partition_key()
+    assert dbt_test_vars_for_partition_range("2026-11-25", "2026-11-25", current_time=now) == {
+        "test_days": 1
+    }
+    assert dbt_test_vars_for_partition_range("2026-10-05", "2026-10-07", current_time=now) == {
+        "test_days": 3
+    }
+    # a range from the first partition but not to today is still a window
+    assert dbt_test_vars_for_partition_range(first, "2026-10-07", current_time=now)["test_days"] > 3
+    assert dbt_test_vars_for_partition_range(first, "2026-11-25", current_time=now) == {}
+
+    # From the run's tags, as the unpartitioned dbt steps of a partitioned run read them.
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    assert run_partition_range({}) is None
+    assert test_vars_of_run({"dagster/partition": today}) == {"test_days": 1}
+    assert run_partition_range({"dagster/partition": "2026-10-05"}) == ("2026-10-05",) * 2
+    full = {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": today,
+    }
+    assert test_vars_of_run(full) == {}
+    assert test_vars_of_run({**full, "dagster/asset_partition_range_start": today}) == {
+        "test_days": 1
+    }
+    assert dbt_build_args({"test_days": 1})[-2:] == ["--vars", '{"test_days": 1}']
+
+
 # --------------------------------------------------------------------------------------
 # landing sensor
 

@@ -28,7 +28,7 @@ transactions as (
         completed.transaction_id,
         completed.user_id,
         completed.created_at
-    from {{ ref('fct_transactions') }} as completed
+    from {{ ref('int_transactions_valued') }} as completed
     inner join candidate_users
         on completed.user_id = candidate_users.user_id
     where completed.transaction_status = 'completed'

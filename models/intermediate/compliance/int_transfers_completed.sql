@@ -7,7 +7,7 @@ with
 
 transactions as (
 
-    select * from {{ ref('fct_transactions') }}
+    select * from {{ ref('int_transactions_valued') }}
 
 ),
 

@@ -7,7 +7,7 @@ with
 orders as (
 
     select order_id, user_id, pair_id, side, quantity, placed_at
-    from {{ ref('fct_orders') }}
+    from {{ ref('stg_exchange__orders') }}
 
 ),
 

@@ -10,7 +10,8 @@
     )
 }}
 
--- One row per fee collection, valued in USD with the fee asset's rate at the collection hour.
+-- One row per fee collection, valued in USD with the fee asset's rate at the collection hour
+-- (int_asset_usd_rates_hourly through usd_rate_join; NULL where the asset has no rate).
 
 with
 
@@ -18,18 +19,6 @@ fees as (
 
     select * from {{ ref('stg_exchange__fee_collections') }}
     where {{ incremental_window('collected_at') }}
-
-),
-
-stablecoins as (
-
-    select * from {{ ref('stablecoins') }}
-
-),
-
-rates as (
-
-    select * from {{ ref('int_asset_usd_rates_hourly') }}
 
 ),
 
@@ -44,15 +33,11 @@ valued as (
         fees.pair_id,
         fees.collected_at,
         {{ to_day('fees.collected_at') }} as collected_date,
-        coalesce(stablecoins.usd_rate, rates.usd_rate) as fee_asset_usd_rate,
-        cast(fees.fee_amount as {{ type_double() }}) * coalesce(stablecoins.usd_rate, rates.usd_rate) as fee_usd,
+        rates.usd_rate as fee_asset_usd_rate,
+        cast(fees.fee_amount as {{ type_double() }}) * rates.usd_rate as fee_usd,
         fees.loaded_at
     from fees
-    left join stablecoins
-        on fees.fee_asset = stablecoins.asset
-    left join rates
-        on fees.fee_asset = rates.asset
-        and {{ dbt.date_trunc('hour', 'fees.collected_at') }} = rates.rate_hour
+    {{ usd_rate_join('rates', 'fees.fee_asset', 'fees.collected_at') }}
 
 )
 

@@ -39,7 +39,7 @@ completed as {{ not_materialized() }} (
         balance_before,
         balance_after,
         created_at
-    from {{ ref('fct_transactions') }}
+    from {{ ref('int_transactions_valued') }}
     where transaction_status = 'completed'
 
 ),
@@ -49,7 +49,7 @@ window_rows as (
 
     select *, false as is_context
     from completed
-    where {{ test_window_filter('created_at', ref('fct_transactions')) }}
+    where {{ test_window_filter('created_at', ref('int_transactions_valued')) }}
 
 ),
 
@@ -71,7 +71,7 @@ ledger_ends as (
     inner join window_ledgers
         on completed.user_id = window_ledgers.user_id
         and completed.asset = window_ledgers.asset
-    where not ({{ test_window_filter('created_at', ref('fct_transactions'), 'completed') }})
+    where not ({{ test_window_filter('created_at', ref('int_transactions_valued'), 'completed') }})
     group by completed.user_id, completed.asset
 
 ),

@@ -24,7 +24,7 @@ wallets as {{ not_materialized() }} (
 transactions as {{ not_materialized() }} (
 
     select transaction_id, user_id, asset, balance_before, balance_after, created_at
-    from {{ ref('fct_transactions') }}
+    from {{ ref('int_transactions_valued') }}
     where transaction_status = 'completed'
 
 ),

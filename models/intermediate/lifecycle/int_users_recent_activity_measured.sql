@@ -41,7 +41,7 @@ windows as (
         cast({{ dbt.dateadd('day', -29, 'max(date_day)') }} as date) as window_start_date,
         cast({{ dbt.dateadd('day', -59, 'max(date_day)') }} as date) as prior_window_start_date,
         cast({{ dbt.dateadd('day', -30, 'max(date_day)') }} as date) as prior_window_end_date
-    from {{ ref('dim_dates') }}
+    from {{ ref('int_dates_spined') }}
 
 ),
 

@@ -1,8 +1,21 @@
--- One row per asset and hour: the asset's USD rate (SPEC section 3).
--- Rate = close of the asset's USDT pair in the latest candle opened at or before the hour,
--- carried forward over hours without a candle. Stablecoins (seed) are 1.0 at every hour.
+-- One row per asset and hour: the asset's USD rate, the one valuation every USD amount uses
+-- (models join it through the usd_rate_join macro). Stablecoins (seed `stablecoins`) have
+-- their seed rate (1.0) at every hour of the spine. Any other asset: the close of its USDT
+-- pair in the latest candle opened at or before the hour, carried forward over hours without
+-- a candle; no row before its first candle (no rate is ever guessed). The spine runs from the
+-- first to the last hour of anything valued: fills, fee collections, wallet transactions,
+-- order-book snapshots and candles.
 
 with
+
+stablecoins as (
+
+    select
+        asset,
+        cast(usd_rate as {{ type_double() }}) as usd_rate
+    from {{ ref('stablecoins') }}
+
+),
 
 candles as (
 
@@ -14,27 +27,31 @@ candles as (
     inner join {{ ref('stg_exchange__trading_pairs') }} as pairs
         on candles.pair_id = pairs.pair_id
     where pairs.quote_asset = 'USDT'
+        and pairs.base_asset not in (select asset from stablecoins)
 
 ),
 
-event_hours as (
+event_times as (
 
-    select max(executed_at) as last_event_at from {{ ref('stg_exchange__trades') }}
+    select min(executed_at) as first_event_at, max(executed_at) as last_event_at
+    from {{ ref('stg_exchange__trades') }}
     union all
-    select max(collected_at) from {{ ref('stg_exchange__fee_collections') }}
+    select min(collected_at), max(collected_at) from {{ ref('stg_exchange__fee_collections') }}
     union all
-    select max(created_at) from {{ ref('stg_exchange__transactions') }}
+    select min(created_at), max(created_at) from {{ ref('stg_exchange__transactions') }}
     union all
-    select max(rate_hour) from candles
+    select min(snapshot_at), max(snapshot_at) from {{ ref('stg_exchange__order_book_snapshots') }}
+    union all
+    select min(rate_hour), max(rate_hour) from candles
 
 ),
 
 bounds as (
 
     select
-        (select min(rate_hour) from candles) as first_hour,
+        {{ dbt.date_trunc('hour', 'min(first_event_at)') }} as first_hour,
         {{ dbt.date_trunc('hour', 'max(last_event_at)') }} as last_hour
-    from event_hours
+    from event_times
 
 ),
 
@@ -82,10 +99,33 @@ carried_forward as (
 
 ),
 
+stablecoin_hours as (
+
+    select
+        stablecoins.asset,
+        hours.spine_at as rate_hour,
+        stablecoins.usd_rate,
+        false as is_carried_forward,
+        true as is_stablecoin
+    from stablecoins
+    cross join hours
+
+),
+
 final as (
 
-    select * from carried_forward
+    select
+        asset,
+        rate_hour,
+        usd_rate,
+        is_carried_forward,
+        false as is_stablecoin
+    from carried_forward
     where usd_rate is not null
+
+    union all
+
+    select * from stablecoin_hours
 
 )
 

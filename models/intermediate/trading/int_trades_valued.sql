@@ -12,7 +12,8 @@
 
 -- One row per fill: notional in the quote asset and in USD, fee in USD (SPEC section 3).
 -- notional_usd = quantity * price * USD rate of the quote asset at the fill's hour;
--- fee_usd = fee * USD rate of the fee asset at the same hour. NULL where no rate exists.
+-- fee_usd = fee * USD rate of the fee asset at the same hour (int_asset_usd_rates_hourly,
+-- stablecoins included, through usd_rate_join). NULL where no rate exists.
 
 with
 
@@ -29,18 +30,6 @@ pairs as (
 
 ),
 
-stablecoins as (
-
-    select * from {{ ref('stablecoins') }}
-
-),
-
-rates as (
-
-    select * from {{ ref('int_asset_usd_rates_hourly') }}
-
-),
-
 trades_with_pair as (
 
     select
@@ -48,7 +37,6 @@ trades_with_pair as (
         pairs.symbol,
         pairs.base_asset,
         pairs.quote_asset,
-        {{ dbt.date_trunc('hour', 'trades.executed_at') }} as executed_hour,
         trades.quantity * trades.price as notional
     from trades
     left join pairs
@@ -75,23 +63,13 @@ valued as (
         trades_with_pair.fee_asset,
         trades_with_pair.executed_at,
         {{ to_day('trades_with_pair.executed_at') }} as executed_date,
-        coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as quote_usd_rate,
-        cast(trades_with_pair.notional as {{ type_double() }})
-            * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as notional_usd,
-        cast(trades_with_pair.fee_amount as {{ type_double() }})
-            * coalesce(fee_stable.usd_rate, fee_rates.usd_rate) as fee_usd,
+        quote_rates.usd_rate as quote_usd_rate,
+        cast(trades_with_pair.notional as {{ type_double() }}) * quote_rates.usd_rate as notional_usd,
+        cast(trades_with_pair.fee_amount as {{ type_double() }}) * fee_rates.usd_rate as fee_usd,
         trades_with_pair.loaded_at
     from trades_with_pair
-    left join stablecoins as quote_stable
-        on trades_with_pair.quote_asset = quote_stable.asset
-    left join rates as quote_rates
-        on trades_with_pair.quote_asset = quote_rates.asset
-        and trades_with_pair.executed_hour = quote_rates.rate_hour
-    left join stablecoins as fee_stable
-        on trades_with_pair.fee_asset = fee_stable.asset
-    left join rates as fee_rates
-        on trades_with_pair.fee_asset = fee_rates.asset
-        and trades_with_pair.executed_hour = fee_rates.rate_hour
+    {{ usd_rate_join('quote_rates', 'trades_with_pair.quote_asset', 'trades_with_pair.executed_at') }}
+    {{ usd_rate_join('fee_rates', 'trades_with_pair.fee_asset', 'trades_with_pair.executed_at') }}
 
 )
 

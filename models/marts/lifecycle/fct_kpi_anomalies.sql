@@ -15,7 +15,9 @@
 -- date spine starts at the first registration, and a year of sparse pre-launch sign-ups would
 -- make every registration and the launch itself an anomaly. Vars: anomaly_window_days,
 -- anomaly_min_history_days, anomaly_z_threshold, anomaly_min_relative_change (and
--- anomaly_metrics, the list of KPI columns scored, which defaults to the list below).
+-- anomaly_metrics, the list of KPI columns scored, which defaults to the list below). The
+-- scoring itself is the robust_anomaly_scores macro (macros/anomaly_scoring.sql), shared with
+-- fct_source_volume_anomalies.
 
 {%- set metrics = var('anomaly_metrics', [
     'active_traders',
@@ -32,9 +34,6 @@
     'kyc_approvals',
     'first_time_traders',
 ]) %}
-{%- set window_days = var('anomaly_window_days') %}
-{%- set z_threshold = var('anomaly_z_threshold') %}
-{%- set min_relative_change = var('anomaly_min_relative_change') %}
 
 with
 
@@ -66,103 +65,18 @@ daily_values as (
 
 ),
 
--- Each day paired with every earlier day of its trailing window.
-history as (
+-- History: the days with a value from the first trading day on.
+history_values as (
 
-    select
-        scored.kpi_date,
-        scored.metric_name,
-        past.metric_value as history_value
-    from daily_values as scored
-    inner join daily_values as past
-        on scored.metric_name = past.metric_name
-        and past.kpi_date < scored.kpi_date
-        and past.kpi_date >= cast({{ dbt.dateadd('day', -window_days, 'scored.kpi_date') }} as date)
-    cross join launch
-    where past.metric_value is not null
-        and past.kpi_date >= launch.first_trading_date
-
-),
-
-baselines as (
-
-    select
-        kpi_date,
-        metric_name,
-        count(*) as history_days,
-        {{ lifecycle_median('history_value') }} as baseline_value
-    from history
-    group by kpi_date, metric_name
-
-),
-
-spreads as (
-
-    select
-        history.kpi_date,
-        history.metric_name,
-        {{ lifecycle_median('abs(history.history_value - baselines.baseline_value)') }} as median_absolute_deviation,
-        avg(abs(history.history_value - baselines.baseline_value)) as mean_absolute_deviation
-    from history
-    inner join baselines
-        on history.kpi_date = baselines.kpi_date
-        and history.metric_name = baselines.metric_name
-    group by history.kpi_date, history.metric_name
-
-),
-
-scaled as (
-
-    select
-        daily_values.kpi_date,
-        daily_values.metric_name,
-        daily_values.metric_value,
-        coalesce(baselines.history_days, 0) as history_days,
-        baselines.baseline_value,
-        spreads.median_absolute_deviation,
-        {{ robust_spread(
-            'baselines.history_days',
-            'spreads.median_absolute_deviation',
-            'spreads.mean_absolute_deviation'
-        ) }} as robust_spread
+    select daily_values.*
     from daily_values
-    left join baselines
-        on daily_values.kpi_date = baselines.kpi_date
-        and daily_values.metric_name = baselines.metric_name
-    left join spreads
-        on daily_values.kpi_date = spreads.kpi_date
-        and daily_values.metric_name = spreads.metric_name
+    cross join launch
+    where daily_values.metric_value is not null
+        and daily_values.kpi_date >= launch.first_trading_date
 
 ),
 
-scored as (
-
-    select
-        *,
-        (metric_value - baseline_value) / robust_spread as robust_z_score,
-        case
-            when baseline_value <> 0 then (metric_value - baseline_value) / abs(baseline_value)
-        end as relative_change,
-        -- Half the width of the normal band: the larger of the statistical and material
-        -- limits; NULL (not scored) without a spread.
-        case
-            when robust_spread is not null then greatest(
-                {{ z_threshold }} * robust_spread,
-                {{ min_relative_change }} * abs(baseline_value)
-            )
-        end as band_half_width
-    from scaled
-
-),
-
-flagged as (
-
-    select
-        *,
-        coalesce(abs(metric_value - baseline_value) > band_half_width, false) as is_anomaly
-    from scored
-
-),
+{{ robust_anomaly_scores('daily_values', ['metric_name'], 'kpi_date', 'metric_value', 'history_values') }},
 
 final as (
 
@@ -176,14 +90,11 @@ final as (
         history_days,
         robust_z_score,
         relative_change,
-        baseline_value - band_half_width as band_lower,
-        baseline_value + band_half_width as band_upper,
+        band_lower,
+        band_upper,
         is_anomaly,
-        case
-            when is_anomaly and metric_value > baseline_value then 'spike'
-            when is_anomaly then 'drop'
-        end as anomaly_direction
-    from flagged
+        anomaly_direction
+    from anomaly_scores
 
 )
 

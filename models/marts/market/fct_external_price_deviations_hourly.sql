@@ -2,12 +2,13 @@
 -- base asset within half an hour of the candle's close: the exchange's hourly close in USD
 -- against the external reference price (SPEC section 6), and the order book beside it.
 -- exchange_close_usd = close_price (market_data_1h) * USD rate of the quote asset at the
--- candle's hour (stablecoins 1.0, else int_asset_usd_rates_hourly). External price: the
--- source's observation nearest to the close (int_external_prices_matched_hourly).
+-- candle's hour (int_asset_usd_rates_hourly through usd_rate_join: stablecoins 1.0).
+-- External price: the source's observation nearest to the close
+-- (int_external_prices_matched_hourly).
 -- deviation_bps = (exchange_close_usd - external_price_usd) / external_price_usd * 10,000;
 -- mid_deviation_bps the same for the order-book mid at the close
 -- (int_order_book_mids_matched_hourly), valued with the mid of the quote asset's USDT pair at
--- the same close (1.0 for stablecoins).
+-- the same close (a stablecoin quote at its rate of int_asset_usd_rates_hourly, 1.0).
 -- Alert: |deviation_bps| > var('external_price_deviation_alert_bps') and the book agrees
 -- (|mid_deviation_bps| past the threshold too, or no usable snapshot): a close that is only
 -- stale (no trade for a while, the market moved on) is no alert.
@@ -25,18 +26,6 @@ engine_candles as (
 pairs as (
 
     select * from {{ ref('stg_exchange__trading_pairs') }}
-
-),
-
-stablecoins as (
-
-    select * from {{ ref('stablecoins') }}
-
-),
-
-rates as (
-
-    select * from {{ ref('int_asset_usd_rates_hourly') }}
 
 ),
 
@@ -77,18 +66,15 @@ closes as (
         engine_candles.close_price,
         engine_candles.trade_count,
         engine_candles.candle_quality_flag as engine_candle_quality_flag,
-        cast(coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as {{ type_double() }})
-            as quote_usd_rate,
-        cast(coalesce(quote_stable.usd_rate, quote_mids.usd_rate) as {{ type_double() }})
-            as quote_mid_usd_rate
+        cast(quote_rates.usd_rate as {{ type_double() }}) as quote_usd_rate,
+        cast(
+            case when quote_rates.is_stablecoin then quote_rates.usd_rate else quote_mids.usd_rate end
+            as {{ type_double() }}
+        ) as quote_mid_usd_rate
     from engine_candles
     inner join pairs
         on engine_candles.pair_id = pairs.pair_id
-    left join stablecoins as quote_stable
-        on pairs.quote_asset = quote_stable.asset
-    left join rates as quote_rates
-        on pairs.quote_asset = quote_rates.asset
-        and engine_candles.opened_at = quote_rates.rate_hour
+    {{ usd_rate_join('quote_rates', 'pairs.quote_asset', 'engine_candles.opened_at') }}
     left join quote_mids
         on pairs.quote_asset = quote_mids.asset
         and engine_candles.opened_at = quote_mids.candle_hour

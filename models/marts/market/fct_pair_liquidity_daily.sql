@@ -3,9 +3,10 @@
 -- Spread statistics use the two-sided, uncrossed snapshots of the day; crossed and one-sided
 -- snapshots are counted apart. Depth is averaged over the snapshots reporting it; the USD
 -- depth values each snapshot's base-unit depth at its mid price times the quote asset's USD
--- rate of the hour (stablecoins 1.0, else int_asset_usd_rates_hourly), so pairs compare.
+-- rate of the hour (int_asset_usd_rates_hourly through usd_rate_join), so pairs compare.
 -- Volume comes from the taker fills (fct_pair_candles_daily); volume_share is the pair's share
--- of the exchange's USD volume that day. realized_volatility = standard deviation of the
+-- of the exchange's USD volume that day, as fct_pair_daily_performance states it (0 for a pair
+-- without fills that day, NULL on a day without volume). realized_volatility = standard deviation of the
 -- log returns between consecutive hourly closes of the matching engine's candles opened that
 -- day, times sqrt(24): a daily volatility (not annualised), NULL with fewer than two returns.
 -- Candles flagged in staging (impossible OHLC, another interval: SPEC section 6) are left out.
@@ -30,39 +31,34 @@ snapshots as (
 
 ),
 
-stablecoins as (
-
-    select * from {{ ref('stablecoins') }}
-
-),
-
-usd_rates as (
-
-    select * from {{ ref('int_asset_usd_rates_hourly') }}
-
-),
-
 snapshots_valued as (
 
     select
         snapshots.*,
         (snapshots.bid_depth_1_percent + snapshots.ask_depth_1_percent)
             * snapshots.mid_price
-            * coalesce(quote_stable.usd_rate, quote_rates.usd_rate) as total_depth_1_percent_usd
+            * quote_rates.usd_rate as total_depth_1_percent_usd
     from snapshots
     left join pairs
         on snapshots.pair_id = pairs.pair_id
-    left join stablecoins as quote_stable
-        on pairs.quote_asset = quote_stable.asset
-    left join usd_rates as quote_rates
-        on pairs.quote_asset = quote_rates.asset
-        and snapshots.snapshot_hour = quote_rates.rate_hour
+    {{ usd_rate_join('quote_rates', 'pairs.quote_asset', 'snapshots.snapshot_hour') }}
 
 ),
 
 daily_candles as (
 
     select * from {{ ref('fct_pair_candles_daily') }}
+
+),
+
+pair_performance as (
+
+    select
+        pair_id,
+        date_day,
+        trading_volume_usd,
+        volume_share
+    from {{ ref('fct_pair_daily_performance') }}
 
 ),
 
@@ -172,7 +168,9 @@ joined as (
         coalesce(daily_candles.volume_usd, 0) as trading_volume_usd,
         coalesce(daily_candles.trade_count, 0) as trade_count,
         coalesce(volatility_daily.hourly_return_count, 0) as hourly_return_count,
-        cast(volatility_daily.realized_volatility as {{ type_double() }}) as realized_volatility
+        cast(volatility_daily.realized_volatility as {{ type_double() }}) as realized_volatility,
+        pair_performance.volume_share as pair_volume_share,
+        sum(pair_performance.trading_volume_usd) over (partition by grid.date_day) as exchange_volume_usd
     from grid
     left join book_daily
         on grid.pair_id = book_daily.pair_id
@@ -183,16 +181,40 @@ joined as (
     left join volatility_daily
         on grid.pair_id = volatility_daily.pair_id
         and grid.date_day = volatility_daily.date_day
+    left join pair_performance
+        on grid.pair_id = pair_performance.pair_id
+        and grid.date_day = pair_performance.date_day
 
 ),
 
 final as (
 
     select
-        *,
+        date_day,
+        pair_id,
+        symbol,
+        base_asset,
+        quote_asset,
+        snapshot_count,
+        two_sided_snapshot_count,
+        crossed_snapshot_count,
+        avg_spread_bps,
+        p95_spread_bps,
+        max_spread_bps,
+        avg_bid_depth_1_percent,
+        avg_ask_depth_1_percent,
+        avg_total_depth_1_percent,
+        avg_total_depth_1_percent_usd,
+        base_volume,
+        quote_volume,
+        trading_volume_usd,
+        trade_count,
+        hourly_return_count,
+        realized_volatility,
         {{ safe_divide('crossed_snapshot_count', 'snapshot_count') }} as crossed_snapshot_rate,
-        {{ safe_divide('trading_volume_usd', 'sum(trading_volume_usd) over (partition by date_day)') }}
-            as volume_share
+        -- A pair that never traded has no row in fct_pair_daily_performance: its share is 0 on a
+        -- day the exchange traded, NULL (no share of nothing) on a day it did not.
+        coalesce(pair_volume_share, case when exchange_volume_usd > 0 then 0 end) as volume_share
     from joined
 
 )
