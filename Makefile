@@ -11,7 +11,7 @@ export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install pipeline simulate validate-landing load build score forecast evaluate dagster dashboard screenshots browser bq-emulator bench-ingest test lint docs clean
+.PHONY: help install pipeline simulate validate-landing load build score forecast evaluate report dagster dashboard screenshots browser bq-emulator bench-ingest test lint docs clean
 
 # The descriptions name variables as $(NAME); help prints their values instead.
 help:  ## list the targets
@@ -28,8 +28,13 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install -q --python $(PY) -r requirements.lock -e '.[dev]'
 	touch $@
 
-pipeline: install  ## simulate an exchange, load it, build and test every model (SCALE=tiny|small|medium|large)
-	$(MAKE) simulate load build score forecast
+# The pipeline is Dagster's daily_full_build job run in this process (orchestration/pipeline.py):
+# a line per step and a summary. With DAGSTER_HOME set the run is recorded in that instance
+# (make dagster shows it); without, in memory. `make build` is the fast dbt-only path.
+pipeline: install  ## simulate an exchange, then load, build, test, score and forecast it through Dagster (SCALE=tiny|small|medium|large)
+	$(MAKE) simulate
+	@if [ -n "$$DAGSTER_HOME" ]; then $(PY) -m orchestration.instance --home "$$DAGSTER_HOME"; fi
+	$(PY) -m orchestration.pipeline --job daily_full_build
 	@# What dbt's warnings are (the simulator's planted cases), where marts, docs and dashboard are.
 	@$(PY) scripts/pipeline_summary.py --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
 	@echo "Try:"
@@ -59,8 +64,13 @@ forecast: install  ## forecast revenue (next 30 days, next month) and write mart
 evaluate: install  ## print the churn model and anomaly detection evaluation report
 	$(PY) -m predictive evaluate --warehouse $(EXCHANGE_WAREHOUSE) --landing $(EXCHANGE_LANDING_DIR)
 
-dagster: install  ## the Dagster UI on 127.0.0.1:3000 (assets, schedules, sensors, checks)
-	mkdir -p data/dagster_home && cp -n orchestration/dagster.yaml data/dagster_home/
+# DATE=YYYY-MM-DD reports that day instead of the last one.
+report: install  ## write the executive report (HTML) of the last day of $(EXCHANGE_WAREHOUSE) to data/reports (DATE=YYYY-MM-DD for another day)
+	$(PY) -m orchestration.executive_report --warehouse $(EXCHANGE_WAREHOUSE) $(if $(DATE),--date $(DATE))
+
+# PostgreSQL run storage when EXCHANGE_DAGSTER_POSTGRES_URL is set, SQLite otherwise (docs/deployment.md).
+dagster: install  ## the Dagster UI and daemon on 127.0.0.1:3000 (assets, schedules, sensors, checks)
+	$(PY) -m orchestration.instance --home data/dagster_home
 	DAGSTER_HOME=$(CURDIR)/data/dagster_home env --default-signal=TERM,INT \
 		$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 

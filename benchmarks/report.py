@@ -11,6 +11,7 @@ LABELS = {
     "build": "full dbt build",
     "build_floor": "build floor: kpi_floor.sql",
     "dashboard": "dashboard queries (all runs)",
+    "report": "executive report (HTML, last day)",
     "inc_load_prefix": "increment: load all but last day",
     "inc_dbt_parse": "increment: dbt parse",
     "inc_build_prefix": "increment: build all but last day",
@@ -61,6 +62,8 @@ def _note(name: str, stage: dict) -> str:
         return f"query {d.get('seconds', 0):.2f} s; {d.get('days')} days; {verdict}"
     if name == "load" and d:
         return f"{d.get('files_loaded')} files, {d.get('rows_quarantined')} rows quarantined"
+    if name == "report" and d:
+        return f"{d.get('file')}, {d.get('bytes', 0) / 1e3:,.0f} kB (target: under 2 hours)"
     if name in ("inc_load_day", "inc_load_prefix", "simulate") and d:
         return ", ".join(f"{k} {v}" for k, v in d.items())
     return ""

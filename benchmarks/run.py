@@ -11,6 +11,8 @@ the process tree, peak RSS of the tree sampled every 0.1 s):
 5. ``build_floor``: ``kpi_floor.sql``, the daily KPI table straight from raw in one statement
    (the build's floor), checked against ``marts.fct_daily_exchange_kpis``;
 6. ``dashboard``: the dashboard queries on the marts, read-only, median of several runs;
+6b. ``report``: the executive report of the last day (``python -m orchestration.executive_report``,
+   read-only; docs/report.md): the figure for "reports in under 2 hours";
 7. the daily increment: a second warehouse gets every landing file but the last day's
    (``inc_load_prefix``, ``inc_build_prefix``), then the last day's files arrive and
    ``inc_load_day`` + ``inc_build_day`` run: a day's cost. The prefix's rows are stamped as
@@ -72,6 +74,7 @@ STAGES = (
     "build",
     "build_floor",
     "dashboard",
+    "report",
     "incremental",
     "dagster",
 )
@@ -494,6 +497,31 @@ def run(args: argparse.Namespace) -> dict:
             check=False,
         )
         m.details = _json_tail(stdout) if m.returncode == 0 else m.details
+        record(m)
+
+    if "report" not in skip:
+        report_out = out / "report"
+        m, stdout = measure(
+            "report",
+            [
+                PY,
+                "-m",
+                "orchestration.executive_report",
+                "--warehouse",
+                str(warehouse),
+                "--out",
+                str(report_out),
+            ],
+            env,
+            logs,
+            check=False,
+        )
+        if m.returncode == 0:
+            written = sorted(report_out.glob("exec_report_*.html"))
+            m.details = {
+                "file": written[-1].name if written else None,
+                "bytes": written[-1].stat().st_size if written else 0,
+            }
         record(m)
 
     if "incremental" not in skip:

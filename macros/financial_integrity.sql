@@ -7,7 +7,8 @@
     recorded first) then fails the command, once everything is built, when any of them warned,
     failed or errored: `dbt build` and `dbt test` exit non-zero and name the tests.
 
-    With the environment variable EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN=false the hook only logs
+    Under Dagster (dagster-dbt sets DAGSTER_DBT_CLI=true in dbt's environment), or with the
+    environment variable EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN=false, the hook only logs
     them: Dagster's runs (orchestration/assets/dbt.py), where the failed asset checks, the
     critical data-quality alerts sent to the webhook and the daily report carry the failure, and
     a failed dbt step would stop the steps after it from sending those alerts. -#}
@@ -25,7 +26,8 @@
         {%- if failed -%}
             {%- set message = 'Financial integrity (SPEC section 7) broken: ' ~ failed | join('; ')
                 ~ '. The compliance marts were built; failing rows are stored in the test audit schema.' -%}
-            {%- if env_var('EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN', 'true') | lower not in ('false', '0', 'no') -%}
+            {%- set fail_default = 'false' if env_var('DAGSTER_DBT_CLI', '') == 'true' else 'true' -%}
+            {%- if env_var('EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN', fail_default) | lower not in ('false', '0', 'no') -%}
                 {{ exceptions.raise_compiler_error(message) }}
             {%- else -%}
                 {{ log(message, info=true) }}

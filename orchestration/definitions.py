@@ -12,6 +12,7 @@ import dagster as dg
 from orchestration.assets import ASSETS
 from orchestration.checks import CHECKS
 from orchestration.jobs import JOBS
+from orchestration.pipeline import PROGRESS_LOGGER, progress_logger
 from orchestration.resources import default_resources
 from orchestration.schedules import SCHEDULES
 from orchestration.sensors import SENSORS
@@ -20,5 +21,10 @@ defs = dg.Definitions.merge(
     dg.Definitions(assets=ASSETS),
     dg.Definitions(asset_checks=CHECKS),
     dg.Definitions(jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS),
-    dg.Definitions(resources=default_resources(), executor=dg.in_process_executor),
+    dg.Definitions(
+        resources=default_resources(),
+        executor=dg.in_process_executor,
+        # Dagster's console logger; make pipeline's line per step (orchestration/pipeline.py).
+        loggers={**dg.default_loggers(), PROGRESS_LOGGER: progress_logger},
+    ),
 )

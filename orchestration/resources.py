@@ -71,18 +71,11 @@ class WarehouseResource(dg.ConfigurableResource):
         ) as con:
             yield con
 
-    @contextlib.contextmanager
-    def dbt_environment(self) -> Iterator[None]:
-        """Point dbt (profiles.yml) at this warehouse while a dbt command runs."""
-        saved = os.environ.get("EXCHANGE_WAREHOUSE")
-        os.environ["EXCHANGE_WAREHOUSE"] = str(self.resolved_path())
-        try:
-            yield
-        finally:
-            if saved is None:
-                os.environ.pop("EXCHANGE_WAREHOUSE", None)
-            else:
-                os.environ["EXCHANGE_WAREHOUSE"] = saved
+    def dbt_vars(self) -> dict[str, str]:
+        """The dbt vars that point dbt at this warehouse: ``exchange_warehouse`` (read by
+        profiles.yml before ``EXCHANGE_WAREHOUSE``) when a path is configured; none otherwise,
+        as dbt then reads the same environment variable this resource defaults from."""
+        return {"exchange_warehouse": str(self.resolved_path())} if self.path else {}
 
 
 class LandingResource(dg.ConfigurableResource):

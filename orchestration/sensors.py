@@ -6,6 +6,12 @@ ignored) and asks for a ``load_landing`` run of the tables that have files it ha
 Its cursor is the set of files seen (those still in the landing directory, so it stays as
 small as the directory). A file younger than ``EXCHANGE_LANDING_SETTLE_SECONDS`` (default 5)
 waits for the next tick: it may still be being written.
+
+``landing_files_sensor`` starts RUNNING (a file dropped in the landing directory is loaded
+once the daemon runs: ``dagster dev`` or ``dagster-daemon run``); ``landing_freshness_sensor``
+starts stopped, as a simulated or archived landing directory is stale by design: turn it on in
+the UI or with ``dagster sensor start -m orchestration.definitions landing_freshness_sensor``
+(docs/deployment.md).
 """
 
 import hashlib
@@ -67,6 +73,7 @@ def new_files_request(present: list[str], cursor: str | None) -> tuple[dg.RunReq
 @dg.sensor(
     job=load_landing_job,
     minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts a load when new files appear in the landing directory "
     "($EXCHANGE_LANDING_DIR).",
 )

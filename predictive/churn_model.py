@@ -8,15 +8,18 @@ days) when the data are long enough, else the longest horizon that fits (see `pl
 
 Backtest (time-based split): train on cutoff C1, evaluate on C2 = C1 + H, whose label window
 [C2 + 1, C2 + H] ends on the last day of data E. C1's labels are all known by C2, as they
-would be in production. The production model is refitted on C2 (the latest cutoff with a known
-label) and scores every user active on E; `write_predictions` replaces
+would be in production. Training stacks C1 with the weekly snapshots before it that keep ten
+days of history (`training_cutoffs`): more examples of the same users in other states. The
+production model is refitted on C2 (the latest cutoff with a known label) and the snapshots
+before it, and scores every user active on E; `write_predictions` replaces
 `marts.fct_churn_predictions` in one transaction.
 
 Two candidate models (a logistic regression and a gradient-boosted HistGradientBoosting
-classifier) are compared on a stratified validation split of the training cutoff's users; the
-better one scores (`select_model`). The backtest measures both, the recency rule (days since
-the last fill) and the majority baseline with ROC-AUC, top-decile precision and recall, the
-Brier score and a lift table (`marts.fct_churn_model_evaluation`, issue 20 item 5).
+classifier) are compared on a validation split of the training users (a quarter of them, by
+user, stratified on the label); the better one scores (`select_model`). The backtest
+measures both, the recency rule (days since the last fill) and the majority baseline with
+ROC-AUC, top-decile precision and recall, the Brier score and a lift table
+(`marts.fct_churn_model_evaluation`, issue 20 item 5).
 
 This is an orchestrated Python step, not a dbt Python model: dbt-postgres has no Python
 models, and the backtest needs features at several cutoffs in one process.
@@ -35,7 +38,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -82,6 +85,11 @@ FEATURES = [
     "withdrawal_share_30d",
     "deposit_count_30d",
     "withdrawal_count_30d",
+    # Losses and refused withdrawals: the 30 days' fills marked to the cutoff's last price,
+    # and the withdrawals that failed (the transaction status 'failed').
+    "signed_log_trading_pnl_30d_usd",
+    "trading_return_30d",
+    "failed_withdrawals_30d",
 ]
 
 FEATURE_SQL = """
@@ -125,7 +133,58 @@ per_user as (
 
 ),
 
--- Deposits and withdrawals of the last 30 days (completed only: they move balances).
+-- Deposits and withdrawals of the last 30 days (completed only: they move balances), and
+-- the withdrawals that failed.
+failed as (
+
+    select
+        user_id,
+        count(*) as failed_withdrawals_30d
+    from marts.fct_transactions
+    where transaction_type = 'withdrawal'
+        and transaction_status = 'failed'
+        and created_date <= $cutoff
+        and created_date > $cutoff - 30
+    group by user_id
+
+),
+
+-- Trading P&L of the last 30 days' fills, marked to each pair's last fill price on or before
+-- the cutoff: a buy gains when the price rose since, a sell when it fell; less the fees. The
+-- price ratio is in the quote asset, so the USD notional scales it.
+last_price as (
+
+    select
+        pair_id,
+        arg_max(price, executed_at) as last_price
+    from marts.fct_trades
+    where executed_date <= $cutoff
+    group by pair_id
+
+),
+
+pnl as (
+
+    select
+        trades.user_id,
+        sum(
+            case
+                when trades.side = 'buy'
+                    then trades.notional_usd * (last_price.last_price / trades.price - 1)
+                else trades.notional_usd * (1 - last_price.last_price / trades.price)
+            end
+            - coalesce(trades.fee_usd, 0)
+        ) as trading_pnl_30d_usd
+    from marts.fct_trades as trades
+    inner join last_price
+        on trades.pair_id = last_price.pair_id
+    where trades.executed_date <= $cutoff
+        and trades.executed_date > $cutoff - 30
+        and trades.price > 0
+    group by trades.user_id
+
+),
+
 flows as (
 
     select
@@ -172,7 +231,9 @@ select
     coalesce(flows.withdrawal_count_30d, 0) as withdrawal_count_30d,
     coalesce(logins.logins_7d, 0) as logins_7d,
     coalesce(logins.logins_30d, 0) as logins_30d,
-    logins.last_login_date
+    logins.last_login_date,
+    coalesce(failed.failed_withdrawals_30d, 0) as failed_withdrawals_30d,
+    coalesce(pnl.trading_pnl_30d_usd, 0) as trading_pnl_30d_usd
 from per_user
 left join marts.dim_users as users
     on per_user.user_id = users.user_id
@@ -180,6 +241,10 @@ left join flows
     on per_user.user_id = flows.user_id
 left join logins
     on per_user.user_id = logins.user_id
+left join failed
+    on per_user.user_id = failed.user_id
+left join pnl
+    on per_user.user_id = pnl.user_id
 -- The population: users active on the cutoff day (a fill in [C - 29, C]).
 where per_user.last_fill_date > $cutoff - 30
 """
@@ -307,6 +372,11 @@ def build_features(con: duckdb.DuckDBPyConnection, cutoff: dt.date) -> pd.DataFr
     frame["withdrawal_share_30d"] = np.where(
         flows > 0, frame["withdrawals_30d_usd"].astype(float) / flows.where(flows > 0, 1), 0.5
     )
+    pnl = frame["trading_pnl_30d_usd"].astype(float)
+    frame["signed_log_trading_pnl_30d_usd"] = np.sign(pnl) * np.log1p(pnl.abs())
+    frame["trading_return_30d"] = pnl / np.maximum(
+        1.0, frame["volume_30d_usd"].astype(float).clip(lower=0)
+    )
     for column in FEATURES:
         frame[column] = frame[column].astype(float)
     return frame
@@ -320,6 +390,39 @@ def attach_labels(
     labelled = frame.copy()
     labelled["churned"] = (~labelled["user_id"].isin(set(retained))).astype(int)
     return labelled
+
+
+# Training stacks snapshots: the latest labelled cutoff and earlier ones a week apart (as long
+# as MIN_HISTORY_DAYS of data lie before them), so the model learns from several states of the
+# same users instead of one; at most TRAINING_SNAPSHOTS of them.
+TRAINING_STEP_DAYS = 7
+TRAINING_SNAPSHOTS = 6
+
+
+def training_cutoffs(plan: CutoffPlan, latest: dt.date) -> list[dt.date]:
+    """`latest` and the cutoffs a week apart before it that keep the plan's minimum history
+    (every label window [c + 1, c + H] ends by latest + H, so no label looks past it)."""
+    span = (plan.last_date - plan.first_date).days + 1
+    history = min(MIN_HISTORY_DAYS, max(1, span // 3))
+    earliest = plan.first_date + dt.timedelta(days=history - 1)
+    cutoffs = []
+    cutoff = latest
+    while cutoff >= earliest and len(cutoffs) < TRAINING_SNAPSHOTS:
+        cutoffs.append(cutoff)
+        cutoff -= dt.timedelta(days=TRAINING_STEP_DAYS)
+    return cutoffs or [latest]
+
+
+def training_frame(
+    con: duckdb.DuckDBPyConnection, cutoffs: list[dt.date], horizon_days: int
+) -> pd.DataFrame:
+    """The labelled snapshots of `cutoffs`, stacked (column `cutoff`)."""
+    frames = []
+    for cutoff in cutoffs:
+        frame = attach_labels(con, build_features(con, cutoff), cutoff, horizon_days)
+        frame["cutoff"] = cutoff
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 MODEL_KINDS = ("logreg", "gbm")
@@ -382,15 +485,21 @@ def fit(frame: pd.DataFrame, kind: str = "logreg") -> Pipeline:
 def select_model(frame: pd.DataFrame) -> tuple[str, dict[str, float | None]]:
     """The candidate with the best ROC-AUC on a stratified validation split of `frame`.
 
-    Each candidate is fitted on the other 75% of the users. Too few users of either label
-    for a split: the logistic regression, the simpler model, and no validation figures.
+    The split is by user (a quarter of the users, every snapshot of theirs, stratified on
+    the label): a user seen in training is never validated on. Each candidate is fitted on
+    the other users. Too few users of either label for a split: the logistic regression, the
+    simpler model, and no validation figures.
     """
     labels = _check_labels(frame)
     if min(labels.sum(), labels.size - labels.sum()) < 10:
         return "logreg", {kind: None for kind in MODEL_KINDS}
-    train, valid = train_test_split(
-        frame, test_size=VALIDATION_FRACTION, stratify=labels, random_state=SEED
+    folds = StratifiedGroupKFold(
+        n_splits=round(1 / VALIDATION_FRACTION), shuffle=True, random_state=SEED
     )
+    train_index, valid_index = next(folds.split(frame, labels, groups=frame["user_id"]))
+    train, valid = frame.iloc[train_index], frame.iloc[valid_index]
+    if valid["churned"].nunique() < 2 or train["churned"].nunique() < 2:
+        return "logreg", {kind: None for kind in MODEL_KINDS}
     aucs: dict[str, float | None] = {}
     for kind in MODEL_KINDS:
         model = fit(train, kind)
@@ -490,6 +599,8 @@ class ChurnEvaluation:
     # majority baseline (a constant score: the training churn rate).
     scorers: dict[str, ScoreMetrics] = field(default_factory=dict)
     lift: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    # The snapshots stacked for training (latest first); train_users counts their rows.
+    train_cutoffs: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         result = asdict(self)
@@ -507,9 +618,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: CutoffPlan | None = None) -> 
     score the later one, and measure every scorer against its labels."""
     if plan is None:
         plan = plan_cutoffs(*data_bounds(con))
-    train = attach_labels(
-        con, build_features(con, plan.train_cutoff), plan.train_cutoff, plan.horizon_days
-    )
+    train_cutoffs = training_cutoffs(plan, plan.train_cutoff)
+    train = training_frame(con, train_cutoffs, plan.horizon_days)
     held_out = attach_labels(
         con, build_features(con, plan.eval_cutoff), plan.eval_cutoff, plan.horizon_days
     )
@@ -535,6 +645,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, plan: CutoffPlan | None = None) -> 
         plan=plan,
         train_users=len(train),
         train_churn_rate=train_rate,
+        train_cutoffs=[str(c) for c in train_cutoffs],
         eval_users=len(held_out),
         eval_churned=int(labels.sum()),
         eval_churn_rate=churn_rate,
@@ -572,9 +683,7 @@ def predict(
     """Refit on the latest labelled cutoff and score every user active on the last day of data."""
     if plan is None:
         plan = plan_cutoffs(*data_bounds(con))
-    train = attach_labels(
-        con, build_features(con, plan.eval_cutoff), plan.eval_cutoff, plan.horizon_days
-    )
+    train = training_frame(con, training_cutoffs(plan, plan.eval_cutoff), plan.horizon_days)
     kind, _ = select_model(train)
     model = fit(train, kind)
     current = build_features(con, plan.last_date)
@@ -752,6 +861,32 @@ def write_evaluation(con: duckdb.DuckDBPyConnection, evaluation: ChurnEvaluation
     return len(evaluation.scorers)
 
 
+# Churners in training below which the models are not expected to beat a one-feature rule.
+FEW_TRAINING_CHURNERS = 200
+
+
+def verdict(evaluation: ChurnEvaluation) -> str:
+    """One sentence: does the chosen model beat the recency rule on the held-out cutoff, and
+    if not, the likely reason that the figures show."""
+    model, rule = evaluation.model.roc_auc, evaluation.recency_rule.roc_auc
+    if model is None or rule is None:
+        return "verdict: no ROC-AUC on the held-out cutoff (one label only)"
+    gain = model - rule
+    churners = round(evaluation.train_churn_rate * evaluation.train_users)
+    text = (
+        f"verdict: the chosen model ({evaluation.chosen_model}) "
+        f"{'beats' if gain > 0 else 'does not beat'} the recency rule: ROC-AUC {model:.3f} "
+        f"against {rule:.3f} ({gain:+.3f}); the majority baseline 0.500"
+    )
+    if gain <= 0 and churners < FEW_TRAINING_CHURNERS:
+        text += (
+            f". Why not: {churners} churners in {evaluation.train_users} training rows "
+            f"({len(evaluation.train_cutoffs) or 1} snapshot(s)) are too few for the richer "
+            "features to add to days since the last fill, which alone ranks this data well"
+        )
+    return text
+
+
 def format_report(evaluation: ChurnEvaluation) -> str:
     plan = evaluation.plan
 
@@ -764,8 +899,9 @@ def format_report(evaluation: ChurnEvaluation) -> str:
         f"  data: {plan.first_date} to {plan.last_date}; {plan.note}",
         f"  label: churned = no fill in [C + 1, C + {plan.horizon_days}]; "
         "population: users with a fill in [C - 29, C]",
-        f"  train cutoff C1 = {plan.train_cutoff}: {evaluation.train_users} users, "
-        f"churn rate {evaluation.train_churn_rate:.3f}",
+        f"  train cutoff C1 = {plan.train_cutoff}, stacked with "
+        f"{len(evaluation.train_cutoffs) - 1} earlier weekly snapshot(s): "
+        f"{evaluation.train_users} user snapshots, churn rate {evaluation.train_churn_rate:.3f}",
         f"  evaluation cutoff C2 = {plan.eval_cutoff}: {evaluation.eval_users} users, "
         f"{evaluation.eval_churned} churned (rate {evaluation.eval_churn_rate:.3f})",
         f"  chosen model: {evaluation.chosen_model} (validation ROC-AUC on 25% of C1's users: "
@@ -799,4 +935,5 @@ def format_report(evaluation: ChurnEvaluation) -> str:
             f"{name} {value:+.3f}" for name, value in evaluation.feature_importance
         )
         lines.append(f"  strongest logreg features (standardised coefficient): {strongest}")
+    lines.append(f"  {verdict(evaluation)}")
     return "\n".join(lines)

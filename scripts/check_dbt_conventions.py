@@ -103,78 +103,109 @@ def check_manifest(manifest_dict: dict[str, Any]) -> list[Violation]:
         directory = PurePosixPath(node.original_file_path).parent
 
         if uid not in has_combination and not (unique_columns[uid] & not_null_columns[uid]):
-            violations.append(Violation(
-                "primary_key", name,
-                "no primary-key test: add unique and not_null on its key column, or "
-                "unique_combination_of_columns on its key columns",
-            ))
+            violations.append(
+                Violation(
+                    "primary_key",
+                    name,
+                    "no primary-key test: add unique and not_null on its key column, or "
+                    "unique_combination_of_columns on its key columns",
+                )
+            )
 
         for prefix_layer, prefixes in LAYER_PREFIXES.items():
             if name.startswith(prefixes) and layer != prefix_layer:
-                violations.append(Violation(
-                    "layer_naming", name,
-                    f"a {'/'.join(prefixes)} model belongs in models/{prefix_layer}, "
-                    f"not {directory}",
-                ))
+                violations.append(
+                    Violation(
+                        "layer_naming",
+                        name,
+                        f"a {'/'.join(prefixes)} model belongs in models/{prefix_layer}, "
+                        f"not {directory}",
+                    )
+                )
         if layer and not name.startswith(LAYER_PREFIXES[layer]):
-            violations.append(Violation(
-                "layer_naming", name,
-                f"a model in models/{layer} is named {' or '.join(LAYER_PREFIXES[layer])}...",
-            ))
+            violations.append(
+                Violation(
+                    "layer_naming",
+                    name,
+                    f"a model in models/{layer} is named {' or '.join(LAYER_PREFIXES[layer])}...",
+                )
+            )
 
         expected_yaml = directory / f"_{directory.name}__models.yml"
         patch = (node.patch_path or "").split("://", 1)[-1]
         if PurePosixPath(patch) != expected_yaml:
-            violations.append(Violation(
-                "yaml_per_folder", name,
-                f"documented in {patch or 'no YAML file'}, expected {expected_yaml}",
-            ))
+            violations.append(
+                Violation(
+                    "yaml_per_folder",
+                    name,
+                    f"documented in {patch or 'no YAML file'}, expected {expected_yaml}",
+                )
+            )
 
         parents = node.depends_on.nodes or []
         if layer == "intermediate":
             for parent in parents:
                 if parent in models and _layer(models[parent].path) == "marts":
-                    violations.append(Violation(
-                        "intermediate_reads_mart", name,
-                        f"reads the mart {models[parent].name}: move the shared logic into an "
-                        "intermediate model that both read",
-                    ))
+                    violations.append(
+                        Violation(
+                            "intermediate_reads_mart",
+                            name,
+                            f"reads the mart {models[parent].name}: move the shared logic into an "
+                            "intermediate model that both read",
+                        )
+                    )
         if layer != "staging":
             for parent in parents:
                 if parent.startswith("source."):
-                    violations.append(Violation(
-                        "source_outside_staging", name,
-                        f"reads {parent.removeprefix('source.').split('.', 1)[1]} with source(): "
-                        "read it through a staging model",
-                    ))
+                    violations.append(
+                        Violation(
+                            "source_outside_staging",
+                            name,
+                            f"reads {parent.removeprefix('source.').split('.', 1)[1]} with "
+                            "source(): read it through a staging model",
+                        )
+                    )
 
         calls_window = PARTITION_MACRO in (node.raw_code or "")
         tagged = PARTITIONED_TAG in (node.tags or [])
         if calls_window and not tagged:
-            violations.append(Violation(
-                "daily_partitioned_tag", name,
-                f"selects rows with incremental_window() but lacks the tag {PARTITIONED_TAG}",
-            ))
+            violations.append(
+                Violation(
+                    "daily_partitioned_tag",
+                    name,
+                    f"selects rows with incremental_window() but lacks the tag {PARTITIONED_TAG}",
+                )
+            )
         if tagged and not (calls_window and _value(node.config, "materialized") == "incremental"):
-            violations.append(Violation(
-                "daily_partitioned_tag", name,
-                f"tagged {PARTITIONED_TAG} but is not an incremental model reading its rows "
-                "with incremental_window()",
-            ))
+            violations.append(
+                Violation(
+                    "daily_partitioned_tag",
+                    name,
+                    f"tagged {PARTITIONED_TAG} but is not an incremental model reading its rows "
+                    "with incremental_window()",
+                )
+            )
 
         if uid in exposed and layer == "marts":
             contract = getattr(node.config, "contract", None)
             if not (contract and contract.enforced):
-                violations.append(Violation(
-                    "mart_contract", name,
-                    "an exposure reads it: set config contract: {enforced: true}",
-                ))
+                violations.append(
+                    Violation(
+                        "mart_contract",
+                        name,
+                        "an exposure reads it: set config contract: {enforced: true}",
+                    )
+                )
             else:
                 untyped = sorted(c for c, col in node.columns.items() if not col.data_type)
                 if untyped:
-                    violations.append(Violation(
-                        "mart_contract", name, f"columns without data_type: {', '.join(untyped)}",
-                    ))
+                    violations.append(
+                        Violation(
+                            "mart_contract",
+                            name,
+                            f"columns without data_type: {', '.join(untyped)}",
+                        )
+                    )
 
     for test in manifest.unit_tests.values():
         model = next((models[uid] for uid in test.depends_on.nodes or [] if uid in models), None)
@@ -183,10 +214,13 @@ def check_manifest(manifest_dict: dict[str, Any]) -> list[Violation]:
         directory = PurePosixPath(model.original_file_path).parent
         expected = directory / f"_{directory.name}__unit_tests.yml"
         if PurePosixPath(test.original_file_path) != expected:
-            violations.append(Violation(
-                "yaml_per_folder", test.name,
-                f"unit test of {model.name} in {test.original_file_path}, expected {expected}",
-            ))
+            violations.append(
+                Violation(
+                    "yaml_per_folder",
+                    test.name,
+                    f"unit test of {model.name} in {test.original_file_path}, expected {expected}",
+                )
+            )
     return sorted(violations)
 
 

@@ -115,4 +115,3 @@ def _read_holder(path: Path) -> str:
         f"pid {info.get('pid')} on {info.get('host')} since {info.get('since')}: "
         f"{info.get('command', '')}"
     )
-

@@ -57,6 +57,16 @@ def _fraction(value: str) -> float:
     return number
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError(
+            "write it as YYYY-MM-DD (the first day of history), or unset it to start at the "
+            "first day of the data"
+        ) from None
+
+
 def _flag(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -183,11 +193,20 @@ class Settings:
         "Dagster sensor",
         _non_negative,
     )
-    partitions_start: str = _setting(
+    partitions_start: dt.date | None = _setting(
         "EXCHANGE_PARTITIONS_START",
-        "2026-08-01",
+        None,
         "first daily partition (YYYY-MM-DD)",
         "Dagster",
+        _date,
+        shown="first day of the data",
+    )
+    dagster_postgres_url: str | None = _setting(
+        "EXCHANGE_DAGSTER_POSTGRES_URL",
+        None,
+        "Dagster run storage in PostgreSQL (`postgresql+psycopg2://...`; unset: SQLite)",
+        "Dagster instance",
+        secret=True,
     )
     gx_sample_rows: int = _setting(
         "EXCHANGE_GX_SAMPLE_ROWS",

@@ -125,8 +125,9 @@ class LoadReport:
     @property
     def is_empty(self) -> bool:
         """No file at all in the landing directory: a wrong path, or nothing simulated yet."""
-        return not (self.files_loaded or self.files_skipped or self.files_rejected
-                    or self.files_ignored)
+        return not (
+            self.files_loaded or self.files_skipped or self.files_rejected or self.files_ignored
+        )
 
     def empty_warning(self) -> str:
         return (

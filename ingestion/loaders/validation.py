@@ -45,7 +45,6 @@ TYPE_LABELS = {
 REASON_VALUE_CHARS = 80
 
 
-
 @dataclass(frozen=True)
 class TimeBounds:
     """Event times a load accepts: from ``earliest`` to ``latest`` (both UTC, without zone).

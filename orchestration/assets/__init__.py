@@ -9,7 +9,12 @@ from orchestration.assets.dbt import (
     dbt_upstream_models,
 )
 from orchestration.assets.landing import LANDING_KEYS, TABLE_KEYS, landing_tables
-from orchestration.assets.predictions import PREDICTIONS_KEY, churn_predictions
+from orchestration.assets.predictions import (
+    PREDICTIONS_KEY,
+    churn_model_evaluation,
+    churn_predictions,
+    revenue_forecast,
+)
 from orchestration.assets.report import REPORT_KEY, daily_report
 
 # Tables synced by Airbyte (docs/airbyte.md) are the sync's assets, not the file loader's.
@@ -17,6 +22,8 @@ ASSETS = [
     without_airbyte_tables(landing_tables, AIRBYTE_CONNECTIONS),
     *DBT_ASSETS,
     churn_predictions,
+    churn_model_evaluation,
+    revenue_forecast,
     alert_notifications,
     daily_report,
     *([airbyte_syncs] if airbyte_syncs else []),

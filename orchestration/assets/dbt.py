@@ -21,14 +21,23 @@ tests only its days: each of its dbt steps, the unpartitioned ones too, gets the
 large event models and the financial-integrity checks read the run's window, not all history.
 The daily full build, over every partition, tests all history.
 
-Dagster's dbt runs leave dbt's unit tests to CI (``make test``). Data tests run with
-``DBT_INDIRECT_SELECTION=buildable``: only in a step where every model a test reads is built
-or upstream of what is built (``eager``, dbt's default, would run a relationships test between
-a staging model and a mart in the staging step, before the mart exists).
+A run without a partition (``dagster job execute -j daily_full_build`` with no partition tags,
+or a plain materialization) builds the incremental facts over all history, like ``dbt build``.
 
-A broken financial invariant (the dbt tests tagged ``financial_integrity``, SPEC section 7) does
-not fail the dbt step: dbt runs with ``EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN=false``, which keeps
-its on-run-end hook from failing the command (macros/financial_integrity.sql), so the steps
+Dagster's dbt runs leave dbt's unit tests to CI (``make test``). Data tests run with
+``--indirect-selection buildable``: only in a step where every model a test reads is built
+or upstream of what is built (``eager``, dbt's default, would run a relationships test between
+a staging model and a mart in the staging step, before the mart exists). When a run leaves out
+some checks of the assets it builds, dagster-dbt names the tests itself and turns indirect
+selection off, and the flag is not passed.
+
+The dbt subprocess gets what it needs as arguments, never through this process's environment:
+the warehouse of the resource, when configured (``WarehouseResource.path``), as the dbt var
+``exchange_warehouse`` that profiles.yml reads before ``EXCHANGE_WAREHOUSE``.
+
+A broken financial invariant (the dbt tests tagged ``financial_integrity``)
+does not fail the dbt step: dagster-dbt sets ``DAGSTER_DBT_CLI=true`` in dbt's environment, and
+then the on-run-end hook only logs (macros/financial_integrity.sql), so the steps
 after dbt still run and send the critical data-quality alerts of ``fct_compliance_alerts`` to
 the webhook and into the daily report. The failure shows as failed asset checks and an error in
 the step's log. Any other dbt error fails the step as before.
@@ -38,8 +47,6 @@ so the loader assets, keyed like the sources, connect to staging: lineage runs u
 the landing files to the marts. Each dbt command holds the warehouse lock (one writer at a time).
 """
 
-import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -136,18 +143,14 @@ def financial_integrity_failures(
     return failed
 
 
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _every_check_of_the_selected_assets(context: dg.AssetExecutionContext) -> bool:
+    """True unless the run leaves out a check of an asset it builds (then dagster-dbt selects
+    the tests by name with indirect selection ``empty``, and no flag may override that)."""
+    selected = context.selected_asset_keys
+    every_check = {
+        spec.key for spec in context.assets_def.check_specs if spec.asset_key in selected
+    }
+    return every_check <= set(context.selected_asset_check_keys)
 
 
 def _run_dbt(
@@ -156,21 +159,18 @@ def _run_dbt(
     warehouse: WarehouseResource,
     dbt_vars: Mapping[str, Any] | None,
 ) -> Iterator[Any]:
-    args = dbt_build_args({**test_vars_of_run(context.run.tags), **(dbt_vars or {})})
+    dbt_vars = {**test_vars_of_run(context.run.tags), **(dbt_vars or {}), **warehouse.dbt_vars()}
+    args = dbt_build_args(dbt_vars)
+    if _every_check_of_the_selected_assets(context):
+        args += ["--indirect-selection", INDIRECT_SELECTION]
     context.log.info(f"dbt {' '.join(args)} (waiting for the warehouse lock if held)")
-    with (
-        warehouse.lock(),
-        warehouse.dbt_environment(),
-        _environment(
-            DBT_INDIRECT_SELECTION=INDIRECT_SELECTION, EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN="false"
-        ),
-    ):
+    with warehouse.lock():
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream()
     failed = financial_integrity_failures(invocation.get_artifact("run_results.json"), MANIFEST)
     if failed:
         context.log.error(
-            "Financial integrity broken (SPEC section 7): "
+            "Financial integrity broken: "
             + "; ".join(failed)
             + ". The compliance marts were built; the critical data-quality alerts go to the "
             "webhook and the daily report."
@@ -230,11 +230,13 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
     def dbt_incremental_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
-        keys = context.partition_key_range
-        dbt_vars = {
-            **dbt_vars_for_partition_range(keys.start, keys.end),
-            **dbt_test_vars_for_partition_range(keys.start, keys.end),
-        }
+        dbt_vars = None  # no partition: all history
+        if context.has_partition_key_range:
+            keys = context.partition_key_range
+            dbt_vars = {
+                **dbt_vars_for_partition_range(keys.start, keys.end),
+                **dbt_test_vars_for_partition_range(keys.start, keys.end),
+            }
         yield from _run_dbt(context, dbt, warehouse, dbt_vars)
 
     return dbt_incremental_models

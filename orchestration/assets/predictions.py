@@ -41,3 +41,56 @@ def churn_predictions(
             "horizon_days": predictions.horizon_days,
         }
     )
+
+
+EVALUATION_KEY = dg.AssetKey(["marts", "fct_churn_model_evaluation"])
+
+
+@dg.asset(
+    key=EVALUATION_KEY,
+    deps=[key for key in (node_asset_key(name) for name in FEATURE_MARTS) if key],
+    group_name="marts",
+    kinds={"python", "scikit-learn", "duckdb"},
+    description="The churn model's backtest at several labelled cutoffs against its baselines "
+    "(marts.fct_churn_model_evaluation), read by the dashboard's model page.",
+)
+def churn_model_evaluation(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    from predictive import churn_model
+
+    with warehouse.connect() as con:
+        try:
+            evaluation = churn_model.evaluate(con)
+        except churn_model.NotEnoughHistory as error:
+            context.log.warning(f"no churn backtest: {error}")
+            return dg.MaterializeResult(metadata={"reason": str(error)})
+        churn_model.write_evaluation(con, evaluation)
+    return dg.MaterializeResult(metadata={"chosen_model": str(evaluation.chosen_model)})
+
+
+FORECAST_KEY = dg.AssetKey(["marts", "fct_revenue_forecast"])
+FORECAST_MARTS = ("fct_daily_exchange_kpis", "dim_dates")
+
+
+@dg.asset(
+    key=FORECAST_KEY,
+    deps=[key for key in (node_asset_key(name) for name in FORECAST_MARTS) if key],
+    group_name="marts",
+    kinds={"python", "statsmodels", "duckdb"},
+    description="Revenue forecast for the next 30 days and the next month, with its held-out "
+    "error against naive baselines (marts.fct_revenue_forecast).",
+)
+def revenue_forecast(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    from predictive import revenue_forecast as forecast
+
+    with warehouse.connect() as con:
+        try:
+            frame = forecast.run(con)
+        except ValueError as error:
+            context.log.warning(f"no revenue forecast: {error}")
+            return dg.MaterializeResult(metadata={"reason": str(error)})
+    context.log.info(forecast.format_report(frame))
+    return dg.MaterializeResult(metadata={"forecast_rows": len(frame)})

@@ -7,9 +7,13 @@ critical data-quality alerts of the compliance mart, SPEC section 7) heads the r
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
-(default ``data/reports``).
+(default ``data/reports``). Beside it the same run writes the executive report of that day,
+``exec_report_<last data day>.html`` (orchestration/executive_report.py, docs/report.md):
+KPIs against targets, charts, and sentences on the moves, anomalies, rule hits and
+next-best actions.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -279,16 +283,20 @@ def render_report(
         if k
     ],
     group_name="ops",
-    kinds={"python", "markdown"},
+    kinds={"python", "markdown", "html"},
     description="Daily report: the last days' KPIs beside their targets, the day's compliance "
     "alerts, rule flag-share warnings and system metric breaches, the data-quality "
     "scorecard and the source version conflicts, as Markdown (asset "
-    "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md).",
+    "metadata and $EXCHANGE_REPORT_DIR/daily_report_<day>.md); and the executive report "
+    "of the day as HTML ($EXCHANGE_REPORT_DIR/exec_report_<day>.html).",
 )
 def daily_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    from orchestration.executive_report import ReportError, write_report
+
     kpi_relation = node_relation(KPI_MART) or f"marts.{KPI_MART}"
+    html_path = None
     with warehouse.connect(read_only=True) as con:
         last_day, markdown = render_report(
             con,
@@ -299,6 +307,11 @@ def daily_report(
             node_relation(FLAG_SHARE_MART) or f"marts.{FLAG_SHARE_MART}",
             node_relation(CONFLICTS_MART) or f"marts.{CONFLICTS_MART}",
         )
+        if last_day:
+            try:
+                html_path = write_report(con, report_dir(), dt.date.fromisoformat(last_day))
+            except ReportError as error:  # the Markdown report above says what is missing
+                context.log.warning(f"executive report not written: {error}")
     metadata: dict = {"report": dg.MetadataValue.md(markdown), "last_data_day": last_day}
     if last_day:
         path = report_dir() / f"daily_report_{last_day}.md"
@@ -306,4 +319,7 @@ def daily_report(
         path.write_text(markdown)
         metadata["path"] = dg.MetadataValue.path(str(path))
         context.log.info(f"report written to {path}")
+    if html_path:
+        metadata["executive_report"] = dg.MetadataValue.path(str(html_path))
+        context.log.info(f"executive report written to {html_path}")
     return dg.MaterializeResult(metadata=metadata)

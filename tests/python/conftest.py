@@ -14,6 +14,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
+# The Dagster code location reads its first daily partition when it is imported
+# (orchestration/partitions.py): the in-process tests use a fixed one before every day they
+# name. The start derived from data is tested in test_orchestration_jobs.py, whose subprocesses
+# run without it.
+os.environ.setdefault("EXCHANGE_PARTITIONS_START", "2026-08-01")
+
 
 @dataclass(frozen=True)
 class BuiltWarehouse:

@@ -92,6 +92,7 @@ def test_benchmark_runs_and_writes_its_result(tmp_path, tiny_warehouse):
             "build",
             "build_floor",
             "dashboard",
+            "report",
             "incremental",
             "--free-landing",
         ],

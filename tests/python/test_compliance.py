@@ -103,7 +103,8 @@ def test_every_planted_case_is_found_with_its_rule_and_severity(tiny_warehouse):
         if not any(a["severity"] == case["expected_severity"] for a in found):
             problems.append(
                 f"{case['case_id']} {case['rule']}: severity {[a['severity'] for a in found]}, "
-                f"expected {case['expected_severity']}")
+                f"expected {case['expected_severity']}"
+            )
         # The alert points at the planted records (a shared-IP alert lists users instead).
         refs = {r for r in case["reference_ids"].split(";") if r}
         if refs and case["rule"] != "shared_ip":
@@ -111,8 +112,10 @@ def test_every_planted_case_is_found_with_its_rule_and_severity(tiny_warehouse):
             for alert in found:
                 evidence |= set((alert["evidence_ids"] or "").split(",")) | {alert["hit_key"]}
             if not refs & evidence:
-                problems.append(f"{case['case_id']} {case['rule']}: evidence {sorted(evidence)} "
-                                f"holds none of the planted records {sorted(refs)}")
+                problems.append(
+                    f"{case['case_id']} {case['rule']}: evidence {sorted(evidence)} "
+                    f"holds none of the planted records {sorted(refs)}"
+                )
     assert not problems, "planted cases missed:\n" + "\n".join(problems)
 
 
@@ -151,7 +154,8 @@ def _rapid_in_out_users(con) -> set[str]:
     """).fetchall()
     fills = defaultdict(list)
     for user, executed_at, usd in con.execute(
-            "select user_id, executed_at, notional_usd from marts.fct_trades").fetchall():
+        "select user_id, executed_at, notional_usd from marts.fct_trades"
+    ).fetchall():
         fills[user].append((executed_at, usd or 0.0))
     by_user = defaultdict(list)
     for user, kind, at, tx, usd in transfers:
@@ -177,7 +181,8 @@ def _rapid_in_out_users(con) -> set[str]:
 def _self_trade_users(con) -> set[str]:
     fills = defaultdict(list)
     for user, pair, price, side, executed_at in con.execute(
-            "select user_id, pair_id, price, side, executed_at from marts.fct_trades").fetchall():
+        "select user_id, pair_id, price, side, executed_at from marts.fct_trades"
+    ).fetchall():
         fills[(user, pair, price)].append((executed_at, side))
     users = set()
     for (user, _, _), rows in fills.items():
@@ -230,10 +235,12 @@ def test_users_outside_the_planted_cases_are_not_flagged(tiny_warehouse):
         rapid = _rapid_in_out_users(con)
         self_trade = _self_trade_users(con)
         shared_ip = _shared_ip_hits(con)
-        shared_ip_fired = set(con.execute("""
+        shared_ip_fired = set(
+            con.execute("""
             select user_id, hit_key, detected_at from marts.fct_compliance_alerts
             where alert_source = 'rule' and rule_name = 'shared_ip'
-        """).fetchall())
+        """).fetchall()
+        )
 
     unexpected = [a for a in alerts if (a["rule_name"], a["user_id"]) not in planted]
     unexplained = []
@@ -312,7 +319,9 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
 
     with duckdb.connect(str(warehouse)) as con:
         # A completed deposit in the middle of a chain: its balance_after is off by one unit.
-        (chain_tx,) = _pick(con, """
+        (chain_tx,) = _pick(
+            con,
+            """
             select transaction_id from staging.stg_exchange__transactions as t
             where status = 'completed' and transaction_type = 'deposit'
                 and exists (
@@ -320,34 +329,46 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
                     where later.user_id = t.user_id and later.asset = t.asset
                         and later.status = 'completed' and later.created_at > t.created_at)
             order by transaction_id limit 1
-        """)
+        """,
+        )
         con.execute(
             "update raw.transactions set balance_after = balance_after + 1"
-            " where transaction_id = ?", [chain_tx])
+            " where transaction_id = ?",
+            [chain_tx],
+        )
         # A taker fill charged twice its fee.
-        (fee_trade,) = _pick(con, """
+        (fee_trade,) = _pick(
+            con,
+            """
             select trade_id from staging.stg_exchange__trades
             where not is_maker and fee_amount > 0 order by trade_id limit 1
-        """)
+        """,
+        )
         con.execute("update raw.trades set fee = fee * 2 where trade_id = ?", [fee_trade])
         # A wallet with a negative balance.
         (wallet,) = _pick(
-            con, "select wallet_id from staging.stg_exchange__wallets order by wallet_id limit 1")
+            con, "select wallet_id from staging.stg_exchange__wallets order by wallet_id limit 1"
+        )
         con.execute("update raw.wallets set balance = -5 where wallet_id = ?", [wallet])
         # An order whose filled quantity no longer matches its fills.
-        (order,) = _pick(con, """
+        (order,) = _pick(
+            con,
+            """
             select order_id from staging.stg_exchange__orders
             where status = 'filled' order by order_id limit 1
-        """)
+        """,
+        )
         con.execute(
             "update raw.orders set filled_quantity = filled_quantity / 2 where order_id = ?",
-            [order])
+            [order],
+        )
 
     # The integrity tests read the facts (tables): rebuild them from the corrupted raw data.
     dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run([dbt_executable, *INTEGRITY_BUILD],
-                            cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [dbt_executable, *INTEGRITY_BUILD], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0, result.stdout[-3000:]
     failed = set(re.findall(FAILED_TEST, result.stdout))
     assert {
@@ -361,6 +382,7 @@ def test_integrity_tests_catch_a_corrupted_copy(warehouse_copy_factory):
 
     # The offending rows are stored for an analyst to read.
     with connect(warehouse) as con:
+
         def stored(test: str, column: str) -> set:
             query = f'select "{column}" from dbt_test__audit."{test}"'
             return {value for (value,) in con.execute(query).fetchall()}
@@ -382,7 +404,9 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
     with duckdb.connect(str(warehouse)) as con:
         # A completed row of the last day whose previous row is older: its balance_before and
         # balance_after both shifted, so only the link to that older row breaks.
-        (link_tx,) = _pick(con, f"""
+        (link_tx,) = _pick(
+            con,
+            f"""
             select transaction_id from (
                 select transaction_id, created_at, lag(created_at) over (
                     partition by user_id, asset order by created_at, transaction_id
@@ -392,18 +416,24 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
             where cast(created_at as date) = {last_day}
                 and cast(previous_at as date) < {last_day}
             order by created_at, transaction_id limit 1
-        """)
+        """,
+        )
         con.execute(
             "update raw.transactions set balance_before = balance_before + 1, "
-            "balance_after = balance_after + 1 where transaction_id = ?", [link_tx])
+            "balance_after = balance_after + 1 where transaction_id = ?",
+            [link_tx],
+        )
         fills = {}
         for name, day in (("last", "max"), ("first", "min")):
-            (fills[name],) = _pick(con, f"""
+            (fills[name],) = _pick(
+                con,
+                f"""
                 select trade_id from staging.stg_exchange__trades
                 where not is_maker and fee_amount > 0 and cast(executed_at as date) = (
                     select {day}(cast(executed_at as date)) from staging.stg_exchange__trades)
                 order by trade_id limit 1
-            """)
+            """,
+            )
             con.execute("update raw.trades set fee = fee * 2 where trade_id = ?", [fills[name]])
     dbt(["run", "--full-refresh", "--select", *INTEGRITY_INPUTS], env)
     window = ["--vars", "{test_days: 1}"]
@@ -412,21 +442,43 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
     # the chain test reads its check, rebuilt here with the window
     check = "int_ledger_chain_breaks_detected"
     result = subprocess.run(
-        [dbt_executable, "build", "--select", check, *tests, "--exclude-resource-type",
-         "unit_test", *window], cwd=REPO, env=env, capture_output=True, text=True)
-    assert set(re.findall(FAILED_TEST, result.stdout)) == set(tests), (
-        result.stdout[-3000:])
+        [
+            dbt_executable,
+            "build",
+            "--select",
+            check,
+            *tests,
+            "--exclude-resource-type",
+            "unit_test",
+            *window,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert set(re.findall(FAILED_TEST, result.stdout)) == set(tests), result.stdout[-3000:]
     with connect(warehouse) as con:
+
         def stored(test: str, column: str) -> set:
-            return {v for (v,) in con.execute(
-                f'select "{column}" from dbt_test__audit."{test}"').fetchall()}
+            return {
+                v
+                for (v,) in con.execute(
+                    f'select "{column}" from dbt_test__audit."{test}"'
+                ).fetchall()
+            }
 
         assert link_tx in stored("assert_transaction_balance_chains_hold", "transaction_id")
         fee_failures = stored("assert_fill_fees_match_fee_rates", "trade_id")
         assert fills["last"] in fee_failures and fills["first"] not in fee_failures
     # Without the window (the full build's tests) the first day's fault is found too.
-    subprocess.run([dbt_executable, "test", "--select", tests[1]],
-                   cwd=REPO, env=env, capture_output=True, text=True)
+    subprocess.run(
+        [dbt_executable, "test", "--select", tests[1]],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     with connect(warehouse) as con:
         assert fills["first"] in stored("assert_fill_fees_match_fee_rates", "trade_id")
 
@@ -439,9 +491,12 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
     with duckdb.connect(str(warehouse)) as con:
         (loaded_at, new_day) = con.execute(
             "select max(_loaded_at) + interval 1 hour, max(cast(created_at as date)) + 1"
-            " from raw.transactions").fetchone()
+            " from raw.transactions"
+        ).fetchone()
         # A completed row in the middle of a chain: its balance_after is off by one unit.
-        (broken_tx, broken_user, broken_asset) = _pick(con, """
+        (broken_tx, broken_user, broken_asset) = _pick(
+            con,
+            """
             select transaction_id, user_id, asset from staging.stg_exchange__transactions as t
             where status = 'completed'
                 and exists (
@@ -449,13 +504,17 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
                     where later.user_id = t.user_id and later.asset = t.asset
                         and later.status = 'completed' and later.created_at > t.created_at)
             order by transaction_id limit 1
-        """)
+        """,
+        )
         con.execute(
             "update raw.transactions set balance_after = balance_after + 1, _loaded_at = ?"
-            " where transaction_id = ?", [loaded_at, broken_tx])
+            " where transaction_id = ?",
+            [loaded_at, broken_tx],
+        )
         # The new day: another user deposits $25,000 of USDT on top of their chain's end (a
         # last timestamp with a single row, so its balance_after is the end).
-        (user, balance) = con.execute("""
+        (user, balance) = con.execute(
+            """
             with ends as (
                 select user_id, max(created_at) as last_at, count(*) as row_count
                 from staging.stg_exchange__transactions as t
@@ -472,18 +531,26 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
             where t.asset = 'USDT' and t.status = 'completed' and ends.row_count = 1
                 and t.user_id <> ?
             order by t.user_id limit 1
-        """, [broken_user]).fetchone()
+        """,
+            [broken_user],
+        ).fetchone()
         con.execute(
             "insert into raw.transactions (transaction_id, user_id, transaction_type, asset,"
             " amount, balance_before, balance_after, reference_id, status, created_at, _load_id,"
             " _source_file, _row_number, _loaded_at) values ('new-day-deposit', ?, 'deposit',"
             " 'USDT', 25000, ?, ?, null, 'completed', cast(? as timestamp) + interval 10 hour,"
             " 'test', 'transactions_new_day.jsonl', 1, ?)",
-            [user, balance, balance + 25000, new_day, loaded_at])
+            [user, balance, balance + 25000, new_day, loaded_at],
+        )
 
     dbt_executable = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run([dbt_executable, "build", "--exclude-resource-type", "unit_test"],
-                            cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [dbt_executable, "build", "--exclude-resource-type", "unit_test"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     output = result.stdout + result.stderr
     # Loud: the build fails, naming the broken invariant, once everything ran.
     assert result.returncode != 0, output[-3000:]
@@ -493,6 +560,7 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
     assert re.search(r"\bSKIP=0\b", output), output[-3000:]
 
     with connect(warehouse) as con:
+
         def one(sql: str, params=None):
             rows = con.execute(sql, params or []).fetchall()
             assert len(rows) == 1, (sql, rows)
@@ -502,40 +570,68 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
         (alert_id, severity, detected_date) = one(
             "select alert_id, severity, detected_date from marts.fct_compliance_alerts"
             " where alert_source = 'rule' and rule_name = 'large_transaction'"
-            " and hit_key = 'new-day-deposit'")
+            " and hit_key = 'new-day-deposit'"
+        )
         assert (severity, detected_date) == ("high", new_day)
+        assert (
+            one(
+                "select alert_count from marts.fct_compliance_alert_daily where alert_date = ?"
+                " and alert_source = 'rule' and rule_name = 'large_transaction'",
+                [new_day],
+            )[0]
+            >= 1
+        )
         assert one(
-            "select alert_count from marts.fct_compliance_alert_daily where alert_date = ?"
-            " and alert_source = 'rule' and rule_name = 'large_transaction'", [new_day])[0] >= 1
-        assert one("select user_id from marts.rpt_sar_candidates where alert_id = ?",
-                   [alert_id]) == (user,)
+            "select user_id from marts.rpt_sar_candidates where alert_id = ?", [alert_id]
+        ) == (user,)
         assert one(
             "select alert_id from marts.rpt_large_transactions_monthly"
-            " where transaction_id = 'new-day-deposit'") == (alert_id,)
-        assert one("select cast(last_alert_at as date) from marts.dim_user_risk_profiles"
-                   " where user_id = ?", [user]) == (new_day,)
+            " where transaction_id = 'new-day-deposit'"
+        ) == (alert_id,)
+        assert one(
+            "select cast(last_alert_at as date) from marts.dim_user_risk_profiles"
+            " where user_id = ?",
+            [user],
+        ) == (new_day,)
         # The broken ledger: a critical data-quality alert naming the row, its failing rows
         # stored, and no weight in the user's risk profile.
         (dq_severity, evidence_ids) = one(
             "select severity, evidence_ids from marts.fct_compliance_alerts"
             " where alert_source = 'data_quality' and rule_name = 'ledger_balance_chain_broken'"
-            " and user_id = ? and hit_key = ?", [broken_user, broken_asset])
+            " and user_id = ? and hit_key = ?",
+            [broken_user, broken_asset],
+        )
         assert dq_severity == "critical" and broken_tx in evidence_ids.split(",")
-        stored = {v for (v,) in con.execute(
-            "select transaction_id from dbt_test__audit.assert_transaction_balance_chains_hold"
-        ).fetchall()}
+        stored = {
+            v
+            for (v,) in con.execute(
+                "select transaction_id from dbt_test__audit.assert_transaction_balance_chains_hold"
+            ).fetchall()
+        }
         assert broken_tx in stored
-        assert one("select count(*) from marts.fct_compliance_alerts"
-                   " where alert_source = 'data_quality'")[0] == 1
+        assert (
+            one(
+                "select count(*) from marts.fct_compliance_alerts"
+                " where alert_source = 'data_quality'"
+            )[0]
+            == 1
+        )
         # The run was recorded, the compliance marts built in it.
-        statuses = dict(con.execute("""
+        statuses = dict(
+            con.execute("""
             select node_name, status from ops.dbt_run_results
             where invocation_id = (
                 select invocation_id from ops.dbt_run_results order by recorded_at desc limit 1)
-        """).fetchall())
-        for mart in ("fct_compliance_alerts", "fct_compliance_alert_daily",
-                     "rpt_sar_candidates", "rpt_large_transactions_monthly",
-                     "dim_user_risk_profiles", "int_large_transactions_flagged"):
+        """).fetchall()
+        )
+        for mart in (
+            "fct_compliance_alerts",
+            "fct_compliance_alert_daily",
+            "rpt_sar_candidates",
+            "rpt_large_transactions_monthly",
+            "dim_user_risk_profiles",
+            "int_large_transactions_flagged",
+        ):
             assert statuses[mart] == "success", (mart, statuses.get(mart))
         assert statuses["assert_transaction_balance_chains_hold"] == "warn"
 
@@ -553,15 +649,18 @@ def documented_export_command() -> str:
 def test_regulatory_reports_export_as_csv(tiny_warehouse, tmp_path):
     command = documented_export_command().replace(".venv/bin/python", sys.executable)
     env = dict(tiny_warehouse.env)
-    result = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     with connect(tiny_warehouse.warehouse) as con:
         expected = {
             "large_transactions_monthly.csv": con.execute(
-                "select count(*) from marts.rpt_large_transactions_monthly").fetchall()[0][0],
+                "select count(*) from marts.rpt_large_transactions_monthly"
+            ).fetchall()[0][0],
             "sar_candidates.csv": con.execute(
-                "select count(*) from marts.rpt_sar_candidates").fetchall()[0][0],
+                "select count(*) from marts.rpt_sar_candidates"
+            ).fetchall()[0][0],
         }
         sar_due = con.execute("""
             select count(*) from marts.rpt_sar_candidates

@@ -37,7 +37,10 @@ def project_copy(tmp_path, tiny_warehouse):
 def build_mart(copy: Path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BIN / "dbt"), "run", "-s", MART, "--project-dir", str(copy)],
-        cwd=copy, env=env, capture_output=True, text=True,
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 

@@ -119,7 +119,9 @@ def clean_manifest(tmp_path_factory) -> dict:
         (root / name).write_text(text.lstrip())
     subprocess.run(
         [DBT, "parse", "--project-dir", str(root), "--profiles-dir", str(root), "--quiet"],
-        cwd=root, env=ENV, check=True,
+        cwd=root,
+        env=ENV,
+        check=True,
     )
     return json.loads((root / "target" / "manifest.json").read_text())
 
@@ -134,8 +136,7 @@ def rules(manifest: dict) -> list[tuple[str, str]]:
 
 def is_unique_test_of(node: dict, model: str) -> bool:
     return (
-        node.get("attached_node") == model_id(model)
-        and node["test_metadata"]["name"] == "unique"
+        node.get("attached_node") == model_id(model) and node["test_metadata"]["name"] == "unique"
     )
 
 
@@ -201,12 +202,16 @@ def test_unit_tests_in_the_models_file(manifest):
 
 
 def test_an_intermediate_model_reading_a_mart(manifest):
-    manifest["nodes"][model_id("int_orders_valued")]["depends_on"]["nodes"].append(model_id("dim_days"))
+    manifest["nodes"][model_id("int_orders_valued")]["depends_on"]["nodes"].append(
+        model_id("dim_days")
+    )
     assert rules(manifest) == [("intermediate_reads_mart", "int_orders_valued")]
 
 
 def test_a_source_read_outside_staging(manifest):
-    manifest["nodes"][model_id("fct_orders")]["depends_on"]["nodes"].append("source.shop.shop.orders")
+    manifest["nodes"][model_id("fct_orders")]["depends_on"]["nodes"].append(
+        "source.shop.shop.orders"
+    )
     assert rules(manifest) == [("source_outside_staging", "fct_orders")]
 
 
@@ -245,8 +250,9 @@ def test_the_command_lists_violations_and_fails(manifest, tmp_path, capsys):
 def test_this_project_follows_its_conventions(tmp_path):
     subprocess.run(
         [DBT, "parse", "--target", "lint", "--target-path", str(tmp_path), "--quiet"],
-        cwd=REPO, env=ENV, check=True,
+        cwd=REPO,
+        env=ENV,
+        check=True,
     )
     violations = check_manifest(json.loads((tmp_path / "manifest.json").read_text()))
     assert [str(v) for v in violations] == []
-

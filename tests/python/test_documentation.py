@@ -167,20 +167,22 @@ def test_metrics_dictionary_is_generated_from_the_doc_blocks():
 def test_metrics_dictionary_defines_every_target_and_kpi_column():
     text = metrics_dictionary.render()
     blocks = {
-        name for path in metrics_dictionary.doc_files() for name, _ in
-        metrics_dictionary.parse_doc_blocks(path)
+        name
+        for path in metrics_dictionary.doc_files()
+        for name, _ in metrics_dictionary.parse_doc_blocks(path)
     }
     with open(REPO / "seeds" / "kpi_targets.csv", newline="") as f:
         targets = [row["metric"] for row in csv.DictReader(f)]
     undefined = [
-        m for m in targets
-        if f"metric_{m}" not in blocks and not m.endswith("_revenue_share")
+        m for m in targets if f"metric_{m}" not in blocks and not m.endswith("_revenue_share")
     ]
     assert not undefined, f"targets without a metric_<name> doc block: {undefined}"
     # Every KPI column of the daily mart links to its definition.
     used = metrics_dictionary.doc_references()
     daily_columns = [
-        place for places in used.values() for place in places
+        place
+        for places in used.values()
+        for place in places
         if place.startswith("`fct_daily_exchange_kpis.")
     ]
     assert len(daily_columns) >= 13, daily_columns
@@ -213,7 +215,8 @@ def test_every_analysis_compiles_runs_and_is_listed(tiny_warehouse, manifest):
 
 def _links(page: Path) -> list[str]:
     return [
-        link for link in MARKDOWN_LINK.findall(page.read_text())
+        link
+        for link in MARKDOWN_LINK.findall(page.read_text())
         if not link.startswith(("http://", "https://", "mailto:"))
     ]
 

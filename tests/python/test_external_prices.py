@@ -512,8 +512,11 @@ def test_429_waits_do_not_use_up_the_attempts_against_failures(api, waits):
 
 def test_backoff_doubles_up_to_its_cap_then_gives_up(api, waits):
     api.script("/p", Reply(502, "<html>Bad Gateway</html>"))
-    with client(api, waits, max_attempts=5, backoff_max=0.025) as http, pytest.raises(
-        RequestFailedError, match=r"/p: gave up after 5 attempts; last: HTTP 502: <html>Bad"
+    with (
+        client(api, waits, max_attempts=5, backoff_max=0.025) as http,
+        pytest.raises(
+            RequestFailedError, match=r"/p: gave up after 5 attempts; last: HTTP 502: <html>Bad"
+        ),
     ):
         http.get_json("/p")
     assert waits.waits == [0.01, 0.02, 0.025, 0.025] and len(api.seen("/p")) == 5
@@ -534,8 +537,9 @@ def test_retry_after_as_a_date_and_capped(api, waits):
 
 def test_rate_limited_past_the_budget_gives_up(api, waits):
     api.script("/p", Reply(429, "{}", headers={"Retry-After": "0"}))
-    with client(api, waits, max_rate_limit_waits=2) as http, pytest.raises(
-        RequestFailedError, match="still rate-limited \\(429\\) after 2 waits"
+    with (
+        client(api, waits, max_rate_limit_waits=2) as http,
+        pytest.raises(RequestFailedError, match="still rate-limited \\(429\\) after 2 waits"),
     ):
         http.get_json("/p")
     assert waits.waits == [0.0, 0.0] and len(api.seen("/p")) == 3
@@ -553,8 +557,9 @@ def test_a_refused_connection_is_retried_then_reported(waits):
 
 def test_a_client_error_is_not_retried(api, waits):
     api.script("/p", Reply(404, "no such coin"), Reply(body=[1]))
-    with client(api, waits) as http, pytest.raises(
-        RequestFailedError, match="HTTP 404 \\(not retried\\): no such coin"
+    with (
+        client(api, waits) as http,
+        pytest.raises(RequestFailedError, match="HTTP 404 \\(not retried\\): no such coin"),
     ):
         http.get_json("/p")
     assert waits.waits == [] and len(api.seen("/p")) == 1

@@ -49,9 +49,7 @@ def test_make_help_prints_the_values_of_variables(tmp_path):
 
 def test_make_dashboard_without_a_warehouse_stops_before_installing(tmp_path):
     venv = tmp_path / "venv"  # what `install` would create
-    result = make(
-        "dashboard", f"VENV={venv}", EXCHANGE_WAREHOUSE=str(tmp_path / "missing.duckdb")
-    )
+    result = make("dashboard", f"VENV={venv}", EXCHANGE_WAREHOUSE=str(tmp_path / "missing.duckdb"))
     assert result.returncode != 0
     assert "No warehouse at" in result.stdout and "make pipeline" in result.stdout
     assert not venv.exists(), "make dashboard installed before checking for a warehouse"
@@ -61,9 +59,19 @@ def test_an_empty_landing_directory_is_a_visible_warning(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "ingestion.loaders", "--quiet", "--landing", str(landing),
-         "--warehouse", str(tmp_path / "w.duckdb")],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ingestion.loaders",
+            "--quiet",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0
     assert "no landing files in" in result.stderr and "make simulate" in result.stderr
@@ -76,15 +84,29 @@ def test_pipeline_summary_names_the_planted_warnings(tmp_path):
     with open(landing / "_simulator" / "planted_cases.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["case_id", "kind", "rule"])
-        writer.writerows([["MKT-C1", "market", "candle_mismatch"],
-                          ["MKT-C2", "market", "candle_mismatch"]])
+        writer.writerows(
+            [["MKT-C1", "market", "candle_mismatch"], ["MKT-C2", "market", "candle_mismatch"]]
+        )
     run_results = tmp_path / "run_results.json"
     prefix = "test.crypto_exchange."
-    run_results.write_text(json.dumps({"results": [
-        {"unique_id": prefix + "assert_fill_candles_reconcile_with_market_data",
-         "status": "warn", "failures": 2},
-        {"unique_id": prefix + "assert_no_negative_balances", "status": "pass", "failures": 0},
-    ]}))
+    run_results.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "unique_id": prefix + "assert_fill_candles_reconcile_with_market_data",
+                        "status": "warn",
+                        "failures": 2,
+                    },
+                    {
+                        "unique_id": prefix + "assert_no_negative_balances",
+                        "status": "pass",
+                        "failures": 0,
+                    },
+                ]
+            }
+        )
+    )
     text = pipeline_summary.summary("w.duckdb", landing, run_results)
     assert "WARN assert_fill_candles_reconcile_with_market_data: 2 row(s)" in text
     assert "Planted by the simulator: 2 case(s) of candle_mismatch" in text
@@ -95,8 +117,9 @@ def test_pipeline_summary_names_the_planted_warnings(tmp_path):
 
 
 def test_profiles_yml_is_in_the_repository():
-    tracked = subprocess.run(["git", "ls-files", "profiles.yml"], cwd=REPO,
-                             capture_output=True, text=True).stdout
+    tracked = subprocess.run(
+        ["git", "ls-files", "profiles.yml"], cwd=REPO, capture_output=True, text=True
+    ).stdout
     assert tracked.strip() == "profiles.yml"
 
 
@@ -156,11 +179,21 @@ def test_the_postgres_key_fix_works_when_copied_with_the_variable_unset(postgres
         "cur.execute(\"select current_setting('exchange.pii_hash_key', true)\"); "
         "print(cur.fetchone()[0])"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("DBT_ENV_SECRET_PII_HASH_KEY",
-                                                            "PGOPTIONS")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DBT_ENV_SECRET_PII_HASH_KEY", "PGOPTIONS")
+    }
     done = subprocess.run(
-        ["bash", "-c", f'export {fix[1]}; exec "$0" -c "$1" "$2"', sys.executable, probe,
-         postgres_dsn],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            "bash",
+            "-c",
+            f'export {fix[1]}; exec "$0" -c "$1" "$2"',
+            sys.executable,
+            probe,
+            postgres_dsn,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == "local-development-key-change-me"

@@ -40,6 +40,79 @@ def test_cutoffs_shrink_the_horizon_on_short_data():
         churn_model.plan_cutoffs(first, first + dt.timedelta(days=5))
 
 
+def test_training_stacks_weekly_snapshots_whose_labels_end_by_the_cutoff():
+    first = dt.date(2026, 1, 1)
+    plan = churn_model.plan_cutoffs(first, first + dt.timedelta(days=89))  # medium: 90 days
+    cutoffs = churn_model.training_cutoffs(plan, plan.train_cutoff)
+    assert cutoffs[0] == plan.train_cutoff and len(cutoffs) == 3
+    assert all(
+        (a - b).days == churn_model.TRAINING_STEP_DAYS
+        for a, b in zip(cutoffs, cutoffs[1:], strict=False)
+    )
+    # Every label window ends by the evaluation cutoff; every snapshot has 10 days of history.
+    assert all(c + dt.timedelta(days=plan.horizon_days) <= plan.eval_cutoff for c in cutoffs)
+    assert (cutoffs[-1] - first).days + 1 >= churn_model.MIN_HISTORY_DAYS
+    # Long data: at most TRAINING_SNAPSHOTS; short data: the one cutoff.
+    long = churn_model.plan_cutoffs(first, first + dt.timedelta(days=365))
+    assert len(churn_model.training_cutoffs(long, long.train_cutoff)) == (
+        churn_model.TRAINING_SNAPSHOTS
+    )
+    short = churn_model.plan_cutoffs(first, first + dt.timedelta(days=13))
+    assert churn_model.training_cutoffs(short, short.train_cutoff) == [short.train_cutoff]
+
+
+def test_model_selection_never_validates_on_a_user_it_trained_on(monkeypatch):
+    frame = synthetic_users(600, 4, interaction=False)
+    stacked = pd.concat(
+        [frame, frame.assign(days_since_last_trade=frame["days_since_last_trade"] + 1)],
+        ignore_index=True,
+    )
+    seen = []
+    real_fit = churn_model.fit
+
+    def spy(train, kind="logreg"):
+        seen.append(set(train["user_id"]))
+        return real_fit(train, kind)
+
+    monkeypatch.setattr(churn_model, "fit", spy)
+    _, aucs = churn_model.select_model(stacked)
+    assert all(v is not None for v in aucs.values())
+    trained = seen[0]
+    assert 0 < len(trained) < frame["user_id"].nunique()
+    # A quarter of the users, every snapshot of theirs, held out.
+    assert len(trained) == pytest.approx(0.75 * frame["user_id"].nunique(), rel=0.1)
+
+
+def test_the_verdict_says_whether_the_model_beats_the_recency_rule_and_why_not():
+    first = dt.date(2026, 1, 1)
+    plan = churn_model.plan_cutoffs(first, first + dt.timedelta(days=89))
+
+    def evaluation(model_auc, rule_auc, train_users, train_rate):
+        return churn_model.ChurnEvaluation(
+            plan=plan,
+            train_users=train_users,
+            train_churn_rate=train_rate,
+            eval_users=100,
+            eval_churned=10,
+            eval_churn_rate=0.1,
+            model=churn_model.ScoreMetrics(model_auc, 0.3, 0.3, 10),
+            accuracy=0.9,
+            majority_baseline_accuracy=0.9,
+            recency_rule=churn_model.ScoreMetrics(rule_auc, 0.3, 0.3, 10),
+            chosen_model="gbm",
+            train_cutoffs=["2026-01-30"],
+        )
+
+    beats = churn_model.verdict(evaluation(0.90, 0.85, 5000, 0.1))
+    assert "(gbm) beats the recency rule" in beats and "+0.050" in beats
+    assert "Why not" not in beats
+    few = churn_model.verdict(evaluation(0.812, 0.842, 591, 0.083))
+    assert "does not beat" in few and "-0.030" in few and "Why not: 49 churners" in few
+    many = churn_model.verdict(evaluation(0.80, 0.84, 5000, 0.1))
+    assert "does not beat" in many and "Why not" not in many
+    assert "no ROC-AUC" in churn_model.verdict(evaluation(None, 0.8, 10, 0.1))
+
+
 def test_top_decile_metrics():
     labels = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     scores = np.linspace(1.0, 0.0, labels.size)  # first rows score highest
@@ -75,6 +148,7 @@ def synthetic_users(n: int, seed: int, interaction: bool) -> pd.DataFrame:
     signal = (a > 0) ^ (b > 0) if interaction else a + b > 0
     noise = rng.random(n) < 0.1
     frame["churned"] = (signal ^ noise).astype(int)
+    frame["user_id"] = [f"U{seed}-{i}" for i in range(n)]
     return frame
 
 

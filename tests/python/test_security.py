@@ -189,8 +189,9 @@ def test_profiles_read_every_secret_from_the_environment():
             assert match["default"] in DEVELOPMENT_DEFAULTS
     assert secrets >= 3  # the PostgreSQL password, the BigQuery key file, the e-mail hash key
     # committed, so that dbt works from a fresh clone; a user's own profiles: DBT_PROFILES_DIR
-    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "profiles.yml"], cwd=REPO,
-                             capture_output=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "profiles.yml"], cwd=REPO, capture_output=True
+    )
     assert tracked.returncode == 0, "profiles.yml must be committed (dbt from a fresh clone)"
 
 

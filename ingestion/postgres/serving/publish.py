@@ -242,9 +242,7 @@ def publish_raw(
         raise FileNotFoundError(f"warehouse {warehouse} does not exist")
     report = PublishReport(str(warehouse), redact(dsn), schema)
     with contextlib.ExitStack() as stack:
-        wh = stack.enter_context(
-            open_warehouse(warehouse, limits=settings)
-        )
+        wh = stack.enter_context(open_warehouse(warehouse, limits=settings))
         ensure_bookkeeping(wh)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="publish_raw_")))
         con = connect(dsn)
