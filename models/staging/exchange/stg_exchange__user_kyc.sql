@@ -16,7 +16,10 @@ latest as (
 -- it last was (KYC records are retained for AML) and flagged.
 deletions as (
 
-    select row_key, deleted_at, loaded_at
+    select
+        row_key,
+        deleted_at,
+        loaded_at
     from {{ ref('stg_exchange__deletions') }}
     where table_name = 'user_kyc'
 

@@ -38,7 +38,10 @@ latest as (
 -- kept (its balances and ledger are the custody record), never removed.
 deletions as (
 
-    select row_key, deleted_at, loaded_at
+    select
+        row_key,
+        deleted_at,
+        loaded_at
     from {{ ref('stg_exchange__deletions') }}
     where table_name = 'wallets'
 
