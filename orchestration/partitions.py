@@ -76,56 +76,50 @@ def first_raw_event_day(warehouse: Path) -> dt.date | None:
     import duckdb
 
     from ingestion.contract import TABLES
-    from ingestion.loaders.raw_schema import RAW_SCHEMA
+    from warehouse import open_warehouse
+    from warehouse.raw_schema import RAW_SCHEMA
 
     if not warehouse.is_file():
         return None
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        with open_warehouse(warehouse, read_only=True) as con:
+            present = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from duckdb_tables() where schema_name = ? "
+                    "and database_name = current_database()",
+                    [RAW_SCHEMA],
+                ).fetchall()
+            }
+            days = []
+            for table in (TABLES[name] for name in EVENT_TABLES):
+                if table.name not in present:
+                    continue
+                (first,) = con.execute(
+                    f'select min(try_cast("{table.event_time}" as timestamptz)) '
+                    f'from {RAW_SCHEMA}."{table.name}"'
+                ).fetchone()
+                if first is not None:
+                    days.append(_as_date(first))
     except duckdb.Error as error:  # a writer holds it: the landing files answer instead
         log.info(f"partitions start: warehouse {warehouse} not readable now ({error})")
         return None
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from duckdb_tables() where schema_name = ? "
-                "and database_name = current_database()",
-                [RAW_SCHEMA],
-            ).fetchall()
-        }
-        days = []
-        for table in (TABLES[name] for name in EVENT_TABLES):
-            if table.name not in present:
-                continue
-            (first,) = con.execute(
-                f'select min(try_cast("{table.event_time}" as timestamptz)) '
-                f'from {RAW_SCHEMA}."{table.name}"'
-            ).fetchone()
-            if first is not None:
-                days.append(_as_date(first))
-        return min(days) if days else None
-    finally:
-        con.close()
+    return min(days) if days else None
 
 
 def first_landed_event_day(landing: Path) -> dt.date | None:
     """The earliest event day of :data:`EVENT_TABLES` in the landing files (every file the
     loaders would read); None without readable files. Files that do not read are skipped:
     the loaders report them."""
-    import duckdb
-
     from ingestion.contract import TABLES
     from ingestion.loaders import discover_files
     from ingestion.loaders.readers import open_source
+    from warehouse import open_scratch
 
     if not landing.is_dir():
         return None
     days = []
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
+    with open_scratch() as con:
         for table in (TABLES[name] for name in EVENT_TABLES):
             for path in discover_files(landing, table.name):
                 try:
@@ -141,8 +135,6 @@ def first_landed_event_day(landing: Path) -> dt.date | None:
                     continue
                 if first is not None:
                     days.append(_as_date(first))
-    finally:
-        con.close()
     return min(days) if days else None
 
 

@@ -1,8 +1,9 @@
 """Serve the BigQuery emulator (crucible-emulator 0.1.0a2) for the tests and docs/bigquery.md.
 
 Runs under the emulator's own virtual environment (`.venv-bq-emulator/`, its own duckdb), never
-the project's. It is `crucible serve --dialect bigquery` plus one addition on the emulator's side
-of the line: Parquet load jobs. Crucible 0.1.0a2 loads CSV only; the project's BigQuery loader
+the project's. It is `crucible serve --dialect bigquery` plus three additions on the emulator's side
+of the line: BigQuery's NET functions (add_net_functions, below), descriptions in tables.patch
+dropped, and Parquet load jobs. Crucible 0.1.0a2 loads CSV only; the project's BigQuery loader
 (ingestion/bigquery) sends Parquet load jobs, as it would to real BigQuery, and this patch reads
 them with the emulator's DuckDB into the destination table's columns, matched by name (BigQuery's
 rule for Parquet), in one statement: a file that cannot be read fails the job and leaves the
@@ -17,6 +18,7 @@ import argparse
 import os
 import tempfile
 import uuid
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -24,7 +26,7 @@ import uvicorn
 from crucible.dialects.bigquery import metadata, types
 from crucible.dialects.bigquery.dialect import DIALECT
 from crucible.engine import CrucibleError, CrucibleUnsupportedError, Engine, ErrorKind
-from crucible.engine.catalog import qualified
+from crucible.engine.catalog import qualified, quote
 from crucible.server.app import create_app
 from crucible.server.bigquery import encoding, jobs, load
 from crucible.server.bigquery.app import BigQueryServer
@@ -155,13 +157,51 @@ async def _tables_patch(self: BigQueryServer, request: Request) -> Response:
 BigQueryServer.tables_patch = _tables_patch
 
 
+# BigQuery's NET functions, which crucible 0.1.0a2 lacks ("Not supported by Crucible: function
+# IP_TO_STRING"), as DuckDB macros in the emulator's default catalog. An address is a list of
+# its octets (IPv4) or of its eight 16-bit groups (IPv6) where BigQuery has BYTES; only these
+# three functions read it. Semantics as
+# BigQuery documents them: SAFE_IP_FROM_STRING is NULL for an invalid address, IP_TRUNC keeps the
+# first n bits, IP_TO_STRING writes IPv6 in RFC 5952's compressed form (the first longest run of
+# zero groups as "::"). Used by macros/pii.sql (bigquery__truncate_ip).
+NET_FUNCTIONS = (Path(__file__).parent / "bigquery_emulator_net_functions.sql").read_text()
+
+
+def add_net_functions(engine: Engine) -> None:
+    """In the default catalog and in every catalog (project) attached later: a view's body is
+    bound in its own catalog, where `NET.X(...)` needs a schema `net` to be read as a function
+    (otherwise DuckDB reads NET as a column). So each project shows one extra dataset, `net`,
+    on the emulator."""
+
+    def create(catalog: str) -> None:
+        # Both spellings: `net.x` as BigQuery writes it, and the bare `x`.
+        for schema in (f"{catalog}.net", f"{catalog}.main"):
+            engine._con.execute(f"create schema if not exists {schema}")
+            for statement in NET_FUNCTIONS.replace("{schema}", schema).split(";"):
+                if statement.strip():
+                    engine._con.execute(statement)
+
+    attach = engine._attach
+
+    def attach_with_net_functions(name: str, file: str | None) -> None:
+        attach(name, file)
+        create(quote(name))
+
+    engine._attach = attach_with_net_functions
+    create("memory")
+    for name in engine.attached_catalogs():
+        create(quote(name))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("CRUCIBLE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=9050)
     parser.add_argument("--database", help="DuckDB file for persistent state (default: memory)")
     args = parser.parse_args()
-    app = create_app("bigquery", Engine(args.database))
+    engine = Engine(args.database)
+    add_net_functions(engine)
+    app = create_app("bigquery", engine)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
 
 

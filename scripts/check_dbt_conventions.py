@@ -161,8 +161,8 @@ def check_manifest(manifest_dict: dict[str, Any]) -> list[Violation]:
                         Violation(
                             "source_outside_staging",
                             name,
-                            f"reads {parent.removeprefix('source.').split('.', 1)[1]} with source(): "
-                            "read it through a staging model",
+                            f"reads {parent.removeprefix('source.').split('.', 1)[1]} with "
+                            "source(): read it through a staging model",
                         )
                     )
 

@@ -13,7 +13,6 @@ PostgreSQL database must exist; the copy's events are deleted afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 import uuid
@@ -21,14 +20,18 @@ from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 
 def _instance(home: Path, postgres_url: str | None) -> dg.DagsterInstance:
-    from orchestration.instance import POSTGRES_URL_VARIABLE, write_dagster_home
+    from orchestration.instance import write_dagster_home
 
+    path = write_dagster_home(home, use_postgres=bool(postgres_url))
     if postgres_url:
-        os.environ[POSTGRES_URL_VARIABLE] = postgres_url
-    write_dagster_home(home, use_postgres=bool(postgres_url))
+        # A scratch instance of this script: the URL written in, not read from the environment.
+        config = yaml.safe_load(path.read_text())
+        config["storage"]["postgres"]["postgres_url"] = postgres_url
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
     return dg.DagsterInstance.from_config(str(home))
 
 

@@ -27,7 +27,7 @@ from ingestion.contract import TABLES
 
 from .bigquery_emulator import PROJECT, bigquery_emulator  # noqa: F401 - the fixture
 from .conftest import BIN, REPO
-from .test_postgres_dbt import PII_KEY, RUN_DEPENDENT_MARTS, same_rows
+from .test_postgres_dbt import PII_KEY, RUN_DEPENDENT_MARTS, same_rows, sort_key
 
 pytestmark = pytest.mark.bigquery
 
@@ -299,9 +299,18 @@ def test_dbt_build_on_the_emulator_gives_the_same_marts_as_duckdb(bq_build, tiny
                     for k, c in enumerate(columns)
                     if not same_rows([(r[k],) for r in actual], [(r[k],) for r in expected])
                 ]
+                examples = {}
+                for c in columns_off:
+                    k = columns.index(c)
+                    pairs = zip(
+                        sorted((r[k] for r in actual), key=lambda v: repr(sort_key(v))),
+                        sorted((r[k] for r in expected), key=lambda v: repr(sort_key(v))),
+                        strict=False,
+                    )
+                    examples[c] = [(a, b) for a, b in pairs if not same_rows([(a,)], [(b,)])][:3]
                 different.append(
                     f"{table}: {len(actual)} rows on BigQuery, {len(expected)} on DuckDB, "
-                    f"columns that differ: {columns_off}"
+                    f"columns that differ (BigQuery, DuckDB): {examples}"
                 )
         assert not different, different
     finally:

@@ -1,11 +1,13 @@
 """Deletes in the operational PostgreSQL database reach the marts (docs/deletes.md).
 
-Populate an OLTP schema from the tiny landing files, extract, build; delete a user, an order
-and a trade in PostgreSQL; extract and build again: the tombstones land in raw._deletions, the
-user is flagged in dim_users and kept in the compliance marts but gone from the
-marketing-facing marts, the order is flagged in fct_orders, the trade stays in fct_trades and
-its delete is reported. Then extract and build once more: nothing changes. The incremental
-orders equal a full refresh.
+Populate an OLTP schema from the tiny landing files, extract, build; delete a user, an order,
+a trade, a wallet and a KYC record in PostgreSQL; extract and build again: the tombstones land
+in raw._deletions, the user is flagged in dim_users and kept in the compliance marts but gone
+from the marketing-facing marts, the order is flagged in fct_orders, the wallet in
+stg_exchange__wallets, the KYC record in dim_users (its last state kept) and shown as no
+verification in dim_user_segments, the trade stays in fct_trades and its delete is reported.
+Then extract and build once more: nothing changes. The incremental orders and wallets equal a
+full refresh.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ MODELS = [
     "dim_user_segments",
     "dim_user_risk_profiles",
     "fct_source_deletions",
+    "stg_exchange__wallets",
 ]
 # tests only where every model they read is built (orchestration's choice, assets/dbt.py)
 SELECT = [
@@ -54,15 +57,30 @@ def relation(con: duckdb.DuckDBPyConnection, name: str) -> str:
     return f"{schema}.{name}"
 
 
+def _stable(value):
+    """A float to 12 significant digits: DuckDB's parallel sums of floats may add in another
+    order on each run, which changes the last bits (seen on dim_user_segments' 30-day
+    revenue: 20.82760094479999 against 20.827600944799986)."""
+    return float(f"{value:.12g}") if isinstance(value, float) else value
+
+
 def snapshot(warehouse) -> dict[str, list[tuple]]:
     """Every row of the marts under test, sorted (the comparison of a re-run)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {
             name: sorted(
-                con.execute(f"select * from {relation(con, name)}").fetchall(),
+                (
+                    tuple(_stable(v) for v in row)
+                    for row in con.execute(f"select * from {relation(con, name)}").fetchall()
+                ),
                 key=lambda row: tuple(str(v) for v in row),
             )
-            for name in [*MODELS, "stg_exchange__users", "stg_exchange__orders"]
+            for name in [
+                *MODELS,
+                "stg_exchange__users",
+                "stg_exchange__orders",
+                "stg_exchange__user_kyc",
+            ]
         }
 
 
@@ -98,20 +116,46 @@ def test_deletes_reach_the_marts_and_a_rerun_changes_nothing(
         [user_id],
     )
     [(trade_id,)] = query(warehouse, "select trade_id from {fct_trades} order by trade_id limit 1")
+    [(wallet_id,)] = query(
+        warehouse,
+        "select wallet_id from {stg_exchange__wallets} where user_id <> ? "
+        "order by wallet_id limit 1",
+        [user_id],
+    )
+    # a verified user of the marketing-facing segments, not the deleted one
+    [(kyc_user_id, kyc_status)] = query(
+        warehouse,
+        "select user_id, kyc_status from {dim_user_segments} "
+        "where kyc_status <> 'none' and user_id <> ? order by user_id limit 1",
+        [user_id],
+    )
+    wallets_before = query(warehouse, "select count(*) from {stg_exchange__wallets}")
     users_before = query(warehouse, "select count(*) from {dim_users}")
     orders_before = query(warehouse, "select count(*) from {fct_orders}")
     trades_before = query(warehouse, "select count(*) from {fct_trades}")
     assert query(warehouse, "select count(*) from {dim_users} where is_deleted") == [(0,)]
+    assert query(warehouse, "select count(*) from {dim_users} where kyc_is_deleted") == [(0,)]
+    assert query(warehouse, "select count(*) from {stg_exchange__wallets} where is_deleted") == [
+        (0,)
+    ]
 
     pg(dsn, f'delete from "{schema}".users where user_id = %s', [user_id], fetch=False)
     pg(dsn, f'delete from "{schema}".orders where order_id = %s', [order_id], fetch=False)
     pg(dsn, f'delete from "{schema}".trades where trade_id = %s', [trade_id], fetch=False)
+    pg(dsn, f'delete from "{schema}".wallets where wallet_id = %s', [wallet_id], fetch=False)
+    pg(dsn, f'delete from "{schema}".user_kyc where user_id = %s', [kyc_user_id], fetch=False)
     tombstones = pg(dsn, f'select table_name, row_key from "{schema}"._deletions order by 1')
-    assert tombstones == [("orders", order_id), ("trades", trade_id), ("users", user_id)]
+    assert tombstones == [
+        ("orders", order_id),
+        ("trades", trade_id),
+        ("user_kyc", kyc_user_id),
+        ("users", user_id),
+        ("wallets", wallet_id),
+    ]
 
     second = extract(dsn, warehouse, schema)
-    assert second.tables["_deletions"].rows == 3
-    assert second.rows == 3  # nothing else changed
+    assert second.tables["_deletions"].rows == 5
+    assert second.rows == 5  # nothing else changed
     dbt(["build", *SELECT], env)
 
     # the user: flagged, kept (dim_users, compliance), gone from the marketing-facing marts
@@ -138,6 +182,29 @@ def test_deletes_reach_the_marts_and_a_rerun_changes_nothing(
     assert query(warehouse, "select count(*) from {fct_orders}") == orders_before
     assert query(warehouse, "select count(*) from {fct_orders} where is_deleted") == [(1,)]
     assert query(warehouse, "select count(*) from {fct_trades}") == trades_before
+    # the wallet: flagged and kept (the custody record)
+    assert query(
+        warehouse,
+        "select is_deleted, deleted_at is not null from {stg_exchange__wallets} "
+        "where wallet_id = ?",
+        [wallet_id],
+    ) == [(True, True)]
+    assert query(warehouse, "select count(*) from {stg_exchange__wallets}") == wallets_before
+    assert query(warehouse, "select count(*) from {stg_exchange__wallets} where is_deleted") == [
+        (1,)
+    ]
+    # the KYC record: its last state kept and flagged in dim_users (AML); the user stays in
+    # the marketing-facing segments, shown without a verification
+    assert query(
+        warehouse,
+        "select kyc_status, kyc_is_deleted, kyc_deleted_at is not null, is_deleted "
+        "from {dim_users} where user_id = ?",
+        [kyc_user_id],
+    ) == [(kyc_status, True, True, False)]
+    assert query(warehouse, "select count(*) from {dim_users} where kyc_is_deleted") == [(1,)]
+    assert query(
+        warehouse, "select kyc_status from {dim_user_segments} where user_id = ?", [kyc_user_id]
+    ) == [("none",)]
     assert query(
         warehouse,
         "select table_name, row_key, handling, is_fact_retained from {fct_source_deletions} "
@@ -145,7 +212,9 @@ def test_deletes_reach_the_marts_and_a_rerun_changes_nothing(
     ) == [
         ("orders", order_id, "flagged", False),
         ("trades", trade_id, "fact_retained", True),
+        ("user_kyc", kyc_user_id, "flagged", False),
         ("users", user_id, "flagged", False),
+        ("wallets", wallet_id, "flagged", False),
     ]
 
     # a re-run changes nothing: no tombstone twice, the same marts
@@ -155,18 +224,27 @@ def test_deletes_reach_the_marts_and_a_rerun_changes_nothing(
     dbt(["build", *SELECT], env)
     assert snapshot(warehouse) == before
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute(f"select count(*) from {RAW_DELETIONS}").fetchone() == (3,)
+        assert con.execute(f"select count(*) from {RAW_DELETIONS}").fetchone() == (5,)
 
-    # the incremental orders (a tombstone is a change of the order) equal a full refresh
+    # the incremental orders and wallets (a tombstone is a change of the row) equal a full
+    # refresh
     rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
     rebuilt.parent.mkdir()
     shutil.copy(warehouse, rebuilt)
     dbt(
-        ["run", "--full-refresh", "--select", "stg_exchange__orders", "fct_orders"],
+        [
+            "run",
+            "--full-refresh",
+            "--select",
+            "stg_exchange__orders",
+            "fct_orders",
+            "stg_exchange__wallets",
+        ],
         project_env(tmp_path / "rebuilt", rebuilt),
     )
     assert snapshot(rebuilt)["fct_orders"] == before["fct_orders"]
     assert snapshot(rebuilt)["stg_exchange__orders"] == before["stg_exchange__orders"]
+    assert snapshot(rebuilt)["stg_exchange__wallets"] == before["stg_exchange__wallets"]
 
 
 def test_a_key_deleted_and_inserted_again_is_alive(postgres_schema, tiny_landing, tmp_path):

@@ -188,7 +188,9 @@ def _defaults(path: Path) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize("source", ["profiles.yml", "Makefile", "macros/financial_integrity.sql"])
+# macros/financial_integrity.sql is not listed: its default depends on the runner (fail the
+# run under plain dbt, only log under Dagster's dbt; the macro's comment says why).
+@pytest.mark.parametrize("source", ["profiles.yml", "Makefile"])
 def test_dbt_and_make_defaults_equal_the_python_ones(source):
     fields = settings.variables()
     defaults = _defaults(REPO / source)

@@ -49,6 +49,9 @@ final as (
         coalesce(kyc.verification_status, 'none') as kyc_status,
         kyc.approved_at as kyc_approved_at,
         kyc.risk_score as kyc_risk_score,
+        -- the KYC record deleted in the operational database: its last state kept, flagged
+        coalesce(kyc.is_deleted, false) as kyc_is_deleted,
+        kyc.deleted_at as kyc_deleted_at,
         trading.first_trade_date,
         trading.last_trade_date,
         trading.first_trade_date is not null as has_traded,

@@ -32,7 +32,9 @@ joined as (
         users.registration_date,
         users.tier_id,
         users.tier_name,
-        users.kyc_status,
+        -- marketing-facing: a KYC record deleted in the operational database is not shown
+        -- as a verification (docs/deletes.md)
+        case when users.kyc_is_deleted then 'none' else users.kyc_status end as kyc_status,
         users.user_status,
         activity.first_trade_date,
         activity.last_trade_date,

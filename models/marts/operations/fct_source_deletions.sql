@@ -19,7 +19,7 @@ final as (
         loaded_at,
         deletion_count,
         case
-            when table_name in ('users', 'orders') then 'flagged'
+            when table_name in ('users', 'user_kyc', 'orders', 'wallets') then 'flagged'
             when table_name in ('trades', 'transactions', 'fee_collections') then 'fact_retained'
             else 'reported'
         end as handling,
