@@ -444,8 +444,8 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
     # At most 2.5% of the quiet day x KPI cells (the 75-day small scale scores about 800). The
     # heavy-tailed order sizes of the demo make some quiet days' revenue really spike, and since
     # churn follows behaviour each user's engagement drifts (simulator/churn.py): measured 18 of
-    # 806 (2.2%), all revenue and order-count spikes; the constructed series above holds the
-    # detector itself to 0.5%.
+    # 806 (2.2%) by the simulator session; the constructed series above holds the detector
+    # itself to 0.5%.
     assert result.false_alarm_rate <= 0.025, anomalies.format_report(result)
     assert result.attention_cases and result.attention_flagged == result.attention_cases
     assert evaluation.model.roc_auc > 0.6, churn_model.format_report(evaluation)
