@@ -441,9 +441,11 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
         evaluation = churn_model.evaluate(con)
     assert len(result.planted) == 3
     assert result.found == 3, anomalies.format_report(result)
-    # At most 2% of the quiet day x KPI cells (the 75-day small scale scores about 800). The
-    # heavy-tailed order sizes of the demo make some quiet days' revenue really spike: measured
-    # 13 of 806 (1.6%) at this commit, all of them revenue and order-count spikes.
-    assert result.false_alarm_rate <= 0.02, anomalies.format_report(result)
+    # At most 2.5% of the quiet day x KPI cells (the 75-day small scale scores about 800). The
+    # heavy-tailed order sizes of the demo make some quiet days' revenue really spike, and since
+    # churn follows behaviour each user's engagement drifts (simulator/churn.py): measured 18 of
+    # 806 (2.2%) by the simulator session; the constructed series above holds the detector
+    # itself to 0.5%.
+    assert result.false_alarm_rate <= 0.025, anomalies.format_report(result)
     assert result.attention_cases and result.attention_flagged == result.attention_cases
     assert evaluation.model.roc_auc > 0.6, churn_model.format_report(evaluation)

@@ -76,6 +76,8 @@ measured as (
 
 ),
 
+-- Counts as bigint (a sum of integers is HUGEINT on DuckDB and NUMERIC on PostgreSQL): the
+-- types of the contract (the model's YAML).
 final as (
 
     select
@@ -84,18 +86,18 @@ final as (
         target_name,
         run_started_at,
         completed_at,
-        tests_run,
-        tests_passed,
-        tests_warned,
-        tests_failed,
-        tests_skipped,
+        cast(tests_run as {{ dbt.type_bigint() }}) as tests_run,
+        cast(tests_passed as {{ dbt.type_bigint() }}) as tests_passed,
+        cast(tests_warned as {{ dbt.type_bigint() }}) as tests_warned,
+        cast(tests_failed as {{ dbt.type_bigint() }}) as tests_failed,
+        cast(tests_skipped as {{ dbt.type_bigint() }}) as tests_skipped,
         {{ safe_divide('tests_passed', 'tests_run') }} as test_pass_rate,
-        unit_tests_run,
-        unit_tests_passed,
-        records_landed,
-        records_quarantined,
-        failing_records,
-        records_failing_tests,
+        cast(unit_tests_run as {{ dbt.type_bigint() }}) as unit_tests_run,
+        cast(unit_tests_passed as {{ dbt.type_bigint() }}) as unit_tests_passed,
+        cast(records_landed as {{ dbt.type_bigint() }}) as records_landed,
+        cast(records_quarantined as {{ dbt.type_bigint() }}) as records_quarantined,
+        cast(failing_records as {{ dbt.type_bigint() }}) as failing_records,
+        cast(records_failing_tests as {{ dbt.type_bigint() }}) as records_failing_tests,
         {{ safe_divide('records_landed - records_quarantined', 'records_landed') }} as record_validity_rate,
         {{ safe_divide('records_landed - records_quarantined - records_failing_tests', 'records_landed') }}
             as data_accuracy_rate,
