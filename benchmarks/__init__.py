@@ -1,1 +1,2 @@
-"""The performance benchmark (issue 9, SPEC section 8): ``make bench SCALE=...``. See run.py."""
+"""The performance benchmark (issue 9, docs/reliability.md#scale-and-speed): ``make bench
+SCALE=...``. See run.py."""

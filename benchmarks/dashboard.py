@@ -1,4 +1,5 @@
-"""The queries a dashboard runs on the marts (SPEC section 8: well under a second at large).
+"""The queries a dashboard runs on the marts (docs/reliability.md#scale-and-speed: well under a
+second at large).
 
 One per dashboard page: what a BI tool sends when a page opens or a filter changes. Date
 filters are relative to the last day of data so they select the same share at every scale.

@@ -1,5 +1,5 @@
 """CSV exports of the marts, safe to open in a spreadsheet: the one exporter every documented
-export goes through (SPEC section 9).
+export goes through (docs/reliability.md#security).
 
 ```sh
 python -m dashboard.export                      # every report into reports/

@@ -1,4 +1,5 @@
-"""The landing contract (SPEC section 2): every source table, its columns, types and rules.
+"""The landing contract (docs/landing_contract.md): every source table, its columns, types and
+rules.
 
 One definition serves the simulator (what it writes), the loaders (what they validate and
 how they type the raw tables), the dbt sources (scripts/generate_source_yaml.py writes their
@@ -37,7 +38,8 @@ class Column:
 
 @dataclass(frozen=True)
 class VersionRule:
-    """Which of two rows of one key is the later version (SPEC section 2), decided by the row.
+    """Which of two rows of one key is the later version
+    (docs/landing_contract.md#keys-and-versions), decided by the row.
 
     In order: the greatest of ``timestamps`` (NULLs ignored; a row without any ranks lowest);
     then the rank of ``status_column`` in ``precedence`` (groups of equal rank, lowest first:
@@ -91,7 +93,7 @@ class SourceTable:
     event_time: str  # the column that says when the row happened
     mutable: bool = False  # rows arrive again as the entity changes; the latest version wins
     version_column: str | None = None  # orders versions where present, else load order
-    version: VersionRule = LOAD_ORDER  # the full rule of SPEC section 2 (mutable tables)
+    version: VersionRule = LOAD_ORDER  # docs/landing_contract.md#keys-and-versions
     system: str = "exchange"  # the source system (SYSTEMS): the dbt source the table is in
     freshness: Freshness | None = None  # None: the system's default
     # A dbt doc block that describes the table at length (models/**/_*__docs.md), if any.

@@ -18,7 +18,7 @@
 
 {#- One row per step from start to end (both included), as a column `spine_at`, from a
     one-row relation holding the bounds. Step: 'hour' or 'day'. Every spine is bounded by the
-    plausible range of event times (SPEC section 2): from var('plausible_min_date') to
+    plausible range of event times (docs/landing_contract.md#event-time-range): from var('plausible_min_date') to
     var('plausible_max_future_days') after now, so one row dated 9999 that reached raw by any
     path cannot grow a spine to millions of rows (issue 18: 629M hourly rates). -#}
 {% macro time_spine(bounds_relation, start_column, end_column, step) -%}

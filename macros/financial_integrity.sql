@@ -1,5 +1,6 @@
-{#- Financial integrity (SPEC section 7): a broken invariant is reported loudly but never stops
-    AML detection, the alert marts or the regulatory reports from being built.
+{#- Financial integrity (docs/reliability.md#financial-integrity): a broken invariant is reported
+    loudly but never stops AML detection, the alert marts or the regulatory reports from being
+    built.
 
     The tests tagged `financial_integrity` have severity `warn`: dbt build skips the children of
     a test that fails with severity error, and every compliance model reads the ledger those
@@ -24,7 +25,7 @@
             {%- endif -%}
         {%- endfor -%}
         {%- if failed -%}
-            {%- set message = 'Financial integrity (SPEC section 7) broken: ' ~ failed | join('; ')
+            {%- set message = 'Financial integrity broken: ' ~ failed | join('; ')
                 ~ '. The compliance marts were built; failing rows are stored in the test audit schema.' -%}
             {%- set fail_default = 'false' if env_var('DAGSTER_DBT_CLI', '') == 'true' else 'true' -%}
             {%- if env_var('EXCHANGE_FINANCIAL_INTEGRITY_FAIL_RUN', fail_default) | lower not in ('false', '0', 'no') -%}

@@ -4,7 +4,7 @@
       time falls in [min_date, max_date), so a backfill of a range is one dbt invocation.
     - A plain incremental run: every row loaded since the newest row already in the table,
       minus `lookback_hours`, whatever its event time, so late data still lands
-      (SPEC section 9) and the cost grows with the new data, not with history.
+      (docs/reliability.md#late-data) and the cost grows with the new data, not with history.
     - A full build: everything.
 -#}
 {% macro incremental_window(event_time_column, loaded_at_column='loaded_at') -%}

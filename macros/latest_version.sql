@@ -1,5 +1,5 @@
 {#- Keeps one row per key: the latest version of a mutable entity, and a single copy of a
-    replayed row, by the table's version rule (SPEC section 2; `table` names it in
+    replayed row, by the table's version rule (docs/landing_contract.md#keys-and-versions; `table` names it in
     version_rules(), generated from ingestion/contract.py): the greatest of its version
     timestamps, then its status precedence (a terminal status outranks pending or open), then
     load order (loaded_at, file name, row number in the file), which for a `first_seen` table

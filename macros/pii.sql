@@ -1,4 +1,4 @@
-{#- Personal data never reaches the marts in clear (SPEC section 9). -#}
+{#- Personal data never reaches the marts in clear (docs/reliability.md#security). -#}
 
 {#- E-mail as HMAC-SHA256 hex digest keyed by DBT_ENV_SECRET_PII_HASH_KEY. A plain hash
     would be reversible by a dictionary of addresses. -#}
@@ -86,7 +86,7 @@
 {%- endmacro %}
 
 {#- The keyed hash of one IP address (ip_address_key): rules match logins on the exact
-    address, marts never hold it in clear (SPEC section 9). -#}
+    address, marts never hold it in clear (docs/reliability.md#security). -#}
 {% macro hash_ip(column) -%}
     {{ hmac_sha256(ip_address_key(column)) }}
 {%- endmacro %}
@@ -145,7 +145,7 @@
 {%- endmacro %}
 
 {#- Free text (a quarantined record, a reason) with every e-mail-like value removed and every
-    IP-like value truncated: /24 for IPv4, /48 for IPv6 (SPEC section 9: no clear e-mail or IP
+    IP-like value truncated: /24 for IPv4, /48 for IPv6 (docs/reliability.md#security: no clear e-mail or IP
     where an analyst can read it, quarantine records included). By pattern, not by column, so
     an address in a misaligned field or in a malformed line is caught too. Each address is
     matched where no hex digit, colon or dot precedes it, so a value is never truncated twice. -#}

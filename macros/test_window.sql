@@ -1,5 +1,5 @@
-{#- Data tests of a daily run read the recent rows only (SPEC section 8: a daily run grows with
-    the new data, not with history). With the var `test_days` (N; default none: every row),
+{#- Data tests of a daily run read the recent rows only (docs/reliability.md#scale-and-speed: a
+    daily run grows with the new data, not with history). With the var `test_days` (N; default none: every row),
     the tests of the large event models check only the rows of the model's last N UTC days:
 
     - generic tests (unique, not_null, accepted_values, relationships) on a model whose

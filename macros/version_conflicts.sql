@@ -1,5 +1,5 @@
-{#- The version conflicts of one raw table (SPEC section 2): groups of rows with the same key,
-    the same version timestamp and the same status rank (its version_rules() rule) whose
+{#- The version conflicts of one raw table (docs/landing_contract.md#keys-and-versions): groups of
+    rows with the same key, the same version timestamp and the same status rank (its version_rules() rule) whose
     values differ, within one file or across files, whichever loader wrote them. One row per
     group: the key (as text, columns joined with '|'), the version, how many rows, the files,
     the columns that differ, and the row latest_version keeps (the one loaded last; for a

@@ -1,6 +1,6 @@
 {#- GENERATED from ingestion/contract.py by `python -m ingestion.loaders.versions`:
-    do not edit. Each source table's version rule (SPEC section 2): its key, the
-    `timestamps` whose greatest is its version (none: load order only), its
+    do not edit. Each source table's version rule (docs/landing_contract.md): its key,
+    the `timestamps` whose greatest is its version (none: load order only), its
     `status_column` and `precedence` (groups of equal rank, lowest first), `first_seen`
     (a row's load order is the first load of its content), and its columns with their
     contract types. Read by latest_version and version_conflicts. -#}

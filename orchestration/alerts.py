@@ -5,7 +5,8 @@ Sources of alerts, each optional (a mart that is not built yet is skipped):
 * high-severity compliance alerts: ``marts.fct_compliance_alerts`` (alert_id, rule_name or
   rule, user_id, severity, amount_usd, detected_at; alert_source and alert_details when
   present), severity ``high`` or ``critical``. Those with alert_source ``data_quality`` (a
-  broken ledger invariant, SPEC section 7, always critical) are counted apart in the message;
+  broken ledger invariant, docs/reliability.md#financial-integrity, always critical) are counted
+  apart in the message;
 * KPI anomalies: ``marts.fct_kpi_anomalies``, the rows with ``is_anomaly`` (one per day and
   metric: the id is ``<kpi_date>:<metric_name>``; any other shape of mart works too, by
   ``anomaly_id``, ``alert_id`` or a hash of the row).

@@ -2,7 +2,7 @@
 
 After each load, two checks per raw table, both computed by ONE op (a multi-asset check) that
 reads each table from DuckDB into pandas and validates it with Great Expectations 1.x (the GX
-SQL path through duckdb-engine is broken, see STACK_NOTES):
+SQL path through duckdb-engine is broken):
 
 * ``contract_expectations`` (blocking, ERROR): what the landing contract (ingestion/contract.py)
   promises and the loaders enforce: at least one row, required columns not null, enum columns
@@ -45,7 +45,8 @@ class Range:
     max_value: float | None = None
 
 
-# Plausibility ranges beyond the contract (SPEC 7: no negative balances, among others).
+# Plausibility ranges beyond the contract (docs/reliability.md#financial-integrity: no negative
+# balances, among others).
 VALUE_RANGES: dict[str, tuple[Range, ...]] = {
     "user_tiers": (
         Range("trading_fee_rate", 0, 0.1),

@@ -79,7 +79,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class LandingResource(dg.ConfigurableResource):
-    """The landing directory: ``<landing>/<table>/`` folders of files (SPEC section 2)."""
+    """The landing directory: ``<landing>/<table>/`` folders of files (docs/landing_contract.md)."""
 
     path: str | None = None
 

@@ -3,7 +3,7 @@
 Features are rebuilt *as of a cutoff day C* from `marts.fct_user_daily_activity` (rows on or
 before C only) and `marts.dim_users`, so the same code serves training, backtesting and
 scoring without look-ahead. The label of a user active on C (a fill in [C - 29, C]) is
-"churned": no fill in [C + 1, C + H]. H is 30 days (SPEC section 4: churned = no fill for 30
+"churned": no fill in [C + 1, C + H]. H is 30 days (docs/kpis.md: churned = no fill for 30
 days) when the data are long enough, else the longest horizon that fits (see `plan_cutoffs`).
 
 Backtest (time-based split): train on cutoff C1, evaluate on C2 = C1 + H, whose label window
@@ -278,7 +278,7 @@ class CutoffPlan:
     def note(self) -> str:
         days = (self.last_date - self.first_date).days + 1
         if not self.is_proxy_horizon:
-            return f"{days} days of data: the 30-day churn label of SPEC section 4."
+            return f"{days} days of data: the 30-day churn label of docs/kpis.md."
         return (
             f"only {days} days of data: the label is 'no fill in the next {self.horizon_days} "
             f"days', a short-horizon proxy of 30-day churn (a 30-day label needs at least "
@@ -315,7 +315,7 @@ def plan_cutoffs(
 
 def data_bounds(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date]:
     """The first day of trading data (fills, orders, fee collections) and the last day of data.
-    The date spine may start earlier, at the first registration (SPEC section 4); days with
+    The date spine may start earlier, at the first registration (docs/kpis.md); days with
     registrations only are no trading history to cut features from."""
     first, last = con.execute(
         "select min(case when has_trading_started then date_day end), max(date_day)"

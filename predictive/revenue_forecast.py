@@ -1,5 +1,5 @@
 """Revenue forecast: next 30 days and next calendar month, with a prediction interval and its
-held-out error against naive baselines (issue 20 item 3; SPEC section 4, revenue KPIs).
+held-out error against naive baselines (issue 20 item 3; docs/kpis.md, revenue KPIs).
 
 Two forecasts are written to `marts.fct_revenue_forecast`, one row each:
 

@@ -4,7 +4,7 @@
 columns, types, keys, allowed values and version rule, and the prose rules
 (``LANDING_RULES``) on files, values, quarantine and conflicts. The simulator writes to it,
 the loaders check against it; this script renders it for readers, with the raw bookkeeping
-tables of ``ingestion/loaders/raw_schema.py`` and the plausible time range of
+tables of ``warehouse/raw_schema.py`` and the plausible time range of
 ``ingestion/loaders/validation.py``. ``tests/python/test_landing_contract_doc.py`` fails when
 the page is stale: change the contract, then run
 
@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ingestion import contract  # noqa: E402
-from ingestion.loaders import raw_schema, validation  # noqa: E402
+from warehouse import raw_schema, settings  # noqa: E402
 
 OUTPUT = REPO / "docs" / "landing_contract.md"
 DDL_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\S+) \((.*?)\n\);", re.DOTALL)
@@ -147,13 +147,17 @@ def render() -> str:
         if rule.anchor == "file-formats":
             lines += [f"Accepted file names end in {_code(contract.FILE_SUFFIXES)}.", ""]
         if rule.anchor == "event-time-range":
-            earliest = validation.DEFAULT_MIN_EVENT_TIME.date().isoformat()
+            fields = settings.variables()
+            earliest = settings.Settings().loader_min_event_time.date().isoformat()
             lines += [
-                f"Earliest: `{earliest}` (`{validation.MIN_EVENT_TIME_ENV}`); latest: "
-                f"{validation.DEFAULT_MAX_FUTURE_HOURS:g} hours after the load's start "
-                f"(`{validation.MAX_FUTURE_HOURS_ENV}`). Both can be changed in the environment.",
+                f"Earliest: `{earliest}` (`EXCHANGE_LOADER_MIN_EVENT_TIME`); latest: "
+                f"{settings.Settings().loader_max_future_hours:g} hours after the load's start "
+                "(`EXCHANGE_LOADER_MAX_FUTURE_HOURS`). Both can be changed in the environment.",
                 "",
             ]
+            assert {"EXCHANGE_LOADER_MIN_EVENT_TIME", "EXCHANGE_LOADER_MAX_FUTURE_HOURS"} <= set(
+                fields
+            )
     assert "keys-and-versions" in rules  # the tables below link to it
 
     lines += [

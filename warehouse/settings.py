@@ -142,8 +142,8 @@ class Settings:
         None,
         "where DuckDB spills",
         "every program, dbt",
-        shown="`<warehouse>.tmp` (dbt: `data/duckdb_tmp`)",
-        dbt_defaults=("data/duckdb_tmp",),
+        shown="`<warehouse>.tmp`",
+        dbt_defaults=("",),  # profiles.yml: '' (unset), then <warehouse>.tmp as here
     )
     duckdb_threads: int | None = _setting(
         "EXCHANGE_DUCKDB_THREADS",

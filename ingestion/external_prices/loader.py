@@ -5,7 +5,7 @@ first, then everything good is written in one transaction. A request that fails 
 exhausted, a 4xx, malformed JSON) costs only the assets it was for: they get nothing from that
 source, their cursors stay where they were (the next run asks again from the same point), and
 the run ends with :class:`IncompleteLoadError` (the CLI's exit status 1) AFTER the good assets
-are written (SPEC section 6). A failure while writing rolls everything back.
+are written (docs/kpis.md#market-metrics). A failure while writing rolls everything back.
 """
 
 from __future__ import annotations

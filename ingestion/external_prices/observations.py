@@ -49,7 +49,8 @@ class RejectedRecord:
 class FetchFailure:
     """A request that failed after its retries (or answered the wrong shape): the assets it
     was for get nothing from this source in this run, keep their cursors, and are reported.
-    The other assets load (SPEC section 6: one bad response never holds back the good ones)."""
+    The other assets load (docs/kpis.md#market-metrics: one bad response never holds back the good
+    ones)."""
 
     source: str
     assets: tuple[str, ...]

@@ -1,4 +1,5 @@
-"""Time the loader against DuckDB's own plain read of the same files (SPEC 8: within 2x).
+"""Time the loader against DuckDB's own plain read of the same files
+(docs/reliability.md#scale-and-speed: within 2x).
 
     python -m ingestion.loaders.benchmark data/landing [--tables trades,orders]
     python -m ingestion.loaders.benchmark /tmp/bench --generate 2000000 --files 8 --format csv

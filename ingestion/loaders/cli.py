@@ -4,7 +4,7 @@ Exit status: 0 when the load ran (rows may have been quarantined and files rejec
 summary and ``raw._quarantine`` / ``raw._loaded_files``), 1 on an error, 2 on bad arguments,
 3 when the warehouse is held by another load or program past ``--lock-timeout``.
 With ``--strict``, quarantined rows, rejected files, unknown table folders or files of an
-unsupported type or place (SPEC section 2) also give exit status 4.
+unsupported type or place (docs/landing_contract.md#folders-and-files) also give exit status 4.
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ what a Dagster asset calls). Both are incremental and idempotent:
   is skipped; a content already loaded for the table under another name is recorded as a
   duplicate and not loaded again; a path loaded before whose content changed (even at the same
   size) is loaded again with a warning, its earlier rows left to the version rule of staging
-  (SPEC section 2: the latest version wins, a conflict is reported).
-* Before its files, each raw table is checked against ``raw._loaded_files`` (SPEC section 9):
-  a table dropped or truncated by hand (fewer rows than recorded) gets the lost files loaded
-  again from the landing folder, or the load fails naming the table when a lost file is no
-  longer there (never an empty table reported as success); rows in raw that no record accounts
-  for (``raw._loaded_files`` lost) get their record back from raw, so nothing loads twice.
+  (docs/landing_contract.md#keys-and-versions: the latest version wins, a conflict is reported).
+* Before its files, each raw table is checked against ``raw._loaded_files``
+  (docs/reliability.md#crash-safety): a table dropped or truncated by hand (fewer rows than
+  recorded) gets the lost files loaded again from the landing folder, or the load fails naming the
+  table when a lost file is no longer there (never an empty table reported as success); rows in raw
+  that no record accounts for (``raw._loaded_files`` lost) get their record back from raw, so
+  nothing loads twice.
 * Each file is loaded in ONE transaction together with its quarantine rows and its
   ``raw._loaded_files`` row: a load killed at any point leaves either all of a file or none of
   it, and the next run picks up the rest. Nothing is lost, nothing is loaded twice.
@@ -129,9 +130,10 @@ def discover_files(landing_dir: Path, table: str) -> list[Path]:
 
 
 def unsupported_files(landing_dir: Path, tables: Iterable[str]) -> list[dict[str, str]]:
-    """Files the loader will not load, each with why (SPEC section 2: reported, and an error
-    under ``--strict``): a file at the landing root, or in a table's folder a file of another
-    type (``.json``, ``.tsv``, ``.csv.zip``...). Uploads in progress (``*.tmp``) are not."""
+    """Files the loader will not load, each with why (docs/landing_contract.md#folders-and-files:
+    reported, and an error under ``--strict``): a file at the landing root, or in a table's folder a
+    file of another type (``.json``, ``.tsv``, ``.csv.zip``...). Uploads in progress (``*.tmp``) are
+    not."""
     landing = Path(landing_dir)
     found = [
         {"path": p.name, "reason": "a file at the landing root, not in a table folder"}
@@ -175,7 +177,8 @@ class _FileLoad:
         self._known_paths: dict[str, list[tuple[str, int, str]]] = {}
         self._loaded_content: dict[str, str] = {}  # sha256 -> first source_file loaded with it
         self._file_started = time.perf_counter()  # reset as each file starts: load_seconds
-        # event times later than a day after this load are implausible (SPEC section 2)
+        # event times later than a day after this load are implausible
+        # (docs/landing_contract.md#event-time-range)
         self.time_bounds = TimeBounds.from_env()
         self._changed = False  # the file being loaded is a path loaded before, changed since
         rows = con.execute(
@@ -261,7 +264,7 @@ class _FileLoad:
     # -- damaged raw tables --------------------------------------------------------------
 
     def _check_raw_table(self, present: dict) -> None:
-        """Hold raw.<table> to raw._loaded_files (SPEC section 9); see the module docstring.
+        """Hold raw.<table> to raw._loaded_files (docs/reliability.md); see the module docstring.
 
         One count(*) when all is well; the per-file comparison runs only on a mismatch."""
         con, name, raw = self.con, self.table.name, raw_table_name(self.table)

@@ -30,9 +30,10 @@ class TableReport:
     load_id: str
     files: list[FileResult] = field(default_factory=list)
     columns_added: list[str] = field(default_factory=list)
-    # paths loaded before whose content changed since: loaded again (SPEC section 2)
+    # paths loaded before whose content changed since: loaded again (docs/landing_contract.md)
     changed_files: list[str] = field(default_factory=list)
-    # what was found wrong with raw.<table> against raw._loaded_files and repaired (SPEC 9)
+    # what was found wrong with raw.<table> against raw._loaded_files and repaired
+    # (docs/reliability.md)
     repairs: list[str] = field(default_factory=list)
 
     def _count(self, *statuses: str) -> int:
@@ -93,7 +94,8 @@ class LoadReport:
     warehouse: str
     tables: dict[str, TableReport] = field(default_factory=dict)
     unknown_folders: list[str] = field(default_factory=list)
-    # files not loaded for their type or place: {"path", "reason"} (SPEC section 2)
+    # files not loaded for their type or place: {"path", "reason"}
+    # (docs/landing_contract.md#folders-and-files)
     unsupported_files: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 

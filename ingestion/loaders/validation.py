@@ -11,11 +11,11 @@ once per file, then sends the good rows to the raw table and the bad ones to qua
 The checks are those of the contract: a value that does not cast to its type, a NULL (or blank)
 where ``required``, a value outside the ``enum``, a value <= 0 where ``positive``, and a required
 column missing from the file altogether (``missing required column <name>``). And the value rules
-of SPEC section 2: a decimal with more digits than ``DECIMAL(20,8)`` holds is quarantined, never
-rounded (``fee: more digits than decimal(20,8) holds: '0.000000004'``); a timestamp must be
-written as a date (``epoch``, ``infinity``, ``now`` are no times) within the plausible range of
-:class:`TimeBounds` (from 2009-01-03, the first Bitcoin block, to a day after the load), so a
-typo'd year 9999 never reaches a date spine.
+of docs/landing_contract.md#values: a decimal with more digits than ``DECIMAL(20,8)`` holds is
+quarantined, never rounded (``fee: more digits than decimal(20,8) holds: '0.000000004'``); a
+timestamp must be written as a date (``epoch``, ``infinity``, ``now`` are no times) within the
+plausible range of :class:`TimeBounds` (from 2009-01-03, the first Bitcoin block, to a day after the
+load), so a typo'd year 9999 never reaches a date spine.
 
 The SQL comes from a :class:`Dialect`, so the same rules can run elsewhere: ``DUCKDB`` is what the
 file loader uses; ``POSTGRES`` is for a later extractor that stages rows in PostgreSQL (text
@@ -119,7 +119,8 @@ def plan_columns(table: SourceTable, source_columns: Sequence[SourceColumn]) -> 
 
     Keys that differ only in case (``price`` and ``PRICE``): the one spelled exactly as the
     contract column wins, else the first in the file; the others stay extra columns and the
-    clash is recorded in ``case_clashes`` (the loader reports it, SPEC section 2).
+    clash is recorded in ``case_clashes`` (the loader reports it,
+    docs/landing_contract.md#schema-drift).
     """
     by_key: dict[str, list[SourceColumn]] = {}
     for column in source_columns:
@@ -212,7 +213,8 @@ class Dialect:
 
     def digits_lost(self, expr: str, column: SourceColumn, typed: str) -> str | None:
         """True when a decimal value is a number the raw type cannot hold exactly (too many
-        digits before or after the point): it is quarantined, never rounded (SPEC section 2)."""
+        digits before or after the point): it is quarantined, never rounded
+        (docs/landing_contract.md#values)."""
         return None
 
     def timestamp_literal(self, value: str) -> str:

@@ -2,8 +2,9 @@
 data-quality scorecard (test pass rate, data accuracy against its 99% target), the system
 metrics that breached their thresholds on the last day, the rules that flagged more than
 their ceiling share of the day's active users (alert-flood guard) and the source version
-conflicts per table (fct_source_version_conflicts, SPEC section 2). A broken ledger (the
-critical data-quality alerts of the compliance mart, SPEC section 7) heads the report.
+conflicts per table (fct_source_version_conflicts, docs/landing_contract.md#keys-and-versions). A
+broken ledger (the critical data-quality alerts of the compliance mart,
+docs/reliability.md#financial-integrity) heads the report.
 
 Written by the daily full build after dbt, as Markdown: shown in the Dagster UI (asset
 metadata) and kept as a file, ``$EXCHANGE_REPORT_DIR/daily_report_<last data day>.md``
@@ -181,8 +182,9 @@ def flag_share_section(con, flag_share_relation: str | None, last_day: str) -> l
 
 
 def conflicts_section(con, conflicts_relation: str | None) -> list[str]:
-    """Source version conflicts (SPEC section 2): rows of one key with the same version but
-    different values; one was kept by the version rule, each is counted here per table."""
+    """Source version conflicts (docs/landing_contract.md#keys-and-versions): rows of one key with
+    the same version but different values; one was kept by the version rule, each is counted here
+    per table."""
     from orchestration.alerts import relation_exists
 
     if not conflicts_relation or not relation_exists(con, conflicts_relation):

@@ -1,4 +1,4 @@
--- SPEC section 4: a daily series covers every day of data, so summed over all its days each
+-- docs/kpis.md: a daily series covers every day of data, so summed over all its days each
 -- daily count of fct_daily_exchange_kpis equals the count of its events in the staging tables:
 -- no registration, KYC approval, order, fill or first trade falls outside the date spine or
 -- is counted twice. Returns each figure whose sum differs. A KPI counting a new kind of event

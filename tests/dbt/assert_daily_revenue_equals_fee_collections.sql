@@ -1,4 +1,4 @@
--- SPEC section 4: a day's revenue_usd is all fee collections collected that day, in USD, and
+-- docs/kpis.md: a day's revenue_usd is all fee collections collected that day, in USD, and
 -- its trading and withdrawal parts those of their fee_type. Per UTC day, fct_daily_exchange_kpis
 -- against fct_fee_collections summed independently; a fee day with no KPI row (outside the
 -- date spine) fails too. Returns each day and figure that differ by more than a rounding

@@ -1,4 +1,4 @@
--- Candles from fills (hourly and daily) hold the OHLC invariants of SPEC section 6:
+-- Candles from fills (hourly and daily) hold the OHLC invariants of docs/kpis.md#market-metrics:
 -- low <= least(open, close), greatest(open, close) <= high, every price > 0, volume >= 0,
 -- at least one fill. Returns the offending candles.
 

@@ -1,7 +1,7 @@
 {{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
--- SPEC section 7: a fill's fee equals its notional times its fee rate, within a rounding
--- tolerance. The rate follows the exchange's rule, which the simulator implements
+-- docs/reliability.md#financial-integrity: a fill's fee equals its notional times its fee rate,
+-- within a rounding tolerance. The rate follows the exchange's rule, which the simulator implements
 -- (simulator/engine.py, fills): maker fills pay the pair's maker_fee_rate, taker
 -- fills the trading_fee_rate of the tier the user had at the fill (tier history; the current
 -- tier where none covers it). The fee is charged in the quote asset (quantity * price * rate,

@@ -1,6 +1,6 @@
 {{ config(severity='warn') }}
 -- Every engine candle is possible (0 < low <= min(open, close), max(open, close) <= high) and
--- of the table's interval (SPEC section 6). The candles stay in staging, flagged
+-- of the table's interval (docs/kpis.md#market-metrics). The candles stay in staging, flagged
 -- (candle_quality_flag), so every model downstream can see them; this test lists them.
 
 select

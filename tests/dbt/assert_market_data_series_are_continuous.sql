@@ -1,7 +1,7 @@
 {{ config(severity='warn') }}
--- Every candle series of market_data_1h is continuous at its interval (SPEC section 6): one
--- row per gap, with its pair, interval, first and last missing open time and length. Warns:
--- a venue can be down, but a gap is never silent.
+-- Every candle series of market_data_1h is continuous at its interval
+-- (docs/kpis.md#market-metrics): one row per gap, with its pair, interval, first and last missing
+-- open time and length. Warns: a venue can be down, but a gap is never silent.
 
 select
     pair_id,

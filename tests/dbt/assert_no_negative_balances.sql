@@ -1,9 +1,9 @@
 {{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
--- SPEC section 7: no negative wallet balance or locked balance, and no transaction leaves a
--- negative balance_after. Every delivered version of a wallet is checked, not only the latest:
--- a balance that went negative and was corrected later is still reported (recorded_at says
--- which version). Returns each offending value with where it was found.
+-- docs/reliability.md#financial-integrity: no negative wallet balance or locked balance, and no
+-- transaction leaves a negative balance_after. Every delivered version of a wallet is checked, not
+-- only the latest: a balance that went negative and was corrected later is still reported
+-- (recorded_at says which version). Returns each offending value with where it was found.
 
 with
 

@@ -1,7 +1,8 @@
 {{ config(severity='warn') }}
--- No two rows of a source key share a version yet differ in value (SPEC section 2). Warns
--- (never fails the build): the conflict is the source's, one row is kept by the version rule,
--- and the rows returned (fct_source_version_conflicts) say which key, files and columns.
+-- No two rows of a source key share a version yet differ in value
+-- (docs/landing_contract.md#keys-and-versions). Warns (never fails the build): the conflict is the
+-- source's, one row is kept by the version rule, and the rows returned
+-- (fct_source_version_conflicts) say which key, files and columns.
 
 select
     source_table,

@@ -1,9 +1,9 @@
 {{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
--- SPEC section 7: an order's filled_quantity equals the sum of its fills' quantity, and its
--- status agrees with it: pending = nothing filled, partial = some but not all, filled = all
--- of the quantity, cancelled = not all of it. Fills of an unknown order are reported too.
--- Returns each order that fails, with the reason.
+-- docs/reliability.md#financial-integrity: an order's filled_quantity equals the sum of its fills'
+-- quantity, and its status agrees with it: pending = nothing filled, partial = some but not all,
+-- filled = all of the quantity, cancelled = not all of it. Fills of an unknown order are reported
+-- too. Returns each order that fails, with the reason.
 
 with
 

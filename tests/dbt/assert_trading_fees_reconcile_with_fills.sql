@@ -1,8 +1,8 @@
 {{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
 
--- SPEC section 7: trading fees in fee_collections reconcile with the fees on the fills, per
--- UTC day and fee asset. Returns each day and asset where the two sums differ by more than
--- the fee tolerance (absolute per fill, summed).
+-- docs/reliability.md#financial-integrity: trading fees in fee_collections reconcile with the fees
+-- on the fills, per UTC day and fee asset. Returns each day and asset where the two sums differ by
+-- more than the fee tolerance (absolute per fill, summed).
 
 with
 

@@ -6,15 +6,16 @@ reach ``raw.<table>``, which land in ``raw._quarantine`` and with which reason, 
 whole file is moved to ``_rejected/`` (and why), plus a few typed values to check. Every file
 that is not rejected also holds good records, so a test can see that the rest of the file loads.
 
-Decisions (SPEC 9, ``ingestion/contract.py``); each case's ``decision`` repeats the one it tests:
+Decisions (docs/reliability.md, ``ingestion/contract.py``); each case's ``decision`` repeats the one
+it tests:
 
 * The loader quarantines only what the contract rules out: a value that does not cast to its
   type, a missing required value or column, a value outside an ``enum``, a value <= 0 in a
   ``positive`` column, a record that does not parse. Everything else loads as sent.
 * Event times outside the plausible range (before 2009-01-03, or more than a day after the
-  load: SPEC section 2) are quarantined, so a typo'd year 9999 never reaches a date spine; a
-  time a few hours ahead (a source clock running fast) loads. Words that some engines cast to
-  times (``epoch``, ``infinity``, ``now``) are no timestamps.
+  load: docs/landing_contract.md#event-time-range) are quarantined, so a typo'd year 9999 never
+  reaches a date spine; a time a few hours ahead (a source clock running fast) loads. Words that
+  some engines cast to times (``epoch``, ``infinity``, ``now``) are no timestamps.
 * A decimal with more digits than ``DECIMAL(20,8)`` holds is quarantined, never rounded
   (``0.000000004`` is not ``0``); trailing zeros past the 8th place are no digits.
 * Keys that differ only in case (``price`` and ``PRICE``): the key spelled like the contract
@@ -26,7 +27,7 @@ Decisions (SPEC 9, ``ingestion/contract.py``); each case's ``decision`` repeats 
   they change, so raw keeps every version and staging keeps the latest by the table's version
   rule (``latest_version``). Two rows of one key with the same version but different values
   are a conflict: staging keeps the one loaded last (then the highest row number) and
-  ``stg_loader__version_conflicts`` reports it (SPEC section 2).
+  ``stg_loader__version_conflicts`` reports it (docs/landing_contract.md#keys-and-versions).
 * An old export delivered again (same rows, other bytes: CRLF line endings) must not undo a
   newer state: :func:`resent_exports` has one for every mutable table.
 * Text is kept as sent (no trimming), so ``' buy'`` is not the enum value ``buy``; numbers,
@@ -639,8 +640,9 @@ PARQUET_ROWS = [
 ]
 
 
-# Files the loader does not load, and how the load report names them (SPEC section 2: reported,
-# an error under --strict). Issue 18: these were ignored with a debug log, --strict exited 0.
+# Files the loader does not load, and how the load report names them
+# (docs/landing_contract.md#folders-and-files: reported, an error under --strict). Issue 18: these
+# were ignored with a debug log, --strict exited 0.
 UNSUPPORTED_FILES = {
     "trades/corpus/export.json": "not a landing file type",
     "trades/corpus/export.tsv": "not a landing file type",

@@ -1,9 +1,9 @@
 """The bad-input corpus (bad_input_corpus.py) through the real loader and a real DuckDB file.
 
-SPEC 9: bad input never crashes the load and is never silently dropped. For every case, every
-record of its file is accounted for exactly once: in ``raw.<table>`` with its record number, or
-in ``raw._quarantine`` with the expected reason, or (an unreadable file) the file moved to
-``_rejected/`` with a clear message; the rest of the file loads. The decisions (future
+docs/reliability.md#quarantine: bad input never crashes the load and is never silently dropped. For
+every case, every record of its file is accounted for exactly once: in ``raw.<table>`` with its
+record number, or in ``raw._quarantine`` with the expected reason, or (an unreadable file) the file
+moved to ``_rejected/`` with a clear message; the rest of the file loads. The decisions (future
 timestamps load, a negative fee loads, both versions of a duplicate key load...) are explained
 in bad_input_corpus.py and repeated in each case.
 """
@@ -174,7 +174,8 @@ def test_strict_fails_on_unsupported_files_and_unknown_folders(tmp_path: Path, c
 
 
 # --------------------------------------------------------------------------------------
-# through dbt: versions decided by the row, conflicts reported (SPEC section 2)
+# through dbt: versions decided by the row, conflicts reported
+# (docs/landing_contract.md#keys-and-versions)
 
 MUTABLE_STAGING = [f"stg_exchange__{e.table}" for e in resent_exports()]
 INPLACE_USERS = "users/inplace/2026-01-05.csv"

@@ -1,8 +1,9 @@
-"""Compliance rules and financial integrity (SPEC sections 5 and 7) on the tiny scale.
+"""Compliance rules and financial integrity (docs/aml_rules.md and
+docs/reliability.md#financial-integrity) on the tiny scale.
 
 - Every compliance case the simulator planted (`_simulator/planted_cases.csv`) is found by the
   right rule, for the right user, with the expected severity, pointing at the planted records.
-- Users outside the planted cases are not flagged by those rules, except where the SPEC's
+- Users outside the planted cases are not flagged by those rules, except where the rule's
   definition genuinely holds for them (large transfers, rapid in-out, self trades of ordinary
   users): those rules are re-derived here in Python, independently of the SQL, and must agree.
 - Alert ids are stable: rebuilding the compliance models gives the same alerts, none twice.
@@ -48,7 +49,7 @@ INTEGRITY_INPUTS = [
     "+fct_fee_collections",
     "stg_exchange__wallets",
 ]
-# Rules that background users can trip by the SPEC's own definition (they deposit $10,000 or
+# Rules that background users can trip by the rules' own definitions (they deposit $10,000 or
 # more, withdraw older funds right after a small deposit, or a market maker's resting order
 # fills at the price of its own taker order a few seconds later): their hits on users outside
 # the planted cases must match an independent derivation from the facts.
@@ -484,9 +485,9 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
 
 
 def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_factory):
-    """SPEC section 7: a broken ledger is reported loudly (non-zero exit, failing rows stored, a
-    critical data-quality alert), yet the day's AML detection, alert marts and regulatory reports
-    are all rebuilt in the same `dbt build`, from the data that arrived."""
+    """docs/reliability.md#financial-integrity: a broken ledger is reported loudly (non-zero exit,
+    failing rows stored, a critical data-quality alert), yet the day's AML detection, alert marts
+    and regulatory reports are all rebuilt in the same `dbt build`, from the data that arrived."""
     _, warehouse, env = warehouse_copy_factory("broken_ledger")
     with duckdb.connect(str(warehouse)) as con:
         (loaded_at, new_day) = con.execute(
@@ -554,7 +555,7 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
     output = result.stdout + result.stderr
     # Loud: the build fails, naming the broken invariant, once everything ran.
     assert result.returncode != 0, output[-3000:]
-    assert "Financial integrity (SPEC section 7) broken" in output, output[-3000:]
+    assert "Financial integrity broken" in output, output[-3000:]
     assert "assert_transaction_balance_chains_hold" in re.findall(FAILED_TEST, output)
     # Nothing was skipped: no detector, mart or report waited on the failing test.
     assert re.search(r"\bSKIP=0\b", output), output[-3000:]

@@ -639,7 +639,8 @@ def test_rerun_does_not_quarantine_the_same_bad_records_again(api, waits, wareho
 
 
 def _staging_pick(warehouse) -> dict:
-    """The price staging keeps per key: latest_version's order (SPEC section 2)."""
+    """The price staging keeps per key: latest_version's order
+    (docs/landing_contract.md#keys-and-versions)."""
     return {
         (s, a, t): p
         for s, a, t, p in rows(

@@ -1,10 +1,10 @@
-"""The FATF list history (seed fatf_high_risk_countries, SPEC section 5) holds together.
+"""The FATF list history (seed fatf_high_risk_countries, docs/aml_rules.md) holds together.
 
 The seed is hand-maintained from the FATF statements: these checks catch a typo in it. Periods
 of one country never overlap, each list has its severity, the lists in force at each statement
 have the sizes the sources report, every date of the seed has its provenance line in the doc
-block (seeds/_seeds__docs.md), and the open periods are the lists of June 2026 that SPEC
-section 5 names. No warehouse needed.
+block (seeds/_seeds__docs.md), and the open periods are the lists of June 2026 that
+docs/aml_rules.md names. No warehouse needed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .conftest import REPO
 SEED = REPO / "seeds" / "fatf_high_risk_countries.csv"
 DOCS = REPO / "seeds" / "_seeds__docs.md"
 
-# SPEC section 5: the lists as of June 2026.
+# docs/aml_rules.md: the lists as of June 2026.
 SPEC_BLACK = {"KP", "IR", "MM"}
 SPEC_GREY = {
     *("AO", "BO", "BA", "BG", "CM", "CI", "CD", "HT", "IQ", "KE", "KW"),

@@ -1,4 +1,4 @@
-"""Fault injection against real DuckDB files and a real PostgreSQL server (SPEC 9).
+"""Fault injection against real DuckDB files and a real PostgreSQL server (docs/reliability.md).
 
 A load (or an extract) is killed with SIGKILL at each point of a file's life, or at random
 moments, then run again: the warehouse must equal one clean load of the same files, row for row
@@ -694,7 +694,8 @@ def test_the_documented_sar_export_never_writes_a_live_formula(hostile_build, tm
 
 
 # --------------------------------------------------------------------------------------
-# files changed in place, raw tables damaged by hand, bookkeeping lost (SPEC sections 2, 9)
+# files changed in place, raw tables damaged by hand, bookkeeping lost (docs/landing_contract.md and
+# docs/reliability.md#crash-safety)
 
 
 def _raw(warehouse: Path, sql: str) -> list[tuple]:

@@ -1,4 +1,5 @@
-"""Incremental builds equal a full refresh (SPEC section 9), late rows and later versions included.
+"""Incremental builds equal a full refresh (docs/reliability.md#late-data), late rows and later
+versions included.
 
 The tiny exchange arrives in three deliveries (the simulator's `--until`), each loaded and built
 incrementally:

@@ -1,6 +1,6 @@
-"""The no-negative-balance invariant (SPEC section 7) holds for every delivered version of a
-wallet, not only the latest: a balance that went negative and was corrected by a later
-version is still reported by tests/dbt/assert_no_negative_balances.sql."""
+"""The no-negative-balance invariant (docs/reliability.md#financial-integrity) holds for every
+delivered version of a wallet, not only the latest: a balance that went negative and was corrected
+by a later version is still reported by tests/dbt/assert_no_negative_balances.sql."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The marts agree with SPEC section 4 computed independently: plain pandas over the landing
+"""The marts agree with docs/kpis.md computed independently: plain pandas over the landing
 files (no DuckDB, no dbt), compared with marts.fct_daily_exchange_kpis on the tiny scale.
 The tiny exchange has registrations and KYC approvals long before its first order: the daily
 series must start with them and its sums must equal the counts of the source files."""
@@ -154,7 +154,7 @@ def expected(events) -> pd.DataFrame:
             "kyc_approvals": approvals.groupby("day").size(),
         }
     )
-    # SPEC section 4: from the first to the last day of data, of any counted event.
+    # docs/kpis.md: from the first to the last day of data, of any counted event.
     counted = [trades, orders, fees, users, approvals]
     first_day = min(frame.day.min() for frame in counted)
     last_day = max(frame.day.max() for frame in counted)

@@ -1,4 +1,4 @@
-"""The lifecycle marts (models/marts/lifecycle) agree with SPEC section 4 recomputed in pandas
+"""The lifecycle marts (models/marts/lifecycle) agree with docs/kpis.md recomputed in pandas
 from the fills of marts.fct_trades, on the tiny scale: retention by first-trade cohort, the
 weekly and monthly cohort tables, the funnel, churn-risk indicators and segments."""
 

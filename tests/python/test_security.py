@@ -1,6 +1,6 @@
-"""Security checks (SPEC 9): no credential in the repository, profiles read secrets from the
-environment only, no clear e-mail or IP address in the marts, and identifiers coming from
-landing files (column names, file names) can never inject SQL.
+"""Security checks (docs/reliability.md#security): no credential in the repository, profiles read
+secrets from the environment only, no clear e-mail or IP address in the marts, and identifiers
+coming from landing files (column names, file names) can never inject SQL.
 
 Elsewhere: the BI role reads the marts only (test_postgres_dbt.py::test_bi_role_reads_the_marts
 _only), e-mails are keyed hashes and the key never reaches compiled SQL (test_privacy.py).

@@ -1,6 +1,7 @@
-"""The version rule of SPEC section 2 on its Python side (ingestion/loaders/versions.py): the
-function a loader calls when it must pick before it writes, and the generated dbt macro that
-staging ranks by. The SQL side is tested through dbt in test_bad_input_corpus.py."""
+"""The version rule of docs/landing_contract.md#keys-and-versions on its Python side
+(ingestion/loaders/versions.py): the function a loader calls when it must pick before it writes, and
+the generated dbt macro that staging ranks by. The SQL side is tested through dbt in
+test_bad_input_corpus.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- Rule daily_aggregate (SPEC section 5): one hit per user and UTC day whose completed
+-- Rule daily_aggregate (docs/aml_rules.md): one hit per user and UTC day whose completed
 -- deposits plus withdrawals total MORE than var('daily_aggregate_threshold_usd').
 -- Detected at the transfer that took the running total over the threshold; the alert lists
 -- and sums every transfer of that day. The hit is defined by user and day, so later transfers

@@ -1,4 +1,4 @@
--- Rule dormant_reactivation (SPEC section 5): a completed deposit or withdrawal of at least
+-- Rule dormant_reactivation (docs/aml_rules.md): a completed deposit or withdrawal of at least
 -- var('dormant_reactivation_min_usd') when the user's previous completed transaction of any
 -- type (deposit, withdrawal, trade leg, fee) is var('dormant_reactivation_idle_days') days or
 -- more earlier (exactly 180 days counts). A user's first transaction ever is not a

@@ -1,4 +1,4 @@
--- Rule failed_login_burst (SPEC section 5): var('failed_login_burst_min_failures') or more
+-- Rule failed_login_burst (docs/aml_rules.md): var('failed_login_burst_min_failures') or more
 -- login_failed events of one user within var('failed_login_burst_window_minutes') minutes.
 --
 -- Every failed login closes a window of the user's failed logins in the minutes before it

@@ -1,4 +1,4 @@
--- Rule high_risk_country (SPEC section 5): a completed deposit or withdrawal of at least
+-- Rule high_risk_country (docs/aml_rules.md): a completed deposit or withdrawal of at least
 -- var('high_risk_country_min_usd') by a user whose country of residence, or the country of a
 -- successful login in the var('high_risk_country_login_lookback_hours') hours up to the
 -- transfer (bounds included), is on a FATF list in force on the transfer's day. Severity: the

@@ -1,4 +1,4 @@
--- Rule large_transaction (SPEC section 5): one hit per completed deposit or withdrawal of at
+-- Rule large_transaction (docs/aml_rules.md): one hit per completed deposit or withdrawal of at
 -- least var('large_transaction_min_usd') in USD at its own time.
 
 with

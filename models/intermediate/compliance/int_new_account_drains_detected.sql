@@ -1,4 +1,4 @@
--- Rule new_account_drain (SPEC section 5): within var('new_account_drain_window_days') days
+-- Rule new_account_drain (docs/aml_rules.md): within var('new_account_drain_window_days') days
 -- of registration (bounds included), a completed withdrawal takes the user's withdrawals so
 -- far to var('new_account_drain_withdrawn_share') or more of the deposits so far, once those
 -- deposits are at least var('new_account_drain_min_deposits_usd'). "So far" is every

@@ -1,4 +1,4 @@
--- Rule rapid_in_out (SPEC section 5): the withdrawals of a user in the
+-- Rule rapid_in_out (docs/aml_rules.md): the withdrawals of a user in the
 -- var('rapid_in_out_window_hours') hours after a deposit (strictly after it, up to and
 -- including the window's end) reach var('rapid_in_out_withdrawn_share') of the deposit,
 -- while the user's traded notional (own fills, both sides, in USD) between the deposit and

@@ -1,4 +1,4 @@
--- Rule self_trade (SPEC section 5): a user's buy fill and sell fill on the same pair at the
+-- Rule self_trade (docs/aml_rules.md): a user's buy fill and sell fill on the same pair at the
 -- same price within var('self_trade_window_seconds') seconds of each other (bounds included;
 -- the maker and taker fills of a user matched against their own order are 0 seconds apart).
 --

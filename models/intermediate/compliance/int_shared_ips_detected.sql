@@ -1,10 +1,10 @@
--- Rule shared_ip (SPEC section 5): var('shared_ip_min_users') or more distinct users log in
+-- Rule shared_ip (docs/aml_rules.md): var('shared_ip_min_users') or more distinct users log in
 -- successfully from one IP address within var('shared_ip_window_days') days.
 --
 -- One IP address is staging's ip_address_hash: the keyed hash of the exact IPv4 address, or of
 -- the /64 an IPv6 subscriber is given (docs: _compliance__docs.md, "What one IP address
--- means"). Full addresses never leave the raw layer (SPEC section 9); the alert shows the
--- hash and the /24 or /48 network. Users of one carrier network, corporate NAT range or VPN
+-- means"). Full addresses never leave the raw layer (docs/reliability.md#security); the alert shows
+-- the hash and the /24 or /48 network. Users of one carrier network, corporate NAT range or VPN
 -- provider share a network, not an address, and are not grouped. Every login closes a window
 -- of the logins from its address in the days before it (bounds included); a window with
 -- enough distinct users qualifies. Each user of a qualifying window gets one alert per

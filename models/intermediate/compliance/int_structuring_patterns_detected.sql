@@ -1,4 +1,4 @@
--- Rule structuring (SPEC section 5): at least var('structuring_min_count') deposits (or as
+-- Rule structuring (docs/aml_rules.md): at least var('structuring_min_count') deposits (or as
 -- many withdrawals) of one user, each in [band_low, band_high) USD, within
 -- var('structuring_window_hours') hours, together at least var('structuring_min_total_usd').
 --

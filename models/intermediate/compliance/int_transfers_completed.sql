@@ -1,5 +1,5 @@
 -- One row per completed deposit or withdrawal: the transfers every transaction-based
--- compliance rule reads (SPEC section 5). amount_usd is the absolute USD value at the
+-- compliance rule reads (docs/aml_rules.md). amount_usd is the absolute USD value at the
 -- transaction's own time (withdrawals carry negative amounts in the ledger); NULL where the
 -- asset had no USD rate yet, and such rows never satisfy a threshold.
 

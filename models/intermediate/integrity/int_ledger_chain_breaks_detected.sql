@@ -1,7 +1,8 @@
--- One row per completed transaction that breaks its ledger's balance chain (SPEC section 7):
--- per user and asset, completed rows in time order chain, balance_after = balance_before +
--- amount and each row's balance_before is the previous row's balance_after. Pending and failed
--- rows move no balance and are left out. Empty on a sound ledger.
+-- One row per completed transaction that breaks its ledger's balance chain
+-- (docs/reliability.md#financial-integrity): per user and asset, completed rows in time order
+-- chain, balance_after = balance_before + amount and each row's balance_before is the previous
+-- row's balance_after. Pending and failed rows move no balance and are left out. Empty on a sound
+-- ledger.
 --
 -- Rows that share a timestamp (a trade leg and its fee, booked in one instant) are in chain
 -- order, the order in which their balances link, never id order. Chain order is found set-based,

@@ -1,9 +1,9 @@
--- One critical data-quality alert per ledger (user and asset) and broken invariant (SPEC section
--- 7): the balance chain (int_ledger_chain_breaks_detected) or the wallet balance
--- (int_wallet_balance_mismatches_detected). fct_compliance_alerts lists them with alert_source
--- 'data_quality' beside the AML alerts, which are still built from the data that arrived: a
--- broken ledger is reported loudly, it never blinds compliance. The id hashes the invariant, the
--- user and the asset, so it stays the same while the break lasts.
+-- One critical data-quality alert per ledger (user and asset) and broken invariant
+-- (docs/reliability.md#financial-integrity): the balance chain (int_ledger_chain_breaks_detected)
+-- or the wallet balance (int_wallet_balance_mismatches_detected). fct_compliance_alerts lists them
+-- with alert_source 'data_quality' beside the AML alerts, which are still built from the data that
+-- arrived: a broken ledger is reported loudly, it never blinds compliance. The id hashes the
+-- invariant, the user and the asset, so it stays the same while the break lasts.
 
 with
 

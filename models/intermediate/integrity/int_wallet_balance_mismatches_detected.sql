@@ -1,7 +1,7 @@
--- One row per wallet version whose balance is not the end of its ledger's chain (SPEC section
--- 7): the balance_after of the last completed transaction of its user and asset up to the
--- wallet's updated_at (a newer transaction is not yet in that wallet version). A wallet without
--- any transaction must hold nothing. Empty on a sound ledger.
+-- One row per wallet version whose balance is not the end of its ledger's chain
+-- (docs/reliability.md#financial-integrity): the balance_after of the last completed transaction of
+-- its user and asset up to the wallet's updated_at (a newer transaction is not yet in that wallet
+-- version). A wallet without any transaction must hold nothing. Empty on a sound ledger.
 --
 -- Rows that share the last timestamp (a trade leg and its fee) are in chain order, not id order:
 -- the chain's end is the row whose balance_after no other row of that timestamp starts from (the

@@ -1,5 +1,5 @@
 -- One row per trader: the first-trade cohort day and whether the user traded again within
--- 7 and 30 days (SPEC section 4): a fill on any day in [cohort_date + 1, cohort_date + 7],
+-- 7 and 30 days (docs/kpis.md): a fill on any day in [cohort_date + 1, cohort_date + 7],
 -- resp. [cohort_date + 1, cohort_date + 30]. The cohort day itself never counts.
 
 with

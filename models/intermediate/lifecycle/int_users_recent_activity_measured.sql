@@ -1,6 +1,6 @@
 -- One row per registered user: trading, fee and support activity in the windows that the
 -- churn-risk indicators and segments are defined on, as of the last day of data E
--- (SPEC section 4): the current 30 days [E - 29, E] and the 30 days before [E - 59, E - 30].
+-- (docs/kpis.md): the current 30 days [E - 29, E] and the 30 days before [E - 59, E - 30].
 
 with
 

@@ -1,5 +1,5 @@
--- One row per order-book snapshot: the spread recomputed from the best prices (SPEC section 6),
--- the crossed-book flag and the depth within 1% per side.
+-- One row per order-book snapshot: the spread recomputed from the best prices
+-- (docs/kpis.md#market-metrics), the crossed-book flag and the depth within 1% per side.
 -- spread_bps = (best_ask - best_bid) / ((best_ask + best_bid) / 2) * 10,000; NULL when a side
 -- is missing. A crossed book (ask <= bid) keeps its (zero or negative) spread and is flagged.
 

@@ -10,10 +10,11 @@
     )
 }}
 
--- One row per fill: notional in the quote asset and in USD, fee in USD (SPEC section 3).
--- notional_usd = quantity * price * USD rate of the quote asset at the fill's hour;
--- fee_usd = fee * USD rate of the fee asset at the same hour (int_asset_usd_rates_hourly,
--- stablecoins included, through usd_rate_join). NULL where no rate exists.
+-- One row per fill: notional in the quote asset and in USD, fee in USD
+-- (docs/kpis.md#valuation-in-usd). notional_usd = quantity * price * USD rate of the quote asset at
+-- the fill's hour; fee_usd = fee * USD rate of the fee asset at the same hour
+-- (int_asset_usd_rates_hourly, stablecoins included, through usd_rate_join). NULL where no rate
+-- exists.
 
 with
 

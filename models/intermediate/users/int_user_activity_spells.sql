@@ -1,5 +1,5 @@
 -- One row per user and activity spell: a run of fill days with no gap of more than 30 days.
--- A user is active on day D when a fill falls in [D - 29, D] (SPEC section 4), so a spell
+-- A user is active on day D when a fill falls in [D - 29, D] (docs/kpis.md), so a spell
 -- keeps the user active from its first fill day to 29 days after its last fill day.
 -- A gap of more than 30 days between fill days is a churn event; the fill that ends it is a
 -- win-back.

@@ -1,5 +1,5 @@
 -- One row per user and residence period: the country of residence the user row said from
--- valid_from to valid_to (SPEC section 5, high_risk_country judges the country as it was when
+-- valid_from to valid_to (docs/aml_rules.md, high_risk_country judges the country as it was when
 -- the transfer happened). Built like int_user_tier_history from every delivered version of the
 -- user row, ordered by updated_at; a new period starts only where the country changes. The
 -- first period has valid_from NULL: a time before the first delivered version takes the

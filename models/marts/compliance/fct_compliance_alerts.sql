@@ -1,9 +1,10 @@
 -- One row per compliance alert: every hit of this project's rules (alert_source 'rule', one
 -- intermediate model per rule in models/intermediate/compliance) beside the alerts the
 -- exchange's own systems raised: compliance_alerts (alert_source 'system') and
--- security_events (alert_source 'security'). A broken ledger invariant (SPEC section 7) is a
--- critical alert of its own, alert_source 'data_quality' (int_ledger_integrity_alerts_flagged):
--- the rule alerts are still built from the data that arrived.
+-- security_events (alert_source 'security'). A broken ledger invariant
+-- (docs/reliability.md#financial-integrity) is a critical alert of its own, alert_source
+-- 'data_quality' (int_ledger_integrity_alerts_flagged): the rule alerts are still built from the
+-- data that arrived.
 --
 -- A rule alert's id is a hash of the rule, the user and the facts that define the hit (a
 -- transaction, a day, an IP network, ...), so rebuilding never duplicates an alert and an

@@ -7,8 +7,8 @@
     )
 }}
 
--- One row per UTC day from the first to the last day of data: every daily KPI of SPEC
--- section 4, zero-filled, each beside its target from the kpi_targets seed.
+-- One row per UTC day from the first to the last day of data: every daily KPI of
+-- docs/kpis.md, zero-filled, each beside its target from the kpi_targets seed.
 --
 -- Incremental: a run rebuilds the days from the first day touched by new rows to the last
 -- day; earlier days keep their rows. A new fill, fee or order version only changes its own

@@ -1,5 +1,5 @@
 -- One row per calendar month of data: revenue, growth, revenue and share by tier, and the
--- monthly churn rate (SPEC section 4), each beside its target.
+-- monthly churn rate (docs/kpis.md), each beside its target.
 
 with
 

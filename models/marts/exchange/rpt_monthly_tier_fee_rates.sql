@@ -1,6 +1,6 @@
 -- One row per calendar month and fee tier: trading fee revenue over taker volume (the effective
 -- fee rate) beside the tier's list taker rate, and the tier's revenue share against its target
--- (issue 20 item 3; SPEC section 4). Fills are attributed to the tier the user had at the fill,
+-- (issue 20 item 3; docs/kpis.md). Fills are attributed to the tier the user had at the fill,
 -- as fees are in rpt_monthly_revenue_by_tier.
 
 with

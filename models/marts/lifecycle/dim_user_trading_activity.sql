@@ -1,5 +1,5 @@
 -- One row per user with at least one fill: activity, churn and win-backs as of the last day
--- of data E (SPEC section 4). Active = a fill in [E - 29, E]; churned = traded before but
+-- of data E (docs/kpis.md). Active = a fill in [E - 29, E]; churned = traded before but
 -- not in that window; a churn event = a gap of more than 30 days after a fill day (or from
 -- the last fill day to E when that is 30 days or more); a win-back = a fill ending such a gap.
 

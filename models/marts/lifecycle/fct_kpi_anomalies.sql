@@ -1,5 +1,5 @@
--- One row per day of data and daily KPI (the metrics of fct_daily_exchange_kpis, SPEC
--- section 4): the day's value against a robust baseline of the trailing window, and whether
+-- One row per day of data and daily KPI (the metrics of fct_daily_exchange_kpis,
+-- docs/kpis.md): the day's value against a robust baseline of the trailing window, and whether
 -- it falls outside the band. Baseline = median of the metric over the window_days before the
 -- day (the day itself excluded; days come from the zero-filled date spine, so quiet days count
 -- as zeros); spread = 1.4826 x the median absolute deviation (MAD) from that median, which

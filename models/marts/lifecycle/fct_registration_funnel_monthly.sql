@@ -1,5 +1,5 @@
 -- One row per registration month (calendar month, UTC) from the first registration or day of
--- data to the last: the conversion funnel of SPEC section 4, each rate beside its target.
+-- data to the last: the conversion funnel of docs/kpis.md, each rate beside its target.
 -- registered -> kyc_approved (of those, KYC status approved) -> first_traded (of those
 -- KYC-approved, users with at least one fill as of the last day of data).
 

@@ -1,5 +1,5 @@
 -- One row per first-trade cohort day (every day of data, zero-filled): cohort size, users
--- retained at 7 and 30 days and the retention rates of SPEC section 4, beside their targets.
+-- retained at 7 and 30 days and the retention rates of docs/kpis.md, beside their targets.
 -- Retained at 7 days: a fill on any day in [cohort_date + 1, cohort_date + 7]; at 30 days,
 -- [cohort_date + 1, cohort_date + 30]. A rate is NULL while its window has not ended by the
 -- last day of data (an immature cohort), and NULL for an empty cohort.

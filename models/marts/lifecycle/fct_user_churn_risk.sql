@@ -1,4 +1,4 @@
--- One row per user with at least one fill: the churn-risk indicators of SPEC section 4 as of
+-- One row per user with at least one fill: the churn-risk indicators of docs/kpis.md as of
 -- the last day of data E, and the risk level they give.
 --   days_since_last_trade > 7                                         -> medium
 --   volume_change_pct < -50 (own fills' notional_usd, [E-29, E] vs [E-59, E-30]) -> high

@@ -1,4 +1,4 @@
--- One row: the exchange's churn position as of the last day of data (SPEC section 4).
+-- One row: the exchange's churn position as of the last day of data (docs/kpis.md).
 -- churn_rate = churned users / users who ever traded; win_back_rate = users with a win-back
 -- / users with a churn event.
 

@@ -5,8 +5,8 @@
 -- var('candle_price_tolerance_bps'), the volume by at most var('candle_volume_tolerance_pct')
 -- and the trade count by at most var('candle_trade_count_tolerance'). An engine candle of an
 -- hour without trades (trade_count 0, volume 0) needs no fill candle. An engine candle flagged
--- in staging (impossible OHLC, another interval: SPEC section 6) keeps its flag here and is
--- never within tolerance (discrepancy_type impossible_engine_candle / wrong_interval).
+-- in staging (impossible OHLC, another interval: docs/kpis.md#market-metrics) keeps its flag here
+-- and is never within tolerance (discrepancy_type impossible_engine_candle / wrong_interval).
 
 {%- set price_tolerance_bps = var('candle_price_tolerance_bps') %}
 {%- set volume_tolerance_pct = var('candle_volume_tolerance_pct') %}

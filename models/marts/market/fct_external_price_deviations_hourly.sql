@@ -1,6 +1,6 @@
 -- One row per trading pair, hour and external source where the source observed the pair's
 -- base asset within half an hour of the candle's close: the exchange's hourly close in USD
--- against the external reference price (SPEC section 6), and the order book beside it.
+-- against the external reference price (docs/kpis.md#market-metrics), and the order book beside it.
 -- exchange_close_usd = close_price (market_data_1h) * USD rate of the quote asset at the
 -- candle's hour (int_asset_usd_rates_hourly through usd_rate_join: stablecoins 1.0).
 -- External price: the source's observation nearest to the close

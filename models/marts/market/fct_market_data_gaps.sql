@@ -1,5 +1,5 @@
--- One row per gap in a candle series of market_data_1h (SPEC section 6: each series continuous
--- at its interval, gaps reported per pair with their length). A series is a pair at one
+-- One row per gap in a candle series of market_data_1h (docs/kpis.md#market-metrics: each series
+-- continuous at its interval, gaps reported per pair with their length). A series is a pair at one
 -- interval (candle_interval of stg_exchange__market_data_1h: 1h, or 1d for a daily series
 -- delivered into the table); a gap is a run of missing intervals between two candles of the
 -- series. Every candle counts as present, flagged or not (its flag is reported there).

@@ -11,8 +11,8 @@
 }}
 
 -- One row per trading pair and hour with at least one taker fill: OHLCV candles built from the
--- fills (SPEC section 6). Each match is counted once, on its taker side (is_maker = false).
--- open = price of the first fill by (executed_at, trade_id), close = the last; ties on
+-- fills (docs/kpis.md#market-metrics). Each match is counted once, on its taker side (is_maker =
+-- false). open = price of the first fill by (executed_at, trade_id), close = the last; ties on
 -- executed_at are broken by trade_id. Hours without a taker fill have no candle.
 -- Incremental: a run rebuilds, from all their fills, the pair-hours that received a fill in
 -- the window of incremental_window() (late fills included), and replaces those candles.

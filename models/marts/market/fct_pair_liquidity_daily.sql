@@ -9,7 +9,8 @@
 -- without fills that day, NULL on a day without volume). realized_volatility = standard deviation of the
 -- log returns between consecutive hourly closes of the matching engine's candles opened that
 -- day, times sqrt(24): a daily volatility (not annualised), NULL with fewer than two returns.
--- Candles flagged in staging (impossible OHLC, another interval: SPEC section 6) are left out.
+-- Candles flagged in staging (impossible OHLC, another interval: docs/kpis.md#market-metrics) are
+-- left out.
 
 with
 
@@ -99,7 +100,7 @@ consecutive_candles as (
         lag(close_price) over (partition by pair_id order by opened_at) as previous_close_price
     from engine_candles
     where close_price > 0
-        and is_usable_candle  -- a flagged candle (SPEC section 6) is no price to measure
+        and is_usable_candle  -- a flagged candle (docs/kpis.md#market-metrics) is no price to measure
 
 ),
 

@@ -1,8 +1,8 @@
--- One row per source table, key and version with conflicting rows (SPEC section 2): rows that
--- arrived with the same key and the same version but different values, within one file or
--- across files. One of them is kept by the version rule (the row loaded last: kept_source_file,
--- kept_row_number); every conflict is listed here, counted by the daily report and by the
--- warn-severity test assert_no_source_version_conflicts.
+-- One row per source table, key and version with conflicting rows
+-- (docs/landing_contract.md#keys-and-versions): rows that arrived with the same key and the same
+-- version but different values, within one file or across files. One of them is kept by the version
+-- rule (the row loaded last: kept_source_file, kept_row_number); every conflict is listed here,
+-- counted by the daily report and by the warn-severity test assert_no_source_version_conflicts.
 
 with
 

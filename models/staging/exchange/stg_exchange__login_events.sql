@@ -19,7 +19,8 @@ renamed as (
         user_id,
         event_type,
         {{ truncate_ip('ip_address') }} as ip_network,
-        -- The exact address for matching rules, as a keyed hash: never in clear (SPEC section 9).
+        -- The exact address for matching rules, as a keyed hash: never in clear
+        -- (docs/reliability.md#security).
         {{ hash_ip('ip_address') }} as ip_address_hash,
         country_code,
         device_id,

@@ -1,7 +1,7 @@
--- Engine candles, one row per pair and open time, each checked (SPEC section 6): an impossible
--- candle (not 0 < low <= min(open, close), max(open, close) <= high), a candle of another
--- interval (a daily series delivered into the hourly table, or an open time off the hour) and
--- a key delivered more than once with different values are flagged here, so every model
+-- Engine candles, one row per pair and open time, each checked (docs/kpis.md#market-metrics): an
+-- impossible candle (not 0 < low <= min(open, close), max(open, close) <= high), a candle of
+-- another interval (a daily series delivered into the hourly table, or an open time off the hour)
+-- and a key delivered more than once with different values are flagged here, so every model
 -- downstream sees the flag (candle_quality_flag, is_usable_candle); none is passed on silently.
 -- Interval: a delivery (file) whose candles of a pair are all at midnight and at least a day
 -- apart (two or more of them) is a daily series. At one key, a candle of the table's own

@@ -9,10 +9,10 @@
 
 -- An incremental table, where the other staging models are views: one of the four largest
 -- event tables, read by several models. Transactions are versioned by their status (pending,
--- then completed or failed: SPEC section 2), so a late delivery of an older version must not
--- replace a newer stored one: a run re-ranks every raw version of each transaction with a row
--- loaded since the last run (has_versions_loaded_since_last_run), exactly what a full refresh
--- keeps.
+-- then completed or failed: docs/landing_contract.md#keys-and-versions), so a late delivery of an
+-- older version must not replace a newer stored one: a run re-ranks every raw version of each
+-- transaction with a row loaded since the last run (has_versions_loaded_since_last_run), exactly
+-- what a full refresh keeps.
 
 with
 

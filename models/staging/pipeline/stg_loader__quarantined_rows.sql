@@ -13,7 +13,7 @@ renamed as (
         source_file,
         row_number as file_row_number,
         -- raw._quarantine keeps the record as sent (replayable; raw is not for analysts):
-        -- here e-mails are removed and IPs truncated (SPEC section 9)
+        -- here e-mails are removed and IPs truncated (docs/reliability.md#security)
         {{ mask_pii_text('reason') }} as reason,
         -- the first reason's kind (a record may have several, joined with '; ')
         case

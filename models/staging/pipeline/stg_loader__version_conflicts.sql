@@ -1,7 +1,8 @@
--- Every version conflict in the raw schema (SPEC section 2): rows of one key with the same
--- version (by the table's rule, ingestion/contract.py) but different values, from any loader,
--- within one file or across files; one row per key and version (macros/version_conflicts.sql).
--- latest_version keeps one of them by the same rule: the row loaded last.
+-- Every version conflict in the raw schema (docs/landing_contract.md#keys-and-versions): rows of
+-- one key with the same version (by the table's rule, ingestion/contract.py) but different values,
+-- from any loader, within one file or across files; one row per key and version
+-- (macros/version_conflicts.sql). latest_version keeps one of them by the same rule: the row loaded
+-- last.
 
 with
 
