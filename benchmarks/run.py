@@ -22,7 +22,7 @@ the process tree, peak RSS of the tree sampled every 0.1 s):
    tests (they test SQL on fixtures; CI runs them, and Dagster's runs leave them out too), and
    with ``test_days: 1``, so the tests of the large event models read the last day
    (macros/test_window.sql). The prefix build is every node; the day's build is the daily
-   partition's nodes only (DAILY_SELECT: the daily-partitioned models, tag ``incremental``,
+   partition's nodes only (DAILY_SELECT: the daily-partitioned models, tag ``daily_partitioned``,
    what they are built from, and the tests that read only those), what Dagster's run of a day
    partition builds of dbt; the other marts and the full-history tests are the daily full
    build's. The full ``build`` is a plain ``dbt build``: unit tests and data tests over all

@@ -179,7 +179,7 @@ def dagster_materialize(mode: str, partition: str | None) -> dict:
         )
     else:
         if dbt_incremental_models is None or dbt_upstream_models is None:
-            raise SystemExit("no daily-partitioned dbt models (tag incremental)")
+            raise SystemExit("no daily-partitioned dbt models (tag daily_partitioned)")
         result = dg.materialize(
             [dbt_upstream_models, dbt_incremental_models],
             resources=default_resources(),

@@ -127,13 +127,13 @@ def test_the_kpi_path_is_what_the_floor_replaces(tiny_warehouse):
 
 def test_the_daily_build_is_what_dagsters_day_partition_builds():
     """The benchmark's daily build selects the nodes of Dagster's day partition: the models
-    tagged ``incremental`` (the partitioned asset) and every model, seed and snapshot they are
+    tagged ``daily_partitioned`` (the partitioned asset) and every model, seed and snapshot they are
     built from (the upstream asset), with the tests that read only those (``buildable``)."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from benchmarks.run import DAILY_SELECT, INCREMENT_BUILD
     from orchestration.assets.dbt import (
         ASSET_NODE_TYPES,
-        INCREMENTAL_TAG,
+        PARTITIONED_TAG,
         INDIRECT_SELECTION,
         MANIFEST,
         dbt_incremental_models,
@@ -142,14 +142,14 @@ def test_the_daily_build_is_what_dagsters_day_partition_builds():
     )
     from orchestration.dbt_project import dbt_project
 
-    expected = ["--select", f"+tag:{INCREMENTAL_TAG}", "--indirect-selection", "buildable"]
+    expected = ["--select", f"+tag:{PARTITIONED_TAG}", "--indirect-selection", "buildable"]
     assert expected == DAILY_SELECT
     assert INDIRECT_SELECTION == "buildable"
     assert "unit_test" in INCREMENT_BUILD and "test_days: 1" in " ".join(INCREMENT_BUILD)
     tagged = [
         unique_id
         for unique_id, node in MANIFEST["nodes"].items()
-        if node["resource_type"] == "model" and INCREMENTAL_TAG in node["tags"]
+        if node["resource_type"] == "model" and PARTITIONED_TAG in node["tags"]
     ]
     assert tagged, "the project has daily-partitioned models"
     selected = set().union(*(ancestors(MANIFEST, unique_id) for unique_id in tagged))
