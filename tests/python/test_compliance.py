@@ -125,7 +125,7 @@ def test_every_planted_case_is_found_with_its_rule_and_severity(tiny_warehouse):
 
 def _large_transactions(con) -> set[tuple[str, str]]:
     rows = con.execute("""
-        select user_id, transaction_id, amount_usd
+        select user_id, transaction_id, cast(amount_usd as double) as amount_usd
         from marts.fct_transactions
         where transaction_status = 'completed' and transaction_type in ('deposit', 'withdrawal')
     """).fetchall()
@@ -134,7 +134,7 @@ def _large_transactions(con) -> set[tuple[str, str]]:
 
 def _daily_aggregates(con) -> set[tuple[str, str]]:
     rows = con.execute("""
-        select user_id, created_at, amount_usd
+        select user_id, created_at, cast(amount_usd as double) as amount_usd
         from marts.fct_transactions
         where transaction_status = 'completed' and transaction_type in ('deposit', 'withdrawal')
     """).fetchall()
@@ -147,7 +147,7 @@ def _daily_aggregates(con) -> set[tuple[str, str]]:
 
 def _rapid_in_out_users(con) -> set[str]:
     transfers = con.execute("""
-        select user_id, transaction_type, created_at, transaction_id, abs(amount_usd)
+        select user_id, transaction_type, created_at, transaction_id, abs(cast(amount_usd as double))
         from marts.fct_transactions
         where transaction_status = 'completed' and transaction_type in ('deposit', 'withdrawal')
             and amount_usd is not null
