@@ -133,9 +133,9 @@ def test_the_daily_build_is_what_dagsters_day_partition_builds():
     from benchmarks.run import DAILY_SELECT, INCREMENT_BUILD
     from orchestration.assets.dbt import (
         ASSET_NODE_TYPES,
-        PARTITIONED_TAG,
         INDIRECT_SELECTION,
         MANIFEST,
+        PARTITIONED_TAG,
         dbt_incremental_models,
         dbt_upstream_models,
         translator,

@@ -147,7 +147,8 @@ def _daily_aggregates(con) -> set[tuple[str, str]]:
 
 def _rapid_in_out_users(con) -> set[str]:
     transfers = con.execute("""
-        select user_id, transaction_type, created_at, transaction_id, abs(cast(amount_usd as double))
+        select user_id, transaction_type, created_at, transaction_id,
+            abs(cast(amount_usd as double))
         from marts.fct_transactions
         where transaction_status = 'completed' and transaction_type in ('deposit', 'withdrawal')
             and amount_usd is not null
