@@ -140,7 +140,13 @@ def test_documented_columns_are_the_built_columns(manifest, tiny_warehouse):
         for n in own(manifest["nodes"])
         if n["resource_type"] in ("model", "seed", "snapshot")
         and n["config"].get("materialized") != "ephemeral"
-    ] + own(manifest["sources"])
+    ] + [
+        # The predictive source is written after dbt by predictive/ (not in the tiny build)
+        # and documented as table comments by its writers (_predictive__sources.yml).
+        source
+        for source in own(manifest["sources"])
+        if source["source_name"] != "predictive"
+    ]
     for node in resources:
         identifier = node["identifier"] if node["resource_type"] == "source" else node["alias"]
         actual = built.get((node["schema"].lower(), identifier.lower()))

@@ -282,8 +282,10 @@ def test_two_real_loads_at_once_one_waits_one_fails_clearly(tmp_path: Path):
     impatient = loader_process(landing, warehouse, "", "", "--lock-timeout", "0")
     patient = loader_process(landing, warehouse, "", "", "--lock-timeout", "60")
     _, impatient_err = impatient.communicate(timeout=30)
-    first.stderr.close()
-    assert first.wait(timeout=60) == 0
+    # read the first load's stderr to its end (it pauses at each file; a closed pipe would
+    # fail its next pause line)
+    _, first_err = first.communicate(timeout=60)
+    assert first.returncode == 0, first_err
     _, patient_err = patient.communicate(timeout=60)
 
     assert impatient.returncode == 3, impatient_err

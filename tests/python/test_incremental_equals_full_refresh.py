@@ -155,8 +155,10 @@ def _mart_differences(
                 [schema, name],
             ).fetchall()
             select = ", ".join(
-                FLOAT_GRID.format(column=f'"{column}"')
-                if data_type in ("DOUBLE", "FLOAT")
+                FLOAT_GRID.format(column=f'cast("{column}" as double)')
+                # money is DECIMAL(38, 9) cast from float sums: the 9th decimal can round
+                # either way when the two builds add in another order
+                if data_type in ("DOUBLE", "FLOAT") or data_type.startswith("DECIMAL")
                 else f'"{column}"'
                 for column, data_type in columns
             )

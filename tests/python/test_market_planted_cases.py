@@ -116,8 +116,8 @@ def test_candle_invariants_and_volume_hold(con):
     ).fetchone()[0]
     assert broken == 0
     hourly, daily, taker = con.execute(
-        "SELECT (SELECT sum(volume_usd) FROM marts.fct_pair_candles_hourly), "
-        "(SELECT sum(volume_usd) FROM marts.fct_pair_candles_daily), "
+        "SELECT (SELECT cast(sum(volume_usd) AS DOUBLE) FROM marts.fct_pair_candles_hourly), "
+        "(SELECT cast(sum(volume_usd) AS DOUBLE) FROM marts.fct_pair_candles_daily), "
         "(SELECT sum(notional_usd) FROM intermediate.int_trades_valued WHERE NOT is_maker)"
     ).fetchone()
     assert hourly == pytest.approx(taker) and daily == pytest.approx(taker)

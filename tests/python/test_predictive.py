@@ -427,10 +427,11 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
             "build",
             "--select",
             "+path:models/marts/lifecycle",
-            # the churn model's deposit, withdrawal and login features
+            # the churn model's deposit, withdrawal, login and trading P&L features
             "+fct_transactions",
             "+stg_exchange__login_events",
             "+dim_users",
+            "+fct_trades",
             "--indirect-selection",
             "cautious",
         ],
