@@ -7,6 +7,7 @@ BIN       := $(VENV)/bin
 SCALE     ?= small
 export EXCHANGE_LANDING_DIR ?= data/landing
 export EXCHANGE_WAREHOUSE   ?= data/warehouse.duckdb
+export EXCHANGE_GX_DOCS_DIR ?= data/gx_docs
 # No network calls from dbt or its dependencies.
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -43,13 +44,17 @@ pipeline: install  ## simulate an exchange, then load, build, test, score and fo
 simulate: install  ## write a simulated landing directory
 	$(PY) -m simulator --scale $(SCALE) --out $(EXCHANGE_LANDING_DIR)
 
-# Great Expectations on the new landing batches (ingestion/landing_expectations.py): a batch
+# Great Expectations on the new landing files (ingestion/landing_expectations.py): a file
 # that mostly breaks a contract rule is held under $(EXCHANGE_LANDING_DIR)/_held with its
-# reasons (exit 1); Data Docs (HTML) for the data team in data/gx_docs. Run it before `make load`.
-validate-landing: install  ## hold landing batches that fail their Great Expectations suites; Data Docs in data/gx_docs
-	$(PY) -m ingestion.landing_expectations --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE) --docs data/gx_docs
+# reasons (exit 3); Data Docs (HTML) for the data team in $(EXCHANGE_GX_DOCS_DIR). `make load`
+# and the Dagster landing assets run it before every load.
+validate-landing: install  ## hold landing files that fail their Great Expectations suites; Data Docs in data/gx_docs
+	$(PY) -m ingestion.landing_expectations --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE)
 
-load: install  ## load new landing files into the raw schema
+# Held files (exit 3) are reported and the rest load; any other failure of the gate stops here.
+load: install  ## the Great Expectations gate, then load new landing files into the raw schema
+	@$(PY) -m ingestion.landing_expectations --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE) \
+		|| { status=$$?; [ $$status -eq 3 ] || exit $$status; echo "held files above were not loaded"; }
 	$(PY) -m ingestion.loaders --quiet --landing $(EXCHANGE_LANDING_DIR) --warehouse $(EXCHANGE_WAREHOUSE)
 
 build: install  ## dbt build: seeds, models, snapshots and tests

@@ -82,9 +82,14 @@ class LandingResource(dg.ConfigurableResource):
     """The landing directory: ``<landing>/<table>/`` folders of files (docs/landing_contract.md)."""
 
     path: str | None = None
+    # Great Expectations Data Docs of the landing gate (ingestion/landing_expectations.py)
+    gx_docs_path: str | None = None
 
     def resolved_path(self) -> Path:
         return _project_path(self.path or settings.current().landing_dir)
+
+    def resolved_gx_docs_path(self) -> Path:
+        return _project_path(self.gx_docs_path or settings.current().gx_docs_dir)
 
 
 class AlertWebhookError(RuntimeError):

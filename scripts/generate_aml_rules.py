@@ -15,7 +15,6 @@ no model. Change a rule, then run
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import re
@@ -24,6 +23,8 @@ import textwrap
 from pathlib import Path
 
 import yaml
+
+from tooling.generated_files import page_main
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "aml_rules.md"
@@ -222,21 +223,8 @@ def render(repo: Path = REPO) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    current = args.output.read_text() if args.output.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{args.output} is stale: run scripts/generate_aml_rules.py", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.write_text(text)
-        print(f"wrote {args.output}")
-    return 0
+    script = "scripts/generate_aml_rules.py"
+    return page_main(argv, __doc__.splitlines()[0], OUTPUT, render, script)
 
 
 if __name__ == "__main__":

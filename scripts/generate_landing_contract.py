@@ -15,7 +15,6 @@ the page is stale: change the contract, then run
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import textwrap
@@ -26,6 +25,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from ingestion import contract  # noqa: E402
+from tooling.generated_files import page_main  # noqa: E402
 from warehouse import raw_schema, settings  # noqa: E402
 
 OUTPUT = REPO / "docs" / "landing_contract.md"
@@ -239,22 +239,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    current = args.output.read_text() if args.output.exists() else None
-    if args.check:
-        if current != text:
-            stale = f"{args.output} is stale: run scripts/generate_landing_contract.py"
-            print(stale, file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.write_text(text)
-        print(f"wrote {args.output}")
-    return 0
+    script = "scripts/generate_landing_contract.py"
+    return page_main(argv, __doc__.splitlines()[0], OUTPUT, render, script)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ there is never a second copy that drifts: edit the doc block, then run
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import sys
@@ -22,6 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
+
+from tooling.generated_files import page_main
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "metrics.md"
@@ -170,22 +171,8 @@ def area_title(path: Path, repo: Path = REPO) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/metrics.md is stale")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    current = args.output.read_text() if args.output.exists() else None
-    if args.check:
-        if current != text:
-            stale = f"{args.output} is stale: run scripts/generate_metrics_dictionary.py"
-            print(stale, file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.write_text(text)
-        print(f"wrote {args.output}")
-    return 0
+    script = "scripts/generate_metrics_dictionary.py"
+    return page_main(argv, __doc__.splitlines()[0], OUTPUT, render, script)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from ingestion.contract import (  # noqa: E402
     SourceSystem,
     SourceTable,
 )
+from tooling.generated_files import sync_files  # noqa: E402
 
 # Column names that are SQL keywords: dbt quotes them (backticks on BigQuery, double quotes
 # elsewhere).
@@ -118,20 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in render().items():
-        current = path.read_text() if path.exists() else None
-        if current == text:
-            continue
-        stale.append(path.relative_to(REPO).as_posix())
-        if not args.check:
-            path.write_text(text)
-    if args.check and stale:
-        print("stale (run scripts/generate_source_yaml.py): " + ", ".join(stale))
-        return 1
-    for name in stale:
-        print(f"wrote {name}")
-    return 0
+    return sync_files(render(), args.check, "scripts/generate_source_yaml.py")
 
 
 if __name__ == "__main__":

@@ -215,6 +215,13 @@ class Settings:
         "Dagster checks",
         _positive_int,
     )
+    gx_docs_dir: Path = _setting(
+        "EXCHANGE_GX_DOCS_DIR",
+        Path("data/gx_docs"),
+        "Great Expectations Data Docs of the landing batches",
+        "landing expectations, Dagster",
+        _path,
+    )
     gx_batch_tolerance: float = _setting(
         "EXCHANGE_GX_BATCH_TOLERANCE",
         0.5,

@@ -7,6 +7,11 @@ ONE warehouse connection, taken under the loaders' lock, with the loader's per-t
 point ``ingestion.loaders.load_table``. Loads are incremental and idempotent (files already
 loaded are skipped), so materializing a table again only picks up new files.
 
+Before the load, Great Expectations judges the new files (docs/great_expectations.md, "Its own
+job"): a file that mostly breaks a rule of the landing contract is held under
+``<landing>/_held/`` with its reasons, a warning names it, and the rest load; the Data Docs of
+every delivery are published for the data team (``EXCHANGE_GX_DOCS_DIR``).
+
 A materialization says what the load did (files, rows loaded, rows quarantined) and carries
 ``dagster/last_updated_timestamp``: when new rows last reached the table. The freshness checks
 (orchestration/checks.py) read that, so a load that found nothing new does not count as fresh.
@@ -83,15 +88,29 @@ def _table_state(con, table: str) -> tuple[int, dt.datetime | None]:
 def landing_tables(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
 ):
+    from ingestion.landing_expectations import loaded_files, validate_landing
     from ingestion.loaders import load_table, new_load_id
 
     landing_dir = landing.resolved_path()
-    if not landing_dir.is_dir():
-        context.log.warning(f"landing directory {landing_dir} does not exist: nothing to load")
     tables = [name for name, key in TABLE_KEYS.items() if key in context.selected_asset_keys]
     load_id = new_load_id()
     context.log.info(f"load {load_id}: {landing_dir} -> {warehouse.resolved_path()}: {tables}")
     with warehouse.connect() as con:
+        held: dict[str, list[str]] = {}
+        if landing_dir.is_dir():
+            docs = landing.resolved_gx_docs_path()
+            gated = validate_landing(landing_dir, docs, tables=tables, loaded=loaded_files(con))
+            for batch in gated:
+                if not batch.passed:
+                    held.setdefault(batch.table, []).append(str(batch.held_to))
+                    context.log.warning(
+                        f"{batch.table}: {batch.path.name} held by Great Expectations "
+                        f"(moved to {batch.held_to}, reasons beside it): "
+                        + "; ".join(batch.failures)
+                    )
+            context.log.info(f"Great Expectations Data Docs: {docs / 'index.html'}")
+        else:
+            context.log.warning(f"landing directory {landing_dir} does not exist: nothing to load")
         for table in tables:
             report = load_table(con, landing_dir, table, load_id=load_id)
             rows, last_loaded = _table_state(con, table)
@@ -108,6 +127,7 @@ def landing_tables(
                 "files_rejected": report.files_rejected,
                 "rows_loaded": report.rows_loaded,
                 "rows_quarantined": report.rows_quarantined,
+                "files_held": len(held.get(table, [])),
             }
             if last_loaded is not None:
                 metadata["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(

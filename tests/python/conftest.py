@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ BIN = Path(sys.executable).parent
 # name. The start derived from data is tested in test_orchestration_jobs.py, whose subprocesses
 # run without it.
 os.environ.setdefault("EXCHANGE_PARTITIONS_START", "2026-08-01")
+# The landing gate's Great Expectations Data Docs go to a folder of the test session, not the
+# checkout's data/gx_docs.
+os.environ.setdefault("EXCHANGE_GX_DOCS_DIR", tempfile.mkdtemp(prefix="exchange_gx_docs_"))
 
 
 @dataclass(frozen=True)

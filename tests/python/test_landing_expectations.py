@@ -1,7 +1,7 @@
 """Great Expectations judges landing batches before they load (ingestion/landing_expectations.py).
 
 A batch whose rows mostly break a contract rule is held (moved under _held/, a reason beside
-it, nothing deleted) and the run exits 1; a batch with the odd bad row passes (the loader
+it, nothing deleted) and the run exits 3; a batch with the odd bad row passes (the loader
 quarantines that row); the loaders never see a held file; Data Docs are published as HTML.
 """
 
@@ -81,7 +81,7 @@ def validated(tmp_path_factory):
 
 def test_a_mostly_bad_batch_is_held_with_its_reasons_and_the_run_fails(validated):
     landing, _, code = validated
-    assert code == 1
+    assert code == gate.HELD_EXIT == 3
     held = landing / "_held" / "orders" / "orders_broken.csv"
     assert held.exists() and not (landing / "orders" / "orders_broken.csv").exists()
     reason = (landing / "_held" / "orders" / "orders_broken.csv.reason.txt").read_text()
@@ -101,7 +101,7 @@ def test_a_batch_with_an_odd_bad_row_passes_and_stays_for_the_loader(validated):
 def test_a_duplicated_key_of_an_immutable_table_holds_the_batch(validated):
     landing, _, _ = validated
     reason = (landing / "_held" / "trades" / "trades_dup.csv.reason.txt").read_text()
-    assert "expect_column_values_to_be_unique(trade_id)" in reason
+    assert "expect_compound_columns_to_be_unique(trade_id)" in reason
     assert discover_files(landing, "trades") == []
 
 

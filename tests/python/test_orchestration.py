@@ -498,11 +498,32 @@ def test_blocking_expectations_stop_downstream_assets(defs, tmp_path):
         + "\nt1,o1,u1,1,buy,0.5,60000,0.03,USDT,false,2026-10-01T10:00:00Z"
         + "\nt2,o2,u2,1,sell,0.5,60000,0.03,USDT,true,2026-10-01T10:00:00Z\n",
     )
+    # Beside them, a file whose fills mostly have negative quantities (an upstream unit
+    # change): Great Expectations holds it before the load, the good file loads.
+    _landing_file(
+        tmp_path / "good",
+        "trades/fills_broken.csv",
+        TRADES_HEADER
+        + "\nt3,o3,u3,1,buy,-0.5,60000,0.03,USDT,false,2026-10-01T11:00:00Z"
+        + "\nt4,o4,u4,1,sell,-0.5,60000,0.03,USDT,true,2026-10-01T11:00:00Z\n",
+    )
     result = materialize(tmp_path / "good", tmp_path / "good.duckdb")
     checks, materialized = outcome(result)
     assert result.success
     assert checks[(TRADES, CONTRACT_CHECK)] is True
     assert downstream_of_trades.key in materialized
+    held = tmp_path / "good" / "_held" / "trades" / "fills_broken.csv"
+    assert held.exists() and not (tmp_path / "good" / "trades" / "fills_broken.csv").exists()
+    assert (
+        "expect_column_values_to_be_between(quantity)"
+        in held.with_name("fills_broken.csv.reason.txt").read_text()
+    )
+    (load,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == TRADES
+    ]
+    assert load["files_held"].value == 1 and load["rows_loaded"].value == 2
 
 
 # --------------------------------------------------------------------------------------
