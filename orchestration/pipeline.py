@@ -211,4 +211,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m``, this file is ``__main__``, while the code location's jobs log through
+    # ``orchestration.pipeline.progress_logger``: the imported module's, whose handler list is
+    # the one ``run_job`` must fill, or the step lines go to the steps' output file.
+    from orchestration.pipeline import main as imported_main
+
+    sys.exit(imported_main())

@@ -369,13 +369,19 @@ def test_pipeline_runner_prints_a_line_per_step_and_a_summary(
     monkeypatch.setenv("EXCHANGE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
 
     # A landing directory with one table only: the other tables' blocking gates fail, and the
-    # run says so in a line and in the summary, and exits 1.
+    # run says so in a line and in the summary, and exits 1. Run as `make pipeline` runs it
+    # (`python -m`): the step lines reach its standard output, not the steps' output file.
     landing = tmp_path / "landing"
     _trades_csv(landing / "trades" / "a.csv", "2026-03-04T10:00:00Z")
     monkeypatch.setenv("EXCHANGE_LANDING_DIR", str(landing))
     output = tmp_path / "output.log"
-    assert main(["--job", "load_landing", "--output", str(output)]) == 1
-    out = capsys.readouterr().out.splitlines()
+    command = [sys.executable, "-m", "orchestration.pipeline", "--job", "load_landing"]
+    done = subprocess.run(
+        [*command, "--output", str(output)], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    out = done.stdout.splitlines()
+    assert any(" landing_tables done: " in line for line in out), out
     assert any("raw_table_expectations FAILED: " in line for line in out), out
     assert any("blocking asset checks failed" in line for line in out), out
     assert "  failed steps: raw_table_expectations" in out, out
