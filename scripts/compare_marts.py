@@ -39,9 +39,11 @@ NUMERIC_PREFIXES = (
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, dict[str, str]]:
+    # information_schema lists every attached database: only the current one's tables.
     rows = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = ? order by table_name, ordinal_position",
+        "where table_catalog = current_database() and table_schema = ? "
+        "order by table_name, ordinal_position",
         [schema],
     ).fetchall()
     tables: dict[str, dict[str, str]] = {}
