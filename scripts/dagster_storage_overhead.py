@@ -2,7 +2,7 @@
 into a fresh SQLite instance and, with ``--postgres-url``, a PostgreSQL one, timed.
 
     .venv/bin/python scripts/dagster_storage_overhead.py --source-home data/dagster_home \
-        [--run-id ID] [--postgres-url postgresql://postgres@127.0.0.1:5432/dagster_overhead]
+        [--run-id ID] [--postgres-url postgresql+psycopg2://postgres@127.0.0.1:5432/dagster_overhead]
 
 The source is a DAGSTER_HOME where the run was recorded (``make pipeline`` with DAGSTER_HOME
 set, or ``dagster job execute``); the latest run by default. Prints the run's events by type

@@ -1,4 +1,19 @@
-"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks.
+"""Every dbt model, seed and snapshot as a Dagster asset; the dbt tests that state a rule as
+asset checks.
+
+Which dbt tests are Dagster asset checks: the singular tests (financial integrity,
+reconciliations), ``expression_is_true`` and ``relationships`` (business rules), and every
+test of severity ``warn`` (the data-quality signals a run reports). The column-shape tests
+(``not_null``, ``unique``, ``accepted_values``, ``unique_combination_of_columns``: 473 of 522)
+run in the same ``dbt build`` and fail it, as in plain dbt; their results are in dbt's
+``run_results.json`` and ``marts.fct_data_quality_scorecard``, not in Dagster's event log. Each
+asset check costs a run three events (planned, output, evaluation), and each event is a write
+to the instance's storage: docs/deployment.md, "What a run costs the instance". A singular test
+that reads several models names the one it checks in its config (``meta: {dagster: {ref:
+...}}``); one that reads models of two of the sets below (``assert_fill_fees_match_fee_rates``:
+``fct_trades`` and staging) belongs to no set's selection, so dbt runs it in the step where all
+it reads exists and Dagster records its result as an observation when it fails (the
+financial-integrity ones also as an error in the step's log).
 
 Split by the dbt tag ``daily_partitioned`` (docs/architecture.md, "Tags"):
 
@@ -47,6 +62,7 @@ so the loader assets, keyed like the sources, connect to staging: lineage runs u
 the landing files to the marts. Each dbt command holds the warehouse lock (one writer at a time).
 """
 
+import logging
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -70,20 +86,49 @@ INDIRECT_SELECTION = "buildable"
 FINANCIAL_INTEGRITY_TAG = "financial_integrity"
 FAILED_TEST_STATUSES = ("warn", "fail", "error")
 ASSET_NODE_TYPES = ("model", "seed", "snapshot")
+# Generic tests of a column's shape: dbt runs them, Dagster does not list them as checks.
+COLUMN_SHAPE_TESTS = frozenset(
+    {"not_null", "unique", "accepted_values", "unique_combination_of_columns"}
+)
 # Dagster's run tags of a partitioned run: one partition, or a range (one run for many).
 PARTITION_TAG = "dagster/partition"
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
+def is_asset_check(test: Mapping[str, Any]) -> bool:
+    """Whether a dbt test (its manifest node) is a Dagster asset check (this module's docstring)."""
+    kind = (test.get("test_metadata") or {}).get("name")
+    severity = str((test.get("config") or {}).get("severity") or "error").lower()
+    return kind not in COLUMN_SHAPE_TESTS or severity == "warn"
+
+
 class ExchangeDbtTranslator(DagsterDbtTranslator):
-    """dagster-dbt's defaults (keys, descriptions, checks), grouped by layer (the schema)."""
+    """dagster-dbt's defaults (keys, descriptions), grouped by layer (the schema); asset checks
+    for the tests of :func:`is_asset_check`."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         schema = (dbt_resource_props.get("config") or {}).get("schema")
         if schema:
             return str(schema)
         return super().get_group_name(dbt_resource_props)
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        if not is_asset_check(manifest["nodes"][unique_id]):
+            return None
+        return super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+
+
+class _ColumnShapeTestNotice(logging.Filter):
+    """dagster-dbt warns once per dbt test that is not an asset check ("Logging an
+    `AssetObservation` instead of an `AssetCheckResult`"): for the column-shape tests that is
+    by design, and 473 warnings a run would bury the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "instead of an `AssetCheckResult`" not in record.getMessage()
+
+
+dg.get_dagster_logger().addFilter(_ColumnShapeTestNotice())
 
 
 translator = ExchangeDbtTranslator()
@@ -153,6 +198,11 @@ def _every_check_of_the_selected_assets(context: dg.AssetExecutionContext) -> bo
     return every_check <= set(context.selected_asset_check_keys)
 
 
+def _passed(observation: dg.AssetObservation) -> bool:
+    status = observation.metadata.get("status")
+    return getattr(status, "value", status) == "pass"
+
+
 def _run_dbt(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -166,7 +216,11 @@ def _run_dbt(
     context.log.info(f"dbt {' '.join(args)} (waiting for the warehouse lock if held)")
     with warehouse.lock():
         invocation = dbt.cli(args, context=context)
-        yield from invocation.stream()
+        for event in invocation.stream():
+            # A column-shape test that passed: in run_results.json, not worth an event.
+            if isinstance(event, dg.AssetObservation) and _passed(event):
+                continue
+            yield event
     failed = financial_integrity_failures(invocation.get_artifact("run_results.json"), MANIFEST)
     if failed:
         context.log.error(

@@ -1,3 +1,6 @@
+-- A Dagster asset check of fct_daily_exchange_kpis (the test reads several models; orchestration/assets/dbt.py).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_daily_exchange_kpis'}}}) }}
+
 -- docs/kpis.md: a day's revenue_usd is all fee collections collected that day, in USD, and
 -- its trading and withdrawal parts those of their fee_type. Per UTC day, fct_daily_exchange_kpis
 -- against fct_fee_collections summed independently; a fee day with no KPI row (outside the

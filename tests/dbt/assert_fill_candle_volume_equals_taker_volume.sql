@@ -1,3 +1,6 @@
+-- A Dagster asset check of fct_pair_candles_daily (the test reads several models; orchestration/assets/dbt.py).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_pair_candles_daily'}}}) }}
+
 -- The daily fill candles carry all the exchange's taker volume: per day, their USD volume adds
 -- up to trading_volume_usd of fct_daily_exchange_kpis (within a rounding tolerance). Returns the
 -- days where that fails.

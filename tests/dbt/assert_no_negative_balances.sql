@@ -1,4 +1,7 @@
-{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
+{{ config(
+    store_failures=true, severity='warn', tags=['financial_integrity'],
+    meta={'dagster': {'ref': {'name': 'fct_transactions'}}},
+) }}
 
 -- docs/reliability.md#financial-integrity: no negative wallet balance or locked balance, and no
 -- transaction leaves a negative balance_after. Every delivered version of a wallet is checked, not

@@ -1,3 +1,6 @@
+-- A Dagster asset check of fct_retention_cohorts_daily (the test reads several models; orchestration/assets/dbt.py).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_retention_cohorts_daily'}}}) }}
+
 -- Every first-time trader lands in exactly one retention cohort: per day, cohort_size of
 -- fct_retention_cohorts_daily equals first_time_traders of fct_daily_exchange_kpis, and the
 -- cohorts add up to the traders of dim_user_trading_activity. Returns the days (or the total)

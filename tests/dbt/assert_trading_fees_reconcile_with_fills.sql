@@ -1,4 +1,7 @@
-{{ config(store_failures=true, severity='warn', tags=['financial_integrity']) }}
+{{ config(
+    store_failures=true, severity='warn', tags=['financial_integrity'],
+    meta={'dagster': {'ref': {'name': 'fct_fee_collections'}}},
+) }}
 
 -- docs/reliability.md#financial-integrity: trading fees in fee_collections reconcile with the fees
 -- on the fills, per UTC day and fee asset. Returns each day and asset where the two sums differ by

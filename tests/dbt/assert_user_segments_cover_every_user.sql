@@ -1,3 +1,6 @@
+-- A Dagster asset check of dim_user_segments (the test reads several models; orchestration/assets/dbt.py).
+{{ config(meta={'dagster': {'ref': {'name': 'dim_user_segments'}}}) }}
+
 -- dim_user_segments has one row for every user of dim_users, and a trader's churned stage agrees
 -- with dim_user_trading_activity. Returns the users that break either.
 

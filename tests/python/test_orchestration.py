@@ -64,9 +64,22 @@ def test_definitions_load_with_unbroken_lineage(defs):
     for node in MANIFEST["nodes"].values():
         if node["resource_type"] in ("model", "seed", "snapshot"):
             assert node_asset_key(node["name"], node["resource_type"]) in keys, node["name"]
-    # dbt tests became asset checks.
+    # dbt tests that state a rule became asset checks (a relationship, a warn test, the
+    # financial integrity tests); column-shape tests of severity error run in dbt only.
     fct_trades = node_asset_key("fct_trades")
-    assert any(check.asset_key == fct_trades for check in graph.asset_check_keys)
+    checks_of_trades = {c.name for c in graph.asset_check_keys if c.asset_key == fct_trades}
+    assert any(name.startswith("relationships_fct_trades_") for name in checks_of_trades)
+    assert "not_null_fct_trades_notional_usd" in checks_of_trades  # severity warn
+    assert not any(name.startswith("unique_fct_trades_") for name in checks_of_trades)
+    # Singular tests that read several models are attached by their meta (dagster.ref).
+    names = {c.name for c in graph.asset_check_keys}
+    assert {
+        "assert_transaction_balance_chains_hold",
+        "assert_wallet_balances_match_last_transaction",
+        "assert_trading_fees_reconcile_with_fills",
+        "assert_no_negative_balances",
+        "assert_user_segments_cover_every_user",
+    } <= names
 
     # Lineage: landing table -> staging -> ... -> marts, through materializable assets only.
     seen, queue = {TRADES}, deque([TRADES])
