@@ -107,9 +107,14 @@ browser:  ## install Debian's chromium and chromium-driver when missing (for the
 # The BigQuery emulator in its own venv (it pins its own duckdb): docs/bigquery.md section 7.
 # The test fixture installs it too; a failure here is reported and the fixture decides (fails
 # under CI=true, skips otherwise).
+# pyarrow: the emulator's Parquet load jobs hand the rows to its DuckDB as an Arrow table
+# (scripts/bigquery_emulator_serve.py); an existing venv without it gets it here.
+BQ_EMULATOR_PACKAGES := 'crucible-emulator[server]==0.1.0a2' 'pyarrow==26.0.1'
 bq-emulator:  ## install the BigQuery emulator (crucible-emulator) into .venv-bq-emulator
-	@test -x .venv-bq-emulator/bin/crucible || { python3 -m venv .venv-bq-emulator && \
-		.venv-bq-emulator/bin/pip install -q 'crucible-emulator[server]==0.1.0a2'; } || \
+	@.venv-bq-emulator/bin/python -c "import importlib.metadata as m; \
+		assert (m.version('crucible-emulator'), m.version('pyarrow')) == ('0.1.0a2', '26.0.1')" 2>/dev/null || \
+		{ { test -x .venv-bq-emulator/bin/python || python3 -m venv .venv-bq-emulator; } && \
+		.venv-bq-emulator/bin/pip install -q $(BQ_EMULATOR_PACKAGES); } || \
 		echo "make bq-emulator: could not install crucible-emulator; the BigQuery emulator tests will be skipped (they fail under CI=true)."
 
 bench: install  ## time every stage at SCALE against its floor; writes data/bench/SCALE/result.json and .md

@@ -68,7 +68,9 @@ def _parquet_load(self: jobs.Runner, job: jobs.Job, config: dict[str, Any], data
                     "a Parquet load into a new table without a schema (create the table first)"
                 )
             # The engine's connection may not read files (external access is off): a connection
-            # of its own reads the Parquet, cast to the storage types, and the rows are inserted.
+            # of its own reads the Parquet, cast to the storage types, into an Arrow table, which
+            # the engine's cursor reads in one INSERT (registering an Arrow table is not an
+            # external access). No Python value per row.
             reader = duckdb.connect()
             try:
                 reader.execute("SET TimeZone = 'UTC'")
@@ -81,34 +83,32 @@ def _parquet_load(self: jobs.Runner, job: jobs.Job, config: dict[str, Any], data
                 }
                 select = ", ".join(
                     f"CAST({qualified(name) if name in in_file else 'NULL'} "
-                    f"AS {types.storage_type(kind).sql('duckdb')})"
+                    f"AS {types.storage_type(kind).sql('duckdb')}) AS {qualified(name)}"
                     for name, kind in columns
                 )
-                data_rows = reader.execute(
+                arrow_rows = reader.execute(
                     f"SELECT {select} FROM read_parquet(?)", [handle.name]
-                ).fetchall()
+                ).to_arrow_table()
             except duckdb.Error as exc:  # BigQuery's "invalid": the job fails, nothing loads
                 raise load.LoadError(
                     [f"Error while reading data, error message: {exc}".splitlines()[0]]
                 ) from exc
             finally:
                 reader.close()
-            rows = len(data_rows)
+            rows = arrow_rows.num_rows
             storage = ", ".join(
                 f"{qualified(name)} {types.storage_type(kind).sql('duckdb')}"
                 for name, kind in columns
             )
             ctx.run_sql(f"CREATE TEMP TABLE {staging} ({storage})", returns_rows=False)
-            # many rows per INSERT: DuckDB's executemany runs one statement per row
-            marks = "(" + ", ".join("?" for _ in columns) + ")"
-            chunk = max(1, 2000 // max(1, len(columns)))
-            for start in range(0, len(data_rows), chunk):
-                part = data_rows[start : start + chunk]
-                cursor.execute(
-                    f"INSERT INTO {staging} VALUES " + ", ".join(marks for _ in part),
-                    [value for row in part for value in row],
-                )
+            view = f"crucible_parquet_{uuid.uuid4().hex}"
             try:
+                cursor.register(view, arrow_rows)
+                try:
+                    cursor.execute(f"INSERT INTO {staging} SELECT * FROM {qualified(view)}")
+                finally:
+                    cursor.unregister(view)
+                    del arrow_rows
                 if info is None or disposition == "WRITE_TRUNCATE":
                     metadata.check_new_table(ctx, metadata.Name(project, dataset, table))
                     ctx.run_sql(

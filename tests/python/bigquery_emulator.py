@@ -23,6 +23,8 @@ import pytest
 from .conftest import REPO, _running_under_ci
 
 EMULATOR_VERSION = "0.1.0a2"
+# the emulator's Parquet load jobs hand the rows to its DuckDB as an Arrow table
+PYARROW_VERSION = "26.0.1"
 EMULATOR_VENV = Path(os.environ.get("EXCHANGE_BQ_EMULATOR_VENV", REPO / ".venv-bq-emulator"))
 SERVE = REPO / "scripts" / "bigquery_emulator_serve.py"
 PROJECT = "exchange-emulator"
@@ -39,19 +41,22 @@ def _installed() -> bool:
         [
             str(_python()),
             "-c",
-            "import importlib.metadata as m; print(m.version('crucible-emulator'))",
+            "import importlib.metadata as m; "
+            "print(m.version('crucible-emulator'), m.version('pyarrow'))",
         ],
         capture_output=True,
         text=True,
     )
-    return done.returncode == 0 and done.stdout.strip() == EMULATOR_VERSION
+    return done.returncode == 0 and done.stdout.split() == [EMULATOR_VERSION, PYARROW_VERSION]
 
 
 def install_emulator() -> None:
-    """Create the emulator's virtual environment once (about 45 s); a no-op when it exists."""
+    """Create the emulator's virtual environment once (about 45 s); a no-op when it exists with
+    the pinned versions (an older one without pyarrow gets it)."""
     if _installed():
         return
-    subprocess.run([sys.executable, "-m", "venv", str(EMULATOR_VENV)], check=True)
+    if not _python().exists():
+        subprocess.run([sys.executable, "-m", "venv", str(EMULATOR_VENV)], check=True)
     done = subprocess.run(
         [
             str(_python()),
@@ -60,6 +65,7 @@ def install_emulator() -> None:
             "install",
             "-q",
             f"crucible-emulator[server]=={EMULATOR_VERSION}",
+            f"pyarrow=={PYARROW_VERSION}",
         ],
         capture_output=True,
         text=True,
