@@ -10,7 +10,16 @@ import datetime as dt
 
 import numpy as np
 
-from .config import ASSETS, COUNTRY_CODES, NICE_UNIT, TIER_RATE_E4, TRADED_PAIRS, WITHDRAWAL_FEE, A
+from .config import (
+    ASSETS,
+    COUNTRY_CODES,
+    NICE_UNIT,
+    TIER_PAIR_FOCUS,
+    TIER_RATE_E4,
+    TRADED_PAIRS,
+    WITHDRAWAL_FEE,
+    A,
+)
 
 # Churn announced by behaviour (Engine.churn_decline, README.md "Churn"): over the last
 # CHURN_DECLINE_DAYS days before a break the chance to trade falls to CHURN_DECLINE_FLOOR of
@@ -74,6 +83,17 @@ PAIR_QTY_DECIMALS = np.array([p.qty_dec for p in TRADED_PAIRS], dtype=np.int64)
 PAIR_MAKER_RATE_E4 = np.array([p.maker_rate_e4 for p in TRADED_PAIRS], dtype=np.int64)
 PAIR_WEIGHT = np.array([p.weight for p in TRADED_PAIRS], dtype=np.float64)
 PAIR_WEIGHT = PAIR_WEIGHT / PAIR_WEIGHT.sum()
+# per tier (row tier - 1): cumulative pair weights, PAIR_WEIGHT ** TIER_PAIR_FOCUS normalised
+TIER_PAIR_CDF = np.cumsum(PAIR_WEIGHT[None, :] ** np.array(TIER_PAIR_FOCUS)[:, None], axis=1)
+TIER_PAIR_CDF /= TIER_PAIR_CDF[:, -1:]
+
+
+def draw_pairs(rng, tier: np.ndarray) -> np.ndarray:
+    """A traded pair (index) per entry of `tier` (1..3): whales trade the majors most."""
+    u = rng.random(tier.size)
+    return np.minimum((u[:, None] > TIER_PAIR_CDF[tier - 1]).sum(axis=1), N_PAIRS - 1)
+
+
 PAIR_NOTIONAL_SCALE = (10 ** (8 - PAIR_PRICE_DECIMALS - PAIR_QTY_DECIMALS)).astype(
     np.int64
 )  # qty_int*price_int -> 1e-8 units

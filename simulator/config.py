@@ -125,8 +125,13 @@ TIER_RATE_E4 = {1: 25, 2: 15, 3: 10}
 # median order notional in USD, weight as a maker.
 TIER_ACTIVITY = {1: 0.16, 2: 0.34, 3: 0.55}
 TIER_ORDERS = {1: 1.5, 2: 2.5, 3: 4.0}
-TIER_NOTIONAL = {1: 500.0, 2: 4_000.0, 3: 60_000.0}
+TIER_NOTIONAL = {1: 1_500.0, 2: 25_000.0, 3: 150_000.0}
 TIER_MAKER_WEIGHT = {1: 1.0, 2: 2.5, 3: 6.0}
+# Whales trade the majors: a tier's pair weights are the pairs' weights to this power (Basic,
+# Pro, VIP), so VIPs trade BTC and ETH most of all.
+TIER_PAIR_FOCUS = (1.0, 1.5, 2.0)
+# A user whose usual order is at least this much (USD) brings coins to trade (ledger.py).
+WHALE_NOTIONAL_USD = 10_000.0
 
 # Countries of ordinary users: none is on the FATF black or grey list of June 2026.
 COUNTRIES = (

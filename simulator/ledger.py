@@ -26,6 +26,7 @@ from .codes import (
     TX_TYPE_CODE,
     TX_TYPE_NAMES,
     WITHDRAWAL_FEE_UNITS,
+    draw_pairs,
     typed_flows,
 )
 from .config import (
@@ -37,6 +38,7 @@ from .config import (
     N_ASSETS,
     SEC,
     UNIT,
+    WHALE_NOTIONAL_USD,
     A,
 )
 from .writer import Uuid, cat
@@ -224,6 +226,7 @@ class Ledger:
         fills = trading["fills"]
         parts = self._fill_legs(fills)
         parts.extend(self._deposits_ahead_of_trading(d, rng))
+        parts.extend(self._inventory_deposits(d, rng, trading["active"], lower))
         parts.extend(typed_flows(p) for p in self.cases.flows(d))
         offset = 0
         for part in parts:  # partner indices are relative to their part
@@ -284,6 +287,33 @@ class Ledger:
         asset = np.where(rng.random(n) < 0.8, A["USDT"], rng.choice(PAIR_BASE, n))
         t = self.times(rng, d, np.maximum(self.approved[user] + 5 * MIN, ds), de - HOUR)
         usd = np.clip(np.exp(rng.normal(np.log(300), 0.9, n)), 20, 4800)
+        px = self.usd_px[asset, self.minute(t)]
+        nice = NICE_UNITS[asset]
+        amount = np.maximum((np.floor(usd / px * UNIT / nice) * nice).astype(np.int64), nice)
+        self.funded_day[user] = d
+        return [self._flow(user, asset, t, K_DEPOSIT, amount)]
+
+    def _inventory_deposits(self, d: int, rng, active: np.ndarray, lower: np.ndarray) -> list[dict]:
+        """Whales fund ahead: an active user whose usual order is $10,000 or more
+        (`WHALE_NOTIONAL_USD`) and who holds less than four such orders (coins and USDT
+        together) deposits about fifteen orders' worth before trading, on a quarter of such
+        days: USDT or, as often, one coin (the majors mostly). Trading then swaps between the
+        two without new money. These inventories are the deep books that fill large orders
+        (trading.py, `MakerPool`); every such deposit is a large transaction (docs/aml_rules.md)."""
+        whale = active[(self.notional[active] >= WHALE_NOTIONAL_USD) & ~self.reserved[active]]
+        if not whale.size:
+            return []
+        px0 = self.usd_px[:, int(self.minute(self.day_start(d)))]
+        held_usd = (self.bal.reshape(-1, N_ASSETS)[whale] / UNIT * px0).sum(axis=1)
+        user = whale[(held_usd < 4.0 * self.notional[whale]) & (rng.random(whale.size) < 0.25)]
+        n = user.size
+        if not n:
+            return []
+        pair = draw_pairs(rng, self.tier_at(user, np.full(n, self.day_start(d))))
+        asset = np.where(rng.random(n) < 0.5, PAIR_BASE[pair], A["USDT"])
+        # at the user's earliest trading time, before the first order (a minute later)
+        t = lower[user] + rng.integers(1, 40, n) * SEC
+        usd = np.minimum(self.notional[user] * np.exp(rng.normal(np.log(15.0), 0.5, n)), 5e6)
         px = self.usd_px[asset, self.minute(t)]
         nice = NICE_UNITS[asset]
         amount = np.maximum((np.floor(usd / px * UNIT / nice) * nice).astype(np.int64), nice)

@@ -17,15 +17,14 @@ import numpy as np
 
 from . import balance_chains
 from .codes import (
-    N_PAIRS,
     PAIR_BASE,
     PAIR_MAKER_RATE_E4,
     PAIR_NOTIONAL_SCALE,
     PAIR_PRICE_DECIMALS,
     PAIR_QTY_DECIMALS,
     PAIR_QUOTE,
-    PAIR_WEIGHT,
     TIER_TAKER_RATE_E4,
+    draw_pairs,
     round_half_up_div,
 )
 from .config import DAY, MIN, N_ASSETS, SEC, UNIT
@@ -40,7 +39,12 @@ class MakerPool:
 
     A maker is drawn in proportion to the user's maker weight and, for a (pair, maker side)
     group, to what the user holds of the asset that side gives: makers sell what they hold and
-    buy with what they have."""
+    buy with what they have. A large match goes to a deep book: its maker is drawn among the
+    users who hold about its size (the whales who make most of an exchange's volume), so the
+    match fills from inventory rather than a fresh deposit."""
+
+    # size classes of a match (USD): a maker of class k holds about DEPTH_USD[k] or more
+    DEPTH_USD = (0.0, 1_000.0, 10_000.0, 100_000.0)
 
     def __init__(self, sim, users: np.ndarray, day_start: int, rng):
         self.sim, self.users, self.day_start, self.rng = sim, users, day_start, rng
@@ -48,26 +52,35 @@ class MakerPool:
         self.cdf = np.cumsum(self.weights) / self.weights.sum()
         self.group_cdfs: dict[int, np.ndarray] = {}
 
-    def group_cdf(self, group) -> np.ndarray:
-        if group not in self.group_cdfs:
+    def group_cdf(self, key) -> np.ndarray:
+        """Cumulative weights of the pool for key = (pair * 2 + maker side) * 4 + size class."""
+        if key not in self.group_cdfs:
             sim, users = self.sim, self.users
-            pair, maker_sells = divmod(int(group), 2)
+            group, size_class = divmod(int(key), len(self.DEPTH_USD))
+            pair, maker_sells = divmod(group, 2)
             asset = PAIR_BASE[pair] if maker_sells else PAIR_QUOTE[pair]
             held_usd = (
                 sim.bal[users * N_ASSETS + asset]
                 * sim.usd_px[asset, sim.minute(self.day_start)]
                 / UNIT
             )
-            w = self.weights * (0.03 + np.minimum(held_usd / sim.notional[users], 4.0))
-            self.group_cdfs[group] = np.cumsum(w) / w.sum()
-        return self.group_cdfs[group]
+            depth = self.DEPTH_USD[size_class]
+            if depth:
+                # in proportion to the inventory: the deepest books take the large matches
+                w = self.weights * (0.001 * depth + held_usd)
+            else:
+                w = self.weights * (0.03 + np.minimum(held_usd / sim.notional[users], 4.0))
+            self.group_cdfs[key] = np.cumsum(w) / w.sum()
+        return self.group_cdfs[key]
 
-    def draw(self, groups: np.ndarray) -> np.ndarray:
-        """One maker per entry of `groups` (pair * 2 + maker side)."""
+    def draw(self, groups: np.ndarray, match_usd: np.ndarray) -> np.ndarray:
+        """One maker per entry of `groups` (pair * 2 + maker side) for a match of `match_usd`."""
+        size_class = np.searchsorted(self.DEPTH_USD, match_usd, side="right") - 1
+        keys = groups * len(self.DEPTH_USD) + np.maximum(size_class, 0)
         out = np.empty(groups.size, np.int64)
-        for group in np.unique(groups):
-            sel = np.flatnonzero(groups == group)
-            cdf = self.group_cdf(group)
+        for key in np.unique(keys):
+            sel = np.flatnonzero(keys == key)
+            cdf = self.group_cdf(key)
             out[sel] = self.users[
                 np.minimum(np.searchsorted(cdf, self.rng.random(sel.size)), self.users.size - 1)
             ]
@@ -111,13 +124,27 @@ class Trading:
         user = np.repeat(active, n_per_user)
         n = user.size
         placed_at = self.times(rng, day.d, day.lower[user] + MIN, day.end - 20 * SEC)
-        pair = rng.choice(N_PAIRS, n, p=PAIR_WEIGHT)
+        pair = draw_pairs(rng, self.tier_at(user, placed_at))  # whales trade the majors
         minute = self.minute(placed_at)
         base_usd = self.usd_px[PAIR_BASE[pair], minute]
         hold_usd = self.bal[user * N_ASSETS + PAIR_BASE[pair]] * base_usd / UNIT
-        holds = hold_usd >= 20.0
-        sells = rng.random(n) < np.where(holds, 0.68, 0.2)
+        # a position worth selling: at least $20 and a tenth of the user's usual order (a whale
+        # does not sell crumbs: it buys until it holds a position, then sells out of it)
+        holds = hold_usd >= np.maximum(20.0, 0.1 * self.notional[user])
         notional = np.clip(self.notional[user] * np.exp(rng.normal(0, 1.0, n)), 5.0, 500_000.0)
+        quote_usd = self.usd_px[PAIR_QUOTE[pair], minute]
+        cash_usd = self.bal[user * N_ASSETS + PAIR_QUOTE[pair]] * quote_usd / UNIT
+        # (a wallet holding less than half the order is topped up instead: a small leftover
+        # balance does not shrink the user's usual order size)
+        funded = cash_usd >= np.maximum(25.0, 0.5 * notional)
+        # a holder mostly sells (and sells rather than fund a buy); without a position a user
+        # sometimes deposits coins to sell them, the larger the user the more rarely: whales
+        # trade what they hold rather than move funds in for each order
+        sells = rng.random(n) < np.where(
+            holds,
+            np.where(funded, 0.68, 0.9),
+            0.2 * np.minimum(1.0, 2_000.0 / self.notional[user]),
+        )
         per_order = np.repeat(n_per_user, n_per_user)  # a user's orders share what the user has
         notional = np.where(
             sells & holds,
@@ -125,19 +152,18 @@ class Trading:
             notional,
         )
         # buyers spend what they have; only an empty account is funded for the whole order
-        quote_usd = self.usd_px[PAIR_QUOTE[pair], minute]
-        cash_usd = self.bal[user * N_ASSETS + PAIR_QUOTE[pair]] * quote_usd / UNIT
-        # (a wallet holding less than half the order is topped up instead: a small leftover
-        # balance does not shrink the user's usual order size)
-        funded = cash_usd >= np.maximum(25.0, 0.5 * notional)
         notional = np.where(
             ~sells & funded,
             np.minimum(notional, cash_usd / per_order * rng.uniform(0.4, 0.95, n)),
             notional,
         )
-        # an order that needs fresh funds stays within a few times the user's usual size
+        # an order that needs fresh funds stays within a few times the user's usual size and
+        # below $10,000: a top-up is a card or bank transfer (whales fund ahead, ledger.py)
         fresh = np.where(sells, ~holds, ~funded)
-        fresh_cap = np.maximum(self.notional[user], 300.0) * rng.uniform(1.0, 6.0, n)
+        fresh_cap = np.minimum(
+            np.maximum(self.notional[user], 300.0) * rng.uniform(1.0, 6.0, n),
+            rng.uniform(2_000.0, 9_500.0, n),
+        )
         notional = np.where(fresh, np.minimum(notional, fresh_cap), notional)
         day.taker = TradingDay(
             user=user,
@@ -154,7 +180,8 @@ class Trading:
         """Each taker order fills in one or more matches, a second apart, sharing its size.
 
         Sets the matches in time order: order (taker order index), t, pair, ref_price,
-        qty (integer quantity units), taker_user, taker_sells; and n, fills_per_order."""
+        qty (integer quantity units), want_usd (its USD size), taker_user, taker_sells; and n,
+        fills_per_order."""
         rng, taker = day.rng, day.taker
         fills_per_order = day.rng.geometric(0.72, taker.n)
         n = int(fills_per_order.sum())
@@ -168,13 +195,9 @@ class Trading:
         minute = self.minute(t)
         ref_price = self.pair_px[pair, minute]
         quote_usd = self.usd_px[PAIR_QUOTE[pair], minute]
+        want_usd = taker.notional_usd[order] * share
         qty = np.maximum(
-            np.floor(
-                taker.notional_usd[order]
-                * share
-                / (ref_price * quote_usd)
-                * 10.0 ** PAIR_QTY_DECIMALS[pair]
-            ),
+            np.floor(want_usd / (ref_price * quote_usd) * 10.0 ** PAIR_QTY_DECIMALS[pair]),
             1,
         ).astype(np.int64)
         # time order (ties: order, fill index)
@@ -188,6 +211,7 @@ class Trading:
             pair=pair[by_time],
             ref_price=ref_price[by_time],
             qty=qty[by_time],
+            want_usd=want_usd[by_time],
             taker_user=taker.user[order],
             taker_sells=taker.sells[order],
         )
@@ -196,7 +220,8 @@ class Trading:
         """Group the matches by (pair, maker side), keeping time order inside each group.
 
         Sets maker_sells (time order), to_group (time position of each group position),
-        group_g (group key per group position), group_starts, group_sizes, group_keys."""
+        group_g (group key per group position), group_starts, group_sizes, group_keys, usd
+        (the match's USD size per group position)."""
         match = day.match
         match.maker_sells = ~match.taker_sells
         group = match.pair * 2 + match.maker_sells
@@ -209,6 +234,7 @@ class Trading:
             starts=group_starts,
             sizes=np.diff(np.append(group_starts, match.n)),
             keys=group_g[group_starts],
+            usd=match.want_usd[to_group],
         )
 
     def _match_carried_orders(self, day: TradingDay) -> None:
@@ -256,7 +282,8 @@ class Trading:
         rng, d, match, groups = day.rng, day.d, day.match, day.groups
         n = match.n
         is_carried = day.carried_at_g >= 0
-        new_order = rng.random(n) < 0.55
+        # a large match has a maker order of its own, drawn among the deep books
+        new_order = (rng.random(n) < 0.55) | (groups.usd >= MakerPool.DEPTH_USD[1])
         if n:
             new_order[groups.starts] = True
         new_order |= is_carried
@@ -270,7 +297,9 @@ class Trading:
         day.pool = MakerPool(self, pool, day.start, rng)
         order_of = np.cumsum(new_order) - 1
         maker_user = (
-            day.pool.draw(groups.group_g[new_order])[order_of] if n else np.zeros(0, np.int64)
+            day.pool.draw(groups.group_g[new_order], groups.usd[new_order])[order_of]
+            if n
+            else np.zeros(0, np.int64)
         )
         taker_user_g = match.taker_user[groups.to_group]
         if day.carried is not None and is_carried.any():
@@ -286,7 +315,7 @@ class Trading:
         fixed[planted_self] = True
         collides = (maker_user == taker_user_g) & ~fixed
         while collides.any():
-            maker_user[collides] = day.pool.draw(groups.group_g[collides])
+            maker_user[collides] = day.pool.draw(groups.group_g[collides], groups.usd[collides])
             collides = (maker_user == taker_user_g) & ~fixed
         if n:
             new_order[1:] |= maker_user[1:] != maker_user[:-1]
@@ -338,10 +367,12 @@ class Trading:
             if conflict.size == 0:
                 break
             position = to_time[conflict]
-            maker_user[position] = pool.draw(groups.group_g[position])
+            maker_user[position] = pool.draw(groups.group_g[position], groups.usd[position])
             clash = maker_user[position] == day.taker_user_g[position]
             while clash.any():
-                maker_user[position[clash]] = pool.draw(groups.group_g[position[clash]])
+                maker_user[position[clash]] = pool.draw(
+                    groups.group_g[position[clash]], groups.usd[position[clash]]
+                )
                 clash = maker_user[position] == day.taker_user_g[position]
             new_order[position] = True
             new_order[np.minimum(position + 1, n - 1)] = True
@@ -384,14 +415,13 @@ class Trading:
             user_asset, return_inverse=True, return_counts=True
         )
         share = matches_per_order * np.sqrt(orders_per_user_asset[user_asset_of]) * 1.5
-        offer_usd = (
-            np.where(
-                held_usd >= np.maximum(25.0, self.notional[maker.user]),
-                held_usd * rng.uniform(0.3, 0.9, maker.n),
-                np.maximum(self.notional[maker.user], 300.0) * rng.uniform(1.0, 6.0, maker.n),
-            )
-            / share
+        # a maker offers part of what it holds or, holding little, a moderate size that a
+        # deposit funds: a whale's book is its inventory, not fresh money
+        moderate = np.clip(self.notional[maker.user], 300.0, 2_500.0) * rng.uniform(
+            1.0, 6.0, maker.n
         )
+        from_inventory = np.where(held_usd >= 25.0, held_usd * rng.uniform(0.3, 0.9, maker.n), 0.0)
+        offer_usd = np.maximum(from_inventory, moderate) / share
         unit_usd = (
             maker.price
             / 10.0 ** PAIR_PRICE_DECIMALS[maker.pair]

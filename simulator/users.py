@@ -126,8 +126,8 @@ class Users:
             * np.exp(rng.normal(0, 0.3, n_users))
             * self.scale.order_mult
         )
-        self.notional = np.vectorize(TIER_NOTIONAL.get)(tier0) * np.exp(
-            rng.normal(0, 0.45, n_users)
+        self.notional = np.minimum(
+            np.vectorize(TIER_NOTIONAL.get)(tier0) * np.exp(rng.normal(0, 0.8, n_users)), 1e6
         )
         self.maker_w = np.vectorize(TIER_MAKER_WEIGHT.get)(tier0) * appetite
         self.never = rng.random(n_users) < np.where(self.is_pre, 0.12, 0.22)
