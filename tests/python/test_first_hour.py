@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import decimal
 import json
+import os
 import subprocess
 import sys
+import time
 
 import duckdb
 import pytest
@@ -115,6 +117,27 @@ def test_pipeline_summary_names_the_planted_warnings(tmp_path):
     assert "simulator plants discrepancies on purpose" in text  # the test's own comment
     for where in ("w.duckdb", "make docs", "make dashboard"):
         assert where in text
+
+
+def test_pipeline_summary_reads_the_last_dagster_runs_dbt_steps(tmp_path):
+    """make pipeline runs dbt through Dagster: each dbt step of a run writes
+    target/<step>-<run>-<hash>/run_results.json; the summary reads those of the newest run."""
+
+    def results(folder: str, name: str, age: float) -> None:
+        path = tmp_path / folder / "run_results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        unique_id = f"test.crypto_exchange.{name}.0123456789"
+        path.write_text(json.dumps({"results": [{"unique_id": unique_id, "status": "warn"}]}))
+        stamp = time.time() - age
+        os.utime(path, (stamp, stamp))
+
+    results("dbt_models-aaaa111-0f0f0f0", "old_warning", age=600)
+    results("dbt_models-bbbb222-1e1e1e1", "expression_is_true_new_models_warning", age=10)
+    results("dbt_upstream_models-bbbb222-2d2d2d2", "new_upstream_warning", age=60)
+    found = pipeline_summary.last_run_results(tmp_path)
+    assert [p.parent.name.split("-")[1] for p in found] == ["bbbb222", "bbbb222"]
+    names = [w["name"] for w in pipeline_summary.warnings(found)]
+    assert names == ["expression_is_true_new_models_warning", "new_upstream_warning"]
 
 
 def test_profiles_yml_is_in_the_repository():
