@@ -75,6 +75,16 @@
     {{ '' if target.type == 'bigquery' else 'not materialized' }}
 {%- endmacro %}
 
+{#- `{{ config(pre_hook=postgres_hash_joins()) }}`: on PostgreSQL, a model whose joins read
+    staging views that pick one version per key (a window, then `version_rank = 1`) gets row
+    estimates of about one, and the planner then loops: `fct_external_price_deviations_hourly`
+    ran a nested loop over 583 million row pairs, 210 s at `small`, and 0.3 s with hash joins
+    (docs/targets.md). Nested loops are turned off for that model's transaction only (`set
+    local`); the other targets get no hook. -#}
+{% macro postgres_hash_joins() -%}
+    {{ 'set local enable_nestloop = off' if target.type == 'postgres' else '' }}
+{%- endmacro %}
+
 {#- `with small as {{ materialized_once() }} (...)`: the opposite, for a small result of an expensive
     step (a window over a whole ledger) that later CTEs read several times: computed once.
     DuckDB would otherwise inline it into each reader and store the expensive step's whole

@@ -13,6 +13,8 @@
 -- (|mid_deviation_bps| past the threshold too, or no usable snapshot): a close that is only
 -- stale (no trade for a while, the market moved on) is no alert.
 
+{{ config(pre_hook=postgres_hash_joins()) }}
+
 {%- set threshold_bps = var('external_price_deviation_alert_bps') %}
 
 with
