@@ -4,7 +4,7 @@ asset checks.
 Which dbt tests are Dagster asset checks: the singular tests (financial integrity,
 reconciliations), ``expression_is_true`` and ``relationships`` (business rules), and every
 test of severity ``warn`` (the data-quality signals a run reports). The column-shape tests
-(``not_null``, ``unique``, ``accepted_values``, ``unique_combination_of_columns``: 473 of 522)
+(``not_null``, ``unique``, ``accepted_values``, ``unique_combination_of_columns``: 471 of 522)
 run in the same ``dbt build`` and fail it, as in plain dbt; their results are in dbt's
 ``run_results.json`` and ``marts.fct_data_quality_scorecard``, not in Dagster's event log. Each
 asset check costs a run three events (planned, output, evaluation), and each event is a write
@@ -122,7 +122,7 @@ class ExchangeDbtTranslator(DagsterDbtTranslator):
 class _ColumnShapeTestNotice(logging.Filter):
     """dagster-dbt warns once per dbt test that is not an asset check ("Logging an
     `AssetObservation` instead of an `AssetCheckResult`"): for the column-shape tests that is
-    by design, and 473 warnings a run would bury the real ones."""
+    by design, and some 470 warnings a run would bury the real ones."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "instead of an `AssetCheckResult`" not in record.getMessage()
