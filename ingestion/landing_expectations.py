@@ -30,8 +30,9 @@ docs/great_expectations.md has the measured cost.
 
     python -m ingestion.landing_expectations --landing data/landing --docs data/gx_docs
 
-Files already loaded (listed in ``raw._loaded_files`` of ``--warehouse``, when given) are
-skipped, so the check before each load costs only the new batches.
+Files already loaded (listed in ``raw._loaded_files`` of ``--warehouse``, when given, with
+the same content: a path re-delivered with new content is loaded again, so it is judged again)
+are skipped, so the check before each load costs only the new batches.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any
 import duckdb
 
 from ingestion.contract import TABLES, SourceTable
-from ingestion.loaders.files import discover_files, file_format
+from ingestion.loaders.files import discover_files, file_format, file_sha256
 from ingestion.loaders.readers import sql_literal
 from warehouse import open_scratch, open_warehouse, settings
 
@@ -210,22 +211,34 @@ def file_failures(result, rows_per_file: dict[str, int], mostly: float) -> dict[
     return failures
 
 
-def _loaded_files(warehouse: Path | None) -> set[str]:
+def _loaded_files(warehouse: Path | None) -> dict[str, set[str]]:
     if warehouse is None or not Path(warehouse).exists():
-        return set()
+        return {}
     with open_warehouse(warehouse, read_only=True) as con:
         return loaded_files(con)
 
 
-def loaded_files(con) -> set[str]:
-    """Landing-relative paths in ``raw._loaded_files`` of an open warehouse connection."""
+def loaded_files(con) -> dict[str, set[str]]:
+    """Landing-relative path -> the SHA-256s loaded under it, from ``raw._loaded_files`` of an
+    open warehouse connection (the loader's record of what it has loaded)."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'raw' and table_name = '_loaded_files'"
     ).fetchone()[0]
     if not exists:
-        return set()
-    return {r[0] for r in con.execute("select source_file from raw._loaded_files").fetchall()}
+        return {}
+    loaded: dict[str, set[str]] = {}
+    rows = con.execute("select source_file, file_sha256 from raw._loaded_files").fetchall()
+    for path, sha in rows:
+        loaded.setdefault(path, set()).add(sha)
+    return loaded
+
+
+def _is_new(path: Path, landing: Path, loaded: dict[str, set[str]]) -> bool:
+    """Not loaded yet: a new path, or a loaded path whose content changed (the loader loads it
+    again, ingestion/loaders/files.py), hashed as the loader hashes it."""
+    shas = loaded.get(path.relative_to(landing).as_posix())
+    return shas is None or file_sha256(path) not in shas
 
 
 def hold(landing: Path, path: Path, failures: list[str]) -> Path:
@@ -247,7 +260,7 @@ def validate_landing(
     docs: Path,
     warehouse: Path | None = None,
     tables: list[str] | None = None,
-    loaded: set[str] | None = None,
+    loaded: dict[str, set[str]] | None = None,
 ) -> list[BatchResult]:
     """Validate every new landing batch, hold the failing ones, publish Data Docs.
 
@@ -267,11 +280,7 @@ def validate_landing(
     results: list[BatchResult] = []
     for name in tables or list(TABLES):
         table = TABLES[name]
-        files = [
-            p
-            for p in discover_files(landing, name)
-            if p.relative_to(landing).as_posix() not in loaded
-        ]
+        files = [p for p in discover_files(landing, name) if _is_new(p, landing, loaded)]
         if not files:
             continue
         suite = context.suites.add_or_update(

@@ -14,7 +14,7 @@ import pytest
 
 from ingestion import landing_expectations as gate
 from ingestion.contract import TABLES
-from ingestion.loaders.files import discover_files
+from ingestion.loaders.files import discover_files, file_sha256
 
 ORDER_COLUMNS = TABLES["orders"].column_names
 TRADE_COLUMNS = TABLES["trades"].column_names
@@ -131,3 +131,16 @@ def test_a_tolerance_outside_its_range_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("EXCHANGE_GX_BATCH_TOLERANCE", "1.5")
     with pytest.raises(ValueError, match="EXCHANGE_GX_BATCH_TOLERANCE"):
         gate.tolerance()
+
+
+def test_a_loaded_path_is_skipped_unless_its_content_changed(tmp_path):
+    """The loader loads a re-delivered path again when its content changed
+    (ingestion/loaders/files.py), so the gate judges it again; the same content is skipped."""
+    landing, docs = tmp_path / "landing", tmp_path / "docs"
+    path = _write(landing / "orders" / "orders.csv", ORDER_COLUMNS, [_order(1)])
+    loaded = {"orders/orders.csv": {file_sha256(path)}}
+    assert gate.validate_landing(landing, docs, tables=["orders"], loaded=loaded) == []
+    broken = [_order(i, status="FILLED", quantity="-1") for i in range(3)]
+    _write(path, ORDER_COLUMNS, broken)  # new content under the loaded path
+    (batch,) = gate.validate_landing(landing, docs, tables=["orders"], loaded=loaded)
+    assert not batch.passed and batch.held_to is not None
