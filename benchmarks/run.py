@@ -16,9 +16,8 @@ the process tree, peak RSS of the tree sampled every 0.1 s):
 7. the daily increment: a second warehouse gets every landing file but the last day's
    (``inc_load_prefix``, ``inc_build_prefix``), then the last day's files arrive and
    ``inc_load_day`` + ``inc_build_day`` run: a day's cost. The prefix's rows are stamped as
-   loaded a day earlier (``_loaded_at``, as deliveries a day apart would be; the benchmark's
-   loads are minutes apart and the incremental models' 2-hour lookback would re-read every
-   row). Both builds run as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit
+   delivered day by day (``stamp_daily_deliveries``), as in a warehouse loaded every day; loaded
+   at once, the incremental models' 2-hour lookback would re-read all of it. Both builds run as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit
    tests (they test SQL on fixtures; CI runs them, and Dagster's runs leave them out too), and
    with ``test_days: 1``, so the tests of the large event models read the last day
    (macros/test_window.sql). The prefix build is every node; the day's build is the daily
@@ -86,8 +85,6 @@ INCREMENT_BUILD = ["build", "--exclude-resource-type", "unit_test", *INCREMENT_V
 # The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `daily_partitioned`
 # and what they are built from; `buildable`, as Dagster's runs: the tests that read only those.
 DAILY_SELECT = ["--select", "+tag:daily_partitioned", "--indirect-selection", "buildable"]
-# The prefix's rows are stamped as loaded this long before the last day's (see the docstring).
-PREFIX_LOAD_AGE = "1 day"
 FILE_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_[a-z0-9]+)?\.")
 # The stage (of STAGES) each measured step belongs to, where the names differ.
 INCREMENTAL_STEPS = (
@@ -274,16 +271,29 @@ def _move_tree(source: Path, destination: Path) -> None:
             os.replace(path, target)
 
 
-def age_loads(warehouse: Path, age: str) -> None:
-    """Stamps every raw row as loaded ``age`` earlier (``_loaded_at``): deliveries that far
-    apart, which the benchmark's loads, minutes apart, are not."""
+def stamp_daily_deliveries(warehouse: Path) -> None:
+    """Stamps each raw row as loaded the day after its file's day (``_loaded_at``; the simulator
+    names each file for the day it is delivered), keeping its offset from the start of the load,
+    so the order of loads holds: the prefix as a warehouse loaded day by day holds it. Loaded at
+    once, every prefix row lies within the incremental models' lookback (``lookback_hours``)
+    of the newest, and the day's build would re-read all history, as the first daily run after
+    a one-shot backfill does (docs/deployment.md#backfilling-history)."""
     with open_warehouse(warehouse) as con:
-        columns = con.execute(
-            "select table_schema, table_name from information_schema.columns "
+        tables = con.execute(
+            "select table_name from information_schema.columns "
             "where column_name = '_loaded_at' and table_schema = 'raw'"
         ).fetchall()
-        for schema, table in columns:
-            con.execute(f'update "{schema}"."{table}" set _loaded_at = _loaded_at - interval {age}')
+        for (table,) in tables:
+            con.execute(
+                f"""
+                update raw."{table}"
+                set _loaded_at = coalesce(
+                    cast(nullif(regexp_extract(_source_file, ?, 1), '') as date) + interval 1 day,
+                    _loaded_at - interval 1 day
+                ) + (_loaded_at - (select min(_loaded_at) from raw."{table}"))
+                """,
+                [FILE_DAY.pattern],
+            )
         con.execute("checkpoint")
 
 
@@ -536,7 +546,7 @@ def run(args: argparse.Namespace) -> dict:
         m.rows = _json_tail(stdout)["rows_loaded"]
         m.details = {"files": n_prefix, "days": "all but " + last_day}
         record(m)
-        age_loads(inc_warehouse, PREFIX_LOAD_AGE)
+        stamp_daily_deliveries(inc_warehouse)
         dbt_parse = [str(BIN / "dbt"), "parse", *INCREMENT_VARS]
         dbt_build = [str(BIN / "dbt"), *INCREMENT_BUILD]
         dbt_build_day = [*dbt_build, *DAILY_SELECT]

@@ -3,6 +3,10 @@
 -- from any loader, within one file or across files; one row per key and version
 -- (macros/version_conflicts.sql). latest_version keeps one of them by the same rule: the row loaded
 -- last.
+--
+-- A table: it reads every raw table, and its tests and fct_source_version_conflicts would each
+-- read them again through a view (at `medium`, five tests took 15 s).
+{{ config(materialized='table') }}
 
 with
 
