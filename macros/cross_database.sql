@@ -93,6 +93,16 @@
     {{ '' if target.type == 'bigquery' else 'materialized' }}
 {%- endmacro %}
 
+{#- `with source as {{ staged_source() }} (...)`: the source CTE of an incremental staging
+    model, which latest_version reads three times. A full build: the whole raw table, read
+    again by each reference (not_materialized). An incremental run: the rows of the keys loaded
+    since the last run, a day's worth, computed once (materialized_once); inlined, each of the
+    three references would look the keys up in the whole raw table again (at `medium`, the
+    transactions of a day: 1.8 s against 0.6 s). -#}
+{% macro staged_source() -%}
+    {{ materialized_once() if is_incremental() else not_materialized() }}
+{%- endmacro %}
+
 {#- The last row of each group by `order_columns` (an aggregate over the group's rows),
     carrying `values` (a dict: name -> expression), selected `as alias`; an outer query reads
     each value with last_row_value(alias, name). The latest row of each group in one pass,

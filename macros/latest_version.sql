@@ -15,7 +15,8 @@
     without the sort that ranking every row costs (the largest cost of a full build at
     scale). Same rows either way; key columns are never NULL (the loader quarantines a row
     without its key). The relation is read three times: a table, or a CTE declared
-    `as {{ not_materialized() }}`, never a stored copy. -#}
+    `as {{ staged_source() }}` (a large raw table is read again, not copied; an incremental
+    run's few rows are computed once). -#}
 {% macro latest_version(relation, key_columns, version_column=none, mostly_unique=false, table=none) -%}
     {%- set rule = version_rules()[table] if table else {
         'timestamps': [version_column] if version_column else [],

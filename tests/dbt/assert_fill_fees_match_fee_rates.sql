@@ -29,62 +29,33 @@ pairs as (
 
 ),
 
+-- Each user's versions as the time each holds: from its version_at to the next version's
+-- (the first version also before it). Only the versions are sorted, never the fills (a window
+-- over every fill by user took 151 s of the `large` build, whale users making a few partitions
+-- huge); a fill finds its version by a join on the user and its time.
 versions as (
 
-    select user_id, tier_id, version_at from {{ ref('stg_exchange__user_versions') }}
-
-),
-
--- Fills and versions in one time line per user; a version sorts before a fill of its instant.
-timeline as (
-
-    select user_id, trade_id, executed_at as event_at, cast(null as {{ dbt.type_int() }}) as tier_id, 1 as event_order
-    from fills
-    union all
-    select user_id, cast(null as {{ dbt.type_string() }}), version_at, tier_id, 0
-    from versions
-
-),
-
--- Each fill joins the group of the latest version before it (group 0: before any version).
-grouped as (
-
     select
-        *,
-        count(case when trade_id is null then 1 end) over (
-            partition by user_id order by event_at, event_order rows between unbounded preceding and current row
-        ) as version_group
-    from timeline
+        user_id,
+        tier_id,
+        version_at,
+        lead(version_at) over (partition by user_id order by version_at) as next_version_at,
+        row_number() over (partition by user_id order by version_at) = 1 as is_first_version
+    from {{ ref('stg_exchange__user_versions') }}
 
 ),
 
-versions_grouped as (
-
-    select user_id, version_group, tier_id from grouped where trade_id is null
-
-),
-
-first_versions as (
-
-    select user_id, tier_id from versions_grouped where version_group = 1
-
-),
-
+-- the latest version at or before the fill; the first version for a fill before any
 tier_at_fill as (
 
     select
-        grouped.trade_id,
-        case
-            when grouped.version_group = 0 then first_versions.tier_id
-            else versions_grouped.tier_id
-        end as tier_id
-    from grouped
-    left join versions_grouped
-        on grouped.user_id = versions_grouped.user_id
-        and grouped.version_group = versions_grouped.version_group
-    left join first_versions
-        on grouped.user_id = first_versions.user_id
-    where grouped.trade_id is not null
+        fills.trade_id,
+        versions.tier_id
+    from fills
+    inner join versions
+        on fills.user_id = versions.user_id
+        and (versions.is_first_version or fills.executed_at >= versions.version_at)
+        and (versions.next_version_at is null or fills.executed_at < versions.next_version_at)
 
 ),
 

@@ -14,7 +14,7 @@
 
 with
 
-source as {{ not_materialized() }} (
+source as {{ staged_source() }} (
 
     select * from {{ source('exchange', 'fee_collections') }}
     {% if is_incremental() %}

@@ -15,7 +15,7 @@
 
 with
 
-source as {{ not_materialized() }} (
+source as {{ staged_source() }} (
 
     select * from {{ source('exchange', 'orders') }}
     {% if is_incremental() %}

@@ -14,7 +14,7 @@
 
 with
 
-source as {{ not_materialized() }} (
+source as {{ staged_source() }} (
 
     select * from {{ source('exchange', 'trades') }}
     {% if is_incremental() %}

@@ -16,7 +16,7 @@
 
 with
 
-source as {{ not_materialized() }} (
+source as {{ staged_source() }} (
 
     select * from {{ source('exchange', 'transactions') }}
     {% if is_incremental() %}
