@@ -93,7 +93,13 @@ def markdown(result: dict) -> str:
         )
     ratios = {k: v for k, v in result["ratios"].items() if v is not None}
     if ratios:
-        lines += ["", "Ratios: " + "; ".join(f"{k} **{v:.2f}x**" for k, v in ratios.items()) + "."]
+        # three decimals under 1: the daily run's target (0.15x) is read at that precision
+        lines += [
+            "",
+            "Ratios: "
+            + "; ".join(f"{k} **{v:.{3 if v < 1 else 2}f}x**" for k, v in ratios.items())
+            + ".",
+        ]
     sizes = result.get("sizes_bytes", {})
     if sizes:
         lines += [

@@ -17,9 +17,10 @@ the process tree, peak RSS of the tree sampled every 0.1 s):
    (``inc_load_prefix``, ``inc_build_prefix``), then the last day's files arrive and
    ``inc_load_day`` + ``inc_build_day`` run: a day's cost. The prefix's rows are stamped as
    delivered day by day (``stamp_daily_deliveries``), as in a warehouse loaded every day; loaded
-   at once, the incremental models' 2-hour lookback would re-read all of it. Both builds run as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit
-   tests (they test SQL on fixtures; CI runs them, and Dagster's runs leave them out too), and
-   with ``test_days: 1``, so the tests of the large event models read the last day
+   at once, the incremental models' 2-hour lookback would re-read all of it. Both builds run
+   as a daily run would (INCREMENT_VARS, INCREMENT_BUILD): without unit tests (they test SQL
+   on fixtures; CI runs them, and Dagster's runs leave them out too), and with
+   ``test_days: 1``, so the tests of the large event models read the last day
    (macros/test_window.sql). The prefix build is every node; the day's build is the daily
    partition's nodes only (DAILY_SELECT: the daily-partitioned models, tag ``daily_partitioned``,
    what they are built from, and the tests that read only those), what Dagster's run of a day
