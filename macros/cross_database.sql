@@ -98,7 +98,7 @@
     again by each reference (not_materialized). An incremental run: the rows of the keys loaded
     since the last run, a day's worth, computed once (materialized_once); inlined, each of the
     three references would look the keys up in the whole raw table again (at `medium`, the
-    transactions of a day: 1.8 s against 0.6 s). -#}
+    day's dbt run took 7.0 to 7.5 s inlined, 5.7 to 6.0 s computed once). -#}
 {% macro staged_source() -%}
     {{ materialized_once() if is_incremental() else not_materialized() }}
 {%- endmacro %}

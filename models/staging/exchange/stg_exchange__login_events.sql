@@ -1,6 +1,6 @@
 -- A table, where the small staging models are views: five compliance models and six tests read
--- it, and as a view each of them would dedupe the raw login events again (at `medium`, 9.7 s of
--- tests against one 2 s build: benchmarks/results/medium.md).
+-- it, and as a view each of them would dedupe the raw login events again (at `medium`, the six
+-- tests took 9.7 s through the view; the table builds in 3.5 s, its tests in 0.3 s).
 {{ config(materialized='table') }}
 
 with
