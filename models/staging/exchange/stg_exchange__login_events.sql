@@ -1,8 +1,3 @@
--- A table, where the small staging models are views: five compliance models and six tests read
--- it, and as a view each of them would dedupe the raw login events again (at `medium`, the six
--- tests took 9.7 s through the view; the table builds in 3.5 s, its tests in 0.3 s).
-{{ config(materialized='table') }}
-
 with
 
 source as (
