@@ -154,6 +154,15 @@ class Settings:
         shown="one per core (dbt: `2`)",
         dbt_defaults=("2",),
     )
+    # One dbt thread on DuckDB: a query already uses every core (duckdb_threads), and two
+    # queries at once share one memory_limit and spill (docs/reliability.md#scale-and-speed).
+    duckdb_dbt_threads: int = _setting(
+        "EXCHANGE_DBT_THREADS",
+        1,
+        "dbt threads on DuckDB (models built at once)",
+        "dbt",
+        _positive_int,
+    )
     lock_timeout: float | None = _setting(
         "EXCHANGE_LOADER_LOCK_TIMEOUT",
         None,

@@ -59,17 +59,23 @@ tier_ladder as (
 
 ),
 
+-- Each ledger's last balance (time, then id): one aggregate, not a window over the ledger
+-- (macros/cross_database.sql, last_row; at `large` 44 s as a row_number window).
 latest_balances as (
 
     select
         user_id,
         asset,
-        balance_after,
-        row_number() over (
-            partition by user_id, asset order by created_at desc, transaction_id desc
-        ) as recency_rank
-    from transactions
-    where is_completed
+        {{ last_row_value('last_transaction', 'balance_after') }} as balance_after
+    from (
+        select
+            user_id,
+            asset,
+            {{ last_row('last_transaction', {'balance_after': 'balance_after'}, ['created_at', 'transaction_id']) }}
+        from transactions
+        where is_completed
+        group by user_id, asset
+    ) as ledger_ends
 
 ),
 
@@ -92,7 +98,6 @@ balances as (
     inner join latest_rates
         on latest_balances.asset = latest_rates.asset
         and latest_rates.recency_rank = 1
-    where latest_balances.recency_rank = 1
     group by latest_balances.user_id
 
 ),
