@@ -235,7 +235,7 @@ def _dbt_summary(target_path: Path) -> dict:
         "node_seconds_by_type": {k: round(v, 2) for k, v in sorted(by_type.items())},
         "slowest_nodes": [{"node": n, "seconds": round(s, 2)} for s, n in slowest[:8]],
         # node seconds of the models fct_daily_exchange_kpis is built from (itself included),
-        # timed inside the build (two threads share the cores: an upper bound)
+        # timed inside the build (each query on every core, one model at a time)
         "kpi_path_models": sum(1 for u in kpi_path if u.startswith("model.")),
         "kpi_path_model_seconds": round(kpi_path_seconds, 2),
     }
