@@ -71,7 +71,11 @@ latest_balances as (
         select
             user_id,
             asset,
-            {{ last_row('last_transaction', {'balance_after': 'balance_after'}, ['created_at', 'transaction_id']) }}
+            {{ last_row(
+                'last_transaction',
+                {'balance_after': 'balance_after'},
+                ['created_at', 'transaction_id'],
+            ) }}
         from transactions
         where is_completed
         group by user_id, asset
