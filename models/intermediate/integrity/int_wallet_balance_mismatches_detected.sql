@@ -8,7 +8,6 @@
 -- one balance reached once more than it is left; int_ledger_chain_breaks_detected explains the
 -- counting).
 
-{% set chain_order = ['transactions.created_at', 'transactions.transaction_id'] %}
 {% set tolerance = var('integrity_balance_tolerance') %}
 
 with
@@ -35,52 +34,63 @@ transactions as {{ not_materialized() }} (
 
 ),
 
-last_transactions as (
+-- Each wallet's last timestamp: the latest completed transaction time up to its updated_at. A
+-- max() of the time alone, then the rows of that time joined back (at `large`, 12.6 s against
+-- 34.2 s for the last row carried through the whole join as one value). Each is computed once
+-- (read again below).
+last_transaction_times as {{ materialized_once() }} (
 
     select
-        wallet_id,
-        user_id,
-        asset,
-        {{ last_row_value('last_transaction', 'transaction_id') }} as last_transaction_id,
-        {{ last_row_value('last_transaction', 'created_at') }} as last_transaction_at,
-        {{ last_row_value('last_transaction', 'balance_after') }} as last_balance_after
-    from (
-
-        -- One pass: each wallet's transactions up to its updated_at, reduced to the last one
-        -- (time, then id). A max() joined back to the ledger would join its 100M rows twice.
-        select
-            wallets.wallet_id,
-            wallets.user_id,
-            wallets.asset,
-            {{ last_row('last_transaction', {
-                'transaction_id': 'transactions.transaction_id',
-                'created_at': 'transactions.created_at',
-                'balance_after': 'transactions.balance_after',
-            }, chain_order) }}
-        from wallets
-        inner join transactions
-            on wallets.user_id = transactions.user_id
-            and wallets.asset = transactions.asset
-            and (wallets.updated_at is null or wallets.updated_at >= transactions.created_at)
-        group by wallets.wallet_id, wallets.user_id, wallets.asset
-
-    ) as wallet_ends
+        wallets.wallet_id,
+        wallets.user_id,
+        wallets.asset,
+        max(transactions.created_at) as last_transaction_at
+    from wallets
+    inner join transactions
+        on wallets.user_id = transactions.user_id
+        and wallets.asset = transactions.asset
+        and (wallets.updated_at is null or wallets.updated_at >= transactions.created_at)
+    group by wallets.wallet_id, wallets.user_id, wallets.asset
 
 ),
 
 -- the rows of each wallet's last timestamp: one row, or a tie whose chain end is found below
-last_timestamp_rows as (
+last_timestamp_rows as {{ materialized_once() }} (
 
     select
-        last_transactions.wallet_id,
+        last_transaction_times.wallet_id,
         transactions.transaction_id,
         transactions.balance_before,
         transactions.balance_after
-    from last_transactions
+    from last_transaction_times
     inner join transactions
-        on last_transactions.user_id = transactions.user_id
-        and last_transactions.asset = transactions.asset
-        and last_transactions.last_transaction_at = transactions.created_at
+        on last_transaction_times.user_id = transactions.user_id
+        and last_transaction_times.asset = transactions.asset
+        and last_transaction_times.last_transaction_at = transactions.created_at
+
+),
+
+-- the last row by id among them: the wallet's last transaction where the chain does not single
+-- one out (one row, or a tie that does not link)
+last_transactions as (
+
+    select
+        last_transaction_times.wallet_id,
+        last_transaction_times.last_transaction_at,
+        {{ last_row_value('last_transaction', 'transaction_id') }} as last_transaction_id,
+        {{ last_row_value('last_transaction', 'balance_after') }} as last_balance_after
+    from last_transaction_times
+    inner join (
+        select
+            wallet_id,
+            {{ last_row('last_transaction', {
+                'transaction_id': 'transaction_id',
+                'balance_after': 'balance_after',
+            }, ['transaction_id']) }}
+        from last_timestamp_rows
+        group by wallet_id
+    ) as last_rows
+        on last_transaction_times.wallet_id = last_rows.wallet_id
 
 ),
 
