@@ -1,5 +1,5 @@
--- A view over int_transactions_valued, itself a view over the ledger's one stored copy
--- (stg_exchange__transactions).
+-- A view over the incremental intermediate table (as fct_trades): no second copy of the
+-- ledger.
 {{ config(materialized='view') }}
 
 -- One row per wallet transaction (deposit, withdrawal, trade leg, fee), valued in USD at its
