@@ -45,20 +45,6 @@ versions as (
 
 ),
 
--- the latest version at or before the fill; the first version for a fill before any
-tier_at_fill as (
-
-    select
-        fills.trade_id,
-        versions.tier_id
-    from fills
-    inner join versions
-        on fills.user_id = versions.user_id
-        and (versions.is_first_version or fills.executed_at >= versions.version_at)
-        and (versions.next_version_at is null or fills.executed_at < versions.next_version_at)
-
-),
-
 users as (
 
     select user_id, tier_id from {{ ref('stg_exchange__users') }}
@@ -98,8 +84,13 @@ with_rate as (
     from fills
     left join pairs
         on fills.pair_id = pairs.pair_id
-    left join tier_at_fill
-        on fills.trade_id = tier_at_fill.trade_id
+    -- the latest version at or before the fill; the first version for a fill before any. The
+    -- versions partition each user's time, so a fill meets one at most: joined here, not
+    -- matched apart and joined back by trade_id (a second hash join over every fill).
+    left join versions as tier_at_fill
+        on fills.user_id = tier_at_fill.user_id
+        and (tier_at_fill.is_first_version or fills.executed_at >= tier_at_fill.version_at)
+        and (tier_at_fill.next_version_at is null or fills.executed_at < tier_at_fill.next_version_at)
     left join users
         on fills.user_id = users.user_id
     left join tiers
