@@ -26,7 +26,9 @@
 {% set tolerance = var('integrity_balance_tolerance') %}
 {% set ledger_order = 'partition by ledger_number order by created_at' %}
 {% set tie_group = ['ledger_number', 'created_at'] %}
-{% set row_columns = ['transaction_id', 'transaction_type', 'amount', 'balance_before', 'balance_after', 'created_at'] %}
+{% set row_columns = [
+    'transaction_id', 'transaction_type', 'amount', 'balance_before', 'balance_after', 'created_at',
+] %}
 
 with
 
@@ -65,7 +67,12 @@ ledgers as {{ materialized_once() }} (
         user_id,
         asset,
         row_number() over () as ledger_number
-    from (select distinct user_id, asset from window_rows) as window_ledgers
+    from (
+        select distinct
+            user_id,
+            asset
+        from window_rows
+    ) as window_ledgers
 
 ),
 
@@ -114,29 +121,34 @@ transactions as (
 
 ),
 {% else %}
-ledgers as {{ materialized_once() }} (
+    ledgers as {{ materialized_once() }} (
 
-    select
-        user_id,
-        asset,
-        row_number() over () as ledger_number
-    from (select distinct user_id, asset from completed) as completed_ledgers
+        select
+            user_id,
+            asset,
+            row_number() over () as ledger_number
+        from (
+            select distinct
+                user_id,
+                asset
+            from completed
+        ) as completed_ledgers
 
-),
+    ),
 
-transactions as (
+    transactions as (
 
-    select
-        {% for column in row_columns %}completed.{{ column }},
-        {% endfor -%}
-        ledgers.ledger_number,
-        false as is_context
-    from completed
-    inner join ledgers
-        on completed.user_id = ledgers.user_id
-        and completed.asset = ledgers.asset
+        select
+            {% for column in row_columns %}completed.{{ column }},
+            {% endfor -%}
+            ledgers.ledger_number,
+            false as is_context
+        from completed
+        inner join ledgers
+            on completed.user_id = ledgers.user_id
+            and completed.asset = ledgers.asset
 
-),
+    ),
 {% endif %}
 
 -- One sort of each ledger by time: each row's neighbours tell whether it shares its timestamp,
