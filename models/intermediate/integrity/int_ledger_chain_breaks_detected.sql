@@ -49,9 +49,9 @@ completed as {{ not_materialized() }} (
 ),
 
 -- `ledgers`: each ledger (user and asset) numbered once. The sort below partitions by that
--- integer, not by the two strings, and carries neither (`large`: 80 s for the sort and the
--- filter by the strings, 55 s by the number, its lookup included). Numbers mean nothing
--- across runs; the failures get their user and asset back at the end.
+-- integer, not by the two strings, and carries neither (docs/reliability.md#scale-and-speed:
+-- at `large` 80 s for the sort and filter by the strings, 55 s by the number, its lookup
+-- included). Numbers mean nothing across runs; the failures get user and asset back at the end.
 {% if windowed %}
 window_rows as (
 
