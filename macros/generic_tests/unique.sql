@@ -1,7 +1,7 @@
 {#- dbt's `unique` test on DuckDB (dbt dispatches test_unique to the root project first):
     the same failing rows, found by grouping a 64-bit hash of the value before the value
     itself. The primary keys of the ledger and the fills are strings of 85 M rows at `large`,
-    and a hash table of strings that size spills; one of integers is about half the time
+    and a hash table of strings that size spills; one of integers takes about a third less
     (docs/reliability.md#scale-and-speed). Only the hashes seen twice (true duplicates or
     rare collisions) are looked up again by their value, so the result is exact.
     PostgreSQL and BigQuery keep dbt's default. -#}
