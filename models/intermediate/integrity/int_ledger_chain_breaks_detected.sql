@@ -48,19 +48,23 @@ completed as {{ not_materialized() }} (
 
 ),
 
--- `ledgers`: each ledger (user and asset) numbered once. The sort below partitions by that
--- integer, not by the two strings, and carries neither (docs/reliability.md#scale-and-speed:
--- at `large` 80 s for the sort and filter by the strings, 55 s by the number, its lookup
--- included). Numbers mean nothing across runs; the failures get user and asset back at the end.
-{% if windowed %}
-window_rows as (
+-- the rows checked: every completed row, or with test_days those of the test window
+checked_rows as {{ not_materialized() }} (
 
-    select *, false as is_context
+    select
+        *,
+        false as is_context
     from completed
+    {% if windowed %}
     where {{ test_window_filter('created_at', ref('int_transactions_valued')) }}
+    {% endif %}
 
 ),
 
+-- Each checked ledger (user and asset) numbered once. The sort below partitions by that
+-- integer, not by the two strings, and carries neither (docs/reliability.md#scale-and-speed:
+-- at `large` 80 s for the sort and filter by the strings, 55 s by the number, its lookup
+-- included). Numbers mean nothing across runs; the failures get user and asset back at the end.
 ledgers as {{ materialized_once() }} (
 
     select
@@ -71,11 +75,12 @@ ledgers as {{ materialized_once() }} (
         select distinct
             user_id,
             asset
-        from window_rows
-    ) as window_ledgers
+        from checked_rows
+    ) as checked_ledgers
 
 ),
 
+{% if windowed %}
 -- each window ledger's last timestamp before the window: its rows (one, or a tie group) are
 -- what the window's first row links to
 ledger_ends as (
@@ -93,18 +98,20 @@ ledger_ends as (
     group by completed.user_id, completed.asset, ledgers.ledger_number
 
 ),
+{% endif %}
 
 transactions as (
 
     select
-        {% for column in row_columns %}window_rows.{{ column }},
+        {% for column in row_columns %}checked_rows.{{ column }},
         {% endfor -%}
         ledgers.ledger_number,
-        window_rows.is_context
-    from window_rows
+        checked_rows.is_context
+    from checked_rows
     inner join ledgers
-        on window_rows.user_id = ledgers.user_id
-        and window_rows.asset = ledgers.asset
+        on checked_rows.user_id = ledgers.user_id
+        and checked_rows.asset = ledgers.asset
+    {% if windowed %}
 
     union all
 
@@ -118,38 +125,9 @@ transactions as (
         on completed.user_id = ledger_ends.user_id
         and completed.asset = ledger_ends.asset
         and completed.created_at = ledger_ends.last_created_at
+    {% endif %}
 
 ),
-{% else %}
-    ledgers as {{ materialized_once() }} (
-
-        select
-            user_id,
-            asset,
-            row_number() over () as ledger_number
-        from (
-            select distinct
-                user_id,
-                asset
-            from completed
-        ) as completed_ledgers
-
-    ),
-
-    transactions as (
-
-        select
-            {% for column in row_columns %}completed.{{ column }},
-            {% endfor -%}
-            ledgers.ledger_number,
-            false as is_context
-        from completed
-        inner join ledgers
-            on completed.user_id = ledgers.user_id
-            and completed.asset = ledgers.asset
-
-    ),
-{% endif %}
 
 -- One sort of each ledger by time: each row's neighbours tell whether it shares its timestamp,
 -- and whether the row before it does. Rows of one timestamp come in no set order (a tie-break by
