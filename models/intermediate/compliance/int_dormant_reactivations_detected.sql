@@ -28,10 +28,10 @@ transactions as (
         completed.transaction_id,
         completed.user_id,
         completed.created_at
-    from {{ ref('int_transactions_valued') }} as completed
+    from {{ ref('stg_exchange__transactions') }} as completed
     inner join candidate_users
         on completed.user_id = candidate_users.user_id
-    where completed.transaction_status = 'completed'
+    where completed.status = 'completed'
 
 ),
 

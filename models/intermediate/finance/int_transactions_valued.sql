@@ -1,26 +1,18 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='transaction_id',
-        incremental_strategy=incremental_strategy(),
-        on_schema_change='append_new_columns',
-        tags=['daily_partitioned'],
-        partition_by={'field': 'created_date', 'data_type': 'date'} if target.type == 'bigquery' else none,
-        cluster_by=['user_id'] if target.type == 'bigquery' else none,
-    )
-}}
+-- A view, not a stored table: the ledger is stored once, in stg_exchange__transactions
+-- (docs/reliability.md#scale-and-speed). Its readers that need USD values (the transfers the
+-- AML rules read, the mart fct_transactions) pay the rate join on the rows they read; the
+-- integrity checks and the dormancy rule read the staged ledger directly.
+{{ config(materialized='view') }}
 
 -- One row per wallet transaction (deposit, withdrawal, trade leg, fee), valued in USD with its
--- asset's rate at the transaction's hour (int_asset_usd_rates_hourly through usd_rate_join;
--- NULL where the asset has no rate). The compliance and integrity models read it; the mart
--- fct_transactions publishes it.
+-- asset's rate at the transaction's hour (int_asset_usd_rates_hourly through usd_rate_join, one
+-- rate per asset and hour; NULL where the asset has no rate).
 
 with
 
 transactions as (
 
     select * from {{ ref('stg_exchange__transactions') }}
-    where {{ incremental_window('created_at') }}
 
 ),
 

@@ -43,8 +43,8 @@ completed as {{ not_materialized() }} (
         balance_before,
         balance_after,
         created_at
-    from {{ ref('int_transactions_valued') }}
-    where transaction_status = 'completed'
+    from {{ ref('stg_exchange__transactions') }}
+    where status = 'completed'
 
 ),
 
@@ -56,7 +56,7 @@ checked_rows as {{ not_materialized() }} (
         false as is_context
     from completed
     {% if windowed %}
-    where {{ test_window_filter('created_at', ref('int_transactions_valued')) }}
+    where {{ test_window_filter('created_at', ref('stg_exchange__transactions')) }}
     {% endif %}
 
 ),
@@ -94,7 +94,7 @@ ledger_ends as (
     inner join ledgers
         on completed.user_id = ledgers.user_id
         and completed.asset = ledgers.asset
-    where not ({{ test_window_filter('created_at', ref('int_transactions_valued'), 'completed') }})
+    where not ({{ test_window_filter('created_at', ref('stg_exchange__transactions'), 'completed') }})
     group by completed.user_id, completed.asset, ledgers.ledger_number
 
 ),

@@ -29,8 +29,8 @@ transactions as {{ not_materialized() }} (
         balance_before,
         balance_after,
         created_at
-    from {{ ref('int_transactions_valued') }}
-    where transaction_status = 'completed'
+    from {{ ref('stg_exchange__transactions') }}
+    where status = 'completed'
 
 ),
 

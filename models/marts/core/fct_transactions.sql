@@ -1,5 +1,5 @@
--- A view over the incremental intermediate table (as fct_trades): no second copy of the
--- ledger.
+-- A view (over the view int_transactions_valued): the ledger's one stored copy is
+-- stg_exchange__transactions.
 {{ config(materialized='view') }}
 
 -- One row per wallet transaction (deposit, withdrawal, trade leg, fee), valued in USD at its

@@ -4,11 +4,15 @@
         unique_key='transaction_id',
         incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
+        partition_by={'field': 'created_at', 'data_type': 'timestamp', 'granularity': 'day'}
+            if target.type == 'bigquery' else none,
+        cluster_by=['user_id', 'asset'] if target.type == 'bigquery' else none,
     )
 }}
 
 -- An incremental table, where the other staging models are views: one of the four largest
--- event tables, read by several models. Transactions are versioned by their status (pending,
+-- event tables, and the ledger's one stored copy (int_transactions_valued is a view over it;
+-- docs/reliability.md#scale-and-speed), read by the integrity checks and several models. Transactions are versioned by their status (pending,
 -- then completed or failed: docs/landing_contract.md#keys-and-versions), so a late delivery of an
 -- older version must not replace a newer stored one: a run re-ranks every raw version of each
 -- transaction with a row loaded since the last run (has_versions_loaded_since_last_run), exactly
