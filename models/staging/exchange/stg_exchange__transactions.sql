@@ -12,10 +12,11 @@
 
 -- An incremental table, where the other staging models are views: one of the four largest
 -- event tables, and the ledger's one stored copy (int_transactions_valued is a view over it;
--- docs/reliability.md#scale-and-speed), read by the integrity checks and several models. Transactions are versioned by their status (pending,
--- then completed or failed: docs/landing_contract.md#keys-and-versions), so a late delivery of an
--- older version must not replace a newer stored one: a run re-ranks every raw version of each
--- transaction with a row loaded since the last run (has_versions_loaded_since_last_run), exactly
+-- docs/reliability.md#scale-and-speed), read by the integrity checks and several models.
+-- Transactions are versioned by their status (pending, then completed or failed:
+-- docs/landing_contract.md#keys-and-versions), so a late delivery of an older version must not
+-- replace a newer stored one: a run re-ranks every raw version of each transaction with a row
+-- loaded since the last run (has_versions_loaded_since_last_run), exactly
 -- what a full refresh keeps.
 
 with
