@@ -2,8 +2,10 @@
 
 Dagster builds the dbt assets from ``target/manifest.json``. The manifest is made by ``dbt
 parse`` (DbtProject's prepare step): under ``dagster dev`` on every load of the code location
-(so model edits show up), elsewhere only when the manifest is missing. A deployment prepares it
-first: ``dagster-dbt project prepare-and-package --file orchestration/dbt_project.py``.
+(so model edits show up), elsewhere when the manifest is missing or older than a file of the
+project (a model edited since: a stale manifest fails the run on the first node it does not
+know). A deployment prepares it first: ``dagster-dbt project prepare-and-package --file
+orchestration/dbt_project.py``.
 
 ``DBT_TARGET_PATH`` (dbt's own variable) moves the manifest, ``DBT_PROFILES_DIR`` the
 profiles, ``DBT_TARGET`` picks the profile target (default ``duckdb``).
@@ -54,12 +56,36 @@ def _prepare_environment() -> None:
         os.environ["PATH"] = os.pathsep.join([str(Path(executable).parent), os.environ["PATH"]])
 
 
+# What dbt parses (dbt_project.yml's paths): a change to any of them makes the manifest stale.
+PROJECT_INPUTS = (
+    "dbt_project.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "tests/dbt",
+    "analyses",
+)
+
+
+def newest_project_input(project_dir: Path = PROJECT_DIR) -> float:
+    """The latest modification time among the files dbt parses."""
+    times = [0.0]
+    for name in PROJECT_INPUTS:
+        path = project_dir / name
+        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
+        times.extend(f.stat().st_mtime for f in files if f.is_file())
+    return max(times)
+
+
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Run ``dbt parse`` (DbtProject's prepare step) when there is no manifest yet."""
+    """Run ``dbt parse`` (DbtProject's prepare step) when the manifest is missing or stale."""
     _prepare_environment()
-    if not project.manifest_path.exists():
+    manifest = project.manifest_path
+    newest_input = newest_project_input(Path(project.project_dir))
+    if not manifest.exists() or manifest.stat().st_mtime < newest_input:
         project.preparer.prepare(project)
-    return project.manifest_path
+    return manifest
 
 
 @cache

@@ -3,7 +3,8 @@ sensor, the alert webhook (a real HTTP receiver on 127.0.0.1), the blocking Grea
 gate, the warehouse lock, and `dagster definitions validate`.
 
 Real Dagster, real DuckDB files under tmp_path, no dbt run (the dbt models are tested by dbt).
-Importing the code location runs `dbt parse` first when target/manifest.json is missing.
+Importing the code location runs `dbt parse` first when target/manifest.json is missing or
+older than a file of the project.
 """
 
 from __future__ import annotations
@@ -42,6 +43,30 @@ def defs() -> dg.Definitions:
 
 # --------------------------------------------------------------------------------------
 # definitions
+
+
+def test_a_stale_manifest_is_parsed_again(tmp_path):
+    """A project file changed after the manifest was made: the code location parses again. A
+    stale manifest failed `dagster job execute` on the first dbt node it did not know (a KeyError
+    on a test renamed since), not with a message about the manifest."""
+    from dagster_dbt import DbtProject
+
+    from orchestration.dbt_project import PROJECT_DIR, ensure_manifest, newest_project_input
+
+    project = DbtProject(
+        project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR, target_path=str(tmp_path / "target")
+    )
+    manifest = ensure_manifest(project)
+    assert manifest.exists()
+
+    stale = newest_project_input() - 3600
+    os.utime(manifest, (stale, stale))
+    ensure_manifest(project)
+    assert manifest.stat().st_mtime >= newest_project_input()
+
+    parsed_at = manifest.stat().st_mtime_ns
+    ensure_manifest(project)
+    assert manifest.stat().st_mtime_ns == parsed_at, "a fresh manifest is not parsed again"
 
 
 def test_definitions_load_with_unbroken_lineage(defs):
