@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dagster_dbt import DbtProject
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -56,26 +57,29 @@ def _prepare_environment() -> None:
         os.environ["PATH"] = os.pathsep.join([str(Path(executable).parent), os.environ["PATH"]])
 
 
-# What dbt parses (dbt_project.yml's paths): a change to any of them makes the manifest stale.
-PROJECT_INPUTS = (
-    "dbt_project.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "tests/dbt",
-    "analyses",
-)
+# dbt's own default for each path key of dbt_project.yml that the file leaves out
+DBT_PATH_DEFAULTS = {
+    "model-paths": ["models"],
+    "seed-paths": ["seeds"],
+    "macro-paths": ["macros"],
+    "snapshot-paths": ["snapshots"],
+    "test-paths": ["tests"],
+    "analysis-paths": ["analyses"],
+}
 
 
 def newest_project_input(project_dir: Path = PROJECT_DIR) -> float:
-    """The latest modification time among the files dbt parses."""
-    times = [0.0]
-    for name in PROJECT_INPUTS:
-        path = project_dir / name
-        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
-        times.extend(f.stat().st_mtime for f in files if f.is_file())
-    return max(times)
+    """The latest modification time among the files dbt parses: dbt_project.yml and the folders
+    its path keys name."""
+    config_file = project_dir / "dbt_project.yml"
+    config = yaml.safe_load(config_file.read_text())
+    folders = [
+        project_dir / folder
+        for key, default in DBT_PATH_DEFAULTS.items()
+        for folder in config.get(key, default)
+    ]
+    files = [config_file, *(f for folder in folders for f in folder.rglob("*") if f.is_file())]
+    return max(f.stat().st_mtime for f in files)
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
