@@ -16,8 +16,8 @@
 -- Transactions are versioned by their status (pending, then completed or failed:
 -- docs/landing_contract.md#keys-and-versions), so a late delivery of an older version must not
 -- replace a newer stored one: a run re-ranks every raw version of each transaction with a row
--- loaded since the last run (has_versions_loaded_since_last_run), exactly
--- what a full refresh keeps.
+-- loaded since the last run (has_versions_loaded_since_last_run), exactly what a full refresh
+-- keeps.
 
 with
 
