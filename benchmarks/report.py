@@ -8,7 +8,8 @@ LABELS = {
     "load_floor": "load floor: DuckDB plain read",
     "load": "load (loader)",
     "dbt_parse": "dbt parse",
-    "build": "full dbt build",
+    "build": "full dbt build (no unit tests, as Dagster runs it)",
+    "unit_tests": "dbt unit tests alone (CI)",
     "build_floor": "build floor: kpi_floor.sql",
     "dashboard": "dashboard queries (all runs)",
     "report": "executive report (HTML, last day)",
@@ -23,13 +24,17 @@ LABELS = {
 }
 
 
+# the stages that run dbt: their notes summarise its run_results.json
+DBT_STAGES = ("build", "unit_tests", "inc_build_prefix", "inc_build_day_all_nodes", "inc_build_day")
+
+
 def _num(value, fmt: str = ",.0f") -> str:
     return "" if value is None else format(value, fmt)
 
 
 def _note(name: str, stage: dict) -> str:
     d = stage.get("details") or {}
-    if name in ("build", "inc_build_prefix", "inc_build_day_all_nodes", "inc_build_day") and d:
+    if name in DBT_STAGES and d:
         types = d.get("node_seconds_by_type", {})
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(d.get("statuses", {}).items()))
         slowest = ", ".join(

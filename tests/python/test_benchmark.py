@@ -126,16 +126,18 @@ def test_the_kpi_path_is_what_the_floor_replaces(tiny_warehouse):
 
 
 def test_the_daily_build_is_what_dagsters_day_partition_builds():
-    """The benchmark's daily build selects the nodes of Dagster's day partition: the models
-    tagged ``daily_partitioned`` (the partitioned asset) and every model, seed and snapshot they are
-    built from (the upstream asset), with the tests that read only those (``buildable``)."""
+    """The benchmark's builds run dbt as Dagster's steps do (no unit tests), and its daily build
+    selects the nodes of Dagster's day partition: the models tagged ``daily_partitioned`` (the
+    partitioned asset) and every model, seed and snapshot they are built from (the upstream
+    asset), with the tests that read only those (``buildable``)."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    from benchmarks.run import DAILY_SELECT, INCREMENT_BUILD
+    from benchmarks.run import DAILY_SELECT, FULL_BUILD, INCREMENT_BUILD
     from orchestration.assets.dbt import (
         ASSET_NODE_TYPES,
         INDIRECT_SELECTION,
         MANIFEST,
         PARTITIONED_TAG,
+        dbt_build_args,
         dbt_incremental_models,
         dbt_upstream_models,
         translator,
@@ -145,7 +147,10 @@ def test_the_daily_build_is_what_dagsters_day_partition_builds():
     expected = ["--select", f"+tag:{PARTITIONED_TAG}", "--indirect-selection", "buildable"]
     assert expected == DAILY_SELECT
     assert INDIRECT_SELECTION == "buildable"
-    assert "unit_test" in INCREMENT_BUILD and "test_days: 1" in " ".join(INCREMENT_BUILD)
+    # the full build and the day's run as Dagster's dbt steps: no unit tests
+    assert dbt_build_args() == FULL_BUILD
+    assert INCREMENT_BUILD[: len(FULL_BUILD)] == FULL_BUILD
+    assert "test_days: 1" in " ".join(INCREMENT_BUILD)
     tagged = [
         unique_id
         for unique_id, node in MANIFEST["nodes"].items()
