@@ -474,9 +474,11 @@ def run(args: argparse.Namespace) -> dict:
         m.details = _dbt_summary(out / "dbt_target")
         sizes["warehouse_after_build_bytes"] = _size(warehouse)
         record(m)
+        # its own target path: the build's run_results.json stays for a look at every node
+        unit_target = out / "dbt_target_unit_tests"
         unit_tests = [str(BIN / "dbt"), "test", "--select", "test_type:unit"]
-        m, _ = measure("unit_tests", unit_tests, env, logs)
-        m.details = _dbt_summary(out / "dbt_target")
+        m, _ = measure("unit_tests", [*unit_tests, "--target-path", str(unit_target)], env, logs)
+        m.details = _dbt_summary(unit_target)
         record(m)
 
     if with_dagster:
