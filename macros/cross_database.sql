@@ -67,6 +67,16 @@
     cast({{ timestamp_expression }} as date)
 {%- endmacro %}
 
+{#- A 64-bit integer key of a text value, to carry through a sort in its place (an integer is
+    far cheaper to sort and move than a string). Not unique: two values may share a key, so a
+    model that finds rows again by it also compares what else it knows of them. -#}
+{% macro row_key(text_expression) -%}
+    {{ return(adapter.dispatch('row_key', 'crypto_exchange')(text_expression)) }}
+{%- endmacro %}
+{% macro default__row_key(text_expression) %}hash({{ text_expression }}){% endmacro %}
+{% macro postgres__row_key(text_expression) %}hashtextextended({{ text_expression }}, 0){% endmacro %}
+{% macro bigquery__row_key(text_expression) %}farm_fingerprint({{ text_expression }}){% endmacro %}
+
 {#- `with source as {{ not_materialized() }} (...)`: a CTE read more than once is computed once
     and stored by DuckDB (its default) and may be by PostgreSQL; for a filter of a large raw
     table, reading the table again (only the columns each reference needs) is far cheaper than

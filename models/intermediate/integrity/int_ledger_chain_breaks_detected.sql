@@ -26,19 +26,20 @@
 {% set tolerance = var('integrity_balance_tolerance') %}
 {% set ledger_order = 'partition by ledger_number order by created_at' %}
 {% set tie_group = ['ledger_number', 'created_at'] %}
-{% set row_columns = [
-    'transaction_id', 'transaction_type', 'amount', 'balance_before', 'balance_after', 'created_at',
-] %}
+{% set row_columns = ['row_key', 'amount', 'balance_before', 'balance_after', 'created_at'] %}
 
 with
 
+-- Each row carries a 64-bit key of its id (row_key) through the sort below, in place of its id
+-- and type: two strings the sort would move for every row of the ledger, to name the few that
+-- break (docs/reliability.md#scale-and-speed: at `large` the model took 77 and 90 s against 130
+-- and 126 s). The failing rows get their id and type back at the end.
 completed as {{ not_materialized() }} (
 
     select
-        transaction_id,
+        {{ row_key('transaction_id') }} as row_key,
         user_id,
         asset,
-        transaction_type,
         amount,
         balance_before,
         balance_after,
@@ -139,7 +140,7 @@ ordered as (
         *,
         lag(created_at) over ({{ ledger_order }}) as previous_created_at,
         lag(created_at, 2) over ({{ ledger_order }}) as second_previous_created_at,
-        lag(transaction_id) over ({{ ledger_order }}) as previous_row_id,
+        lag(row_key) over ({{ ledger_order }}) as previous_row_key,
         lag(balance_after) over ({{ ledger_order }}) as previous_row_balance_after,
         lead(created_at) over ({{ ledger_order }}) as next_created_at
     from transactions
@@ -246,7 +247,7 @@ tie_groups as (
         max(case when is_context then 1 else 0 end) as is_context_group,
         max(case when is_group_first then previous_created_at end) as previous_created_at,
         max(case when is_group_first and is_previous_tied then 1 else 0 end) as is_previous_tied,
-        max(case when is_group_first then previous_row_id end) as previous_row_id,
+        max(case when is_group_first then previous_row_key end) as previous_row_key,
         max(case when is_group_first then previous_row_balance_after end) as previous_row_balance_after,
         count(distinct case when start_leaves > start_reaches then balance_before end) as start_balance_count,
         max(start_leaves - start_reaches) as max_start_surplus,
@@ -254,9 +255,9 @@ tie_groups as (
         count(distinct case when end_reaches > end_leaves then balance_after end) as end_balance_count,
         max(end_reaches - end_leaves) as max_end_surplus,
         max(case when end_reaches - end_leaves = 1 then balance_after end) as own_end_balance,
-        max(case when end_reaches - end_leaves = 1 then transaction_id end) as own_end_transaction_id,
+        max(case when end_reaches - end_leaves = 1 then row_key end) as own_end_row_key,
         -- the row reported as the one before the next group when this group's end is unknown
-        max(transaction_id) as last_transaction_id
+        max(row_key) as last_row_key
     from tie_rows_linked
     group by {{ tie_group | join(', ') }}
 
@@ -271,13 +272,12 @@ tie_group_ends as (
         is_context_group,
         previous_created_at,
         is_previous_tied,
-        previous_row_id,
+        previous_row_key,
         previous_row_balance_after,
         start_balance_count,
         case when end_balance_count = 1 and max_end_surplus = 1 then own_end_balance end as own_end_balance,
-        case when end_balance_count = 1 and max_end_surplus = 1 then own_end_transaction_id end
-            as own_end_transaction_id,
-        last_transaction_id,
+        case when end_balance_count = 1 and max_end_surplus = 1 then own_end_row_key end as own_end_row_key,
+        last_row_key,
         -- The group's start as far as the row before it tells (a tie group before it: below);
         -- a ledger's first group (or the context before a test window) starts where its rows do.
         case
@@ -297,9 +297,9 @@ tie_groups_chained as (
     select
         current_groups.*,
         case
-            when current_groups.is_previous_tied = 0 then current_groups.previous_row_id
-            else coalesce(previous_groups.own_end_transaction_id, previous_groups.last_transaction_id)
-        end as previous_transaction_id,
+            when current_groups.is_previous_tied = 0 then current_groups.previous_row_key
+            else coalesce(previous_groups.own_end_row_key, previous_groups.last_row_key)
+        end as chain_previous_key,
         case
             when current_groups.is_previous_tied = 0 then current_groups.start_after_single_row
             else coalesce(
@@ -321,7 +321,7 @@ tie_groups_bounded as (
         chain_start_balance + amount_total as chain_end_balance,
         -- the end the next row links to: the chain's, else the group's own
         coalesce(chain_start_balance + amount_total, own_end_balance) as group_end_balance,
-        coalesce(own_end_transaction_id, previous_transaction_id) as group_end_transaction_id
+        coalesce(own_end_row_key, chain_previous_key) as group_end_row_key
     from tie_groups_chained
 
 ),
@@ -329,16 +329,15 @@ tie_groups_bounded as (
 tie_rows_checked as (
 
     select
-        tie_rows_linked.transaction_id,
+        tie_rows_linked.row_key,
         tie_rows_linked.ledger_number,
-        tie_rows_linked.transaction_type,
         tie_rows_linked.amount,
         tie_rows_linked.balance_before,
         tie_rows_linked.balance_after,
         tie_rows_linked.created_at,
         tie_rows_linked.is_context,
         current_groups.tied_row_count,
-        current_groups.previous_transaction_id,
+        current_groups.chain_previous_key as previous_row_key,
         current_groups.chain_start_balance as previous_balance_after,
         case
             when current_groups.chain_start_balance is null then 0
@@ -379,16 +378,15 @@ tie_rows_checked as (
 tie_failures as (
 
     select
-        transaction_id,
+        row_key,
         ledger_number,
-        transaction_type,
         amount,
         balance_before,
         balance_after,
         created_at,
         is_context,
         tied_row_count,
-        previous_transaction_id,
+        previous_row_key,
         previous_balance_after,
         case
             when abs(balance_after - (balance_before + amount)) > {{ tolerance }}
@@ -416,9 +414,8 @@ single_rows as (
 single_failures as (
 
     select
-        single_rows.transaction_id,
+        single_rows.row_key,
         single_rows.ledger_number,
-        single_rows.transaction_type,
         single_rows.amount,
         single_rows.balance_before,
         single_rows.balance_after,
@@ -426,9 +423,9 @@ single_failures as (
         single_rows.is_context,
         1 as tied_row_count,
         case
-            when single_rows.is_previous_tied then previous_groups.group_end_transaction_id
-            else single_rows.previous_row_id
-        end as previous_transaction_id,
+            when single_rows.is_previous_tied then previous_groups.group_end_row_key
+            else single_rows.previous_row_key
+        end as previous_row_key,
         case
             when single_rows.is_previous_tied then previous_groups.group_end_balance
             else single_rows.previous_row_balance_after
@@ -466,21 +463,68 @@ final as (
     select * from tie_failures
     where failure_reason is not null and not is_context
 
+),
+
+-- The ids and types back, for the failing rows' ledgers only: the sort above carries a 64-bit
+-- key of each id, not the id and type (strings; docs/reliability.md#scale-and-speed). A row is
+-- found again by its ledger, time, values and key: two rows that agree on all of them are alike
+-- in every check, and each is reported once. The row before is found by its ledger and key,
+-- the largest id where two ids of one ledger share a key.
+failing_ledger_rows as (
+
+    select
+        ledgers.ledger_number,
+        completed_rows.transaction_id,
+        completed_rows.transaction_type,
+        completed_rows.amount,
+        completed_rows.balance_before,
+        completed_rows.balance_after,
+        completed_rows.created_at,
+        {{ row_key('completed_rows.transaction_id') }} as row_key
+    from {{ ref('stg_exchange__transactions') }} as completed_rows
+    inner join ledgers
+        on completed_rows.user_id = ledgers.user_id
+        and completed_rows.asset = ledgers.asset
+    where completed_rows.status = 'completed'
+        and ledgers.ledger_number in (select final.ledger_number from final)
+
 )
 
 select
-    final.transaction_id,
+    failing_rows.transaction_id,
     ledgers.user_id,
     ledgers.asset,
-    final.transaction_type,
+    failing_rows.transaction_type,
     final.amount,
     final.balance_before,
     final.balance_after,
     final.created_at,
     final.tied_row_count,
-    final.previous_transaction_id,
+    max(previous_rows.transaction_id) as previous_transaction_id,
     final.previous_balance_after,
     final.failure_reason
 from final
 inner join ledgers
     on final.ledger_number = ledgers.ledger_number
+inner join failing_ledger_rows as failing_rows
+    on final.ledger_number = failing_rows.ledger_number
+    and final.row_key = failing_rows.row_key
+    and final.created_at = failing_rows.created_at
+    and final.amount = failing_rows.amount
+    and final.balance_before = failing_rows.balance_before
+    and final.balance_after = failing_rows.balance_after
+left join failing_ledger_rows as previous_rows
+    on final.ledger_number = previous_rows.ledger_number
+    and final.previous_row_key = previous_rows.row_key
+group by
+    failing_rows.transaction_id,
+    ledgers.user_id,
+    ledgers.asset,
+    failing_rows.transaction_type,
+    final.amount,
+    final.balance_before,
+    final.balance_after,
+    final.created_at,
+    final.tied_row_count,
+    final.previous_balance_after,
+    final.failure_reason
