@@ -4,13 +4,17 @@
         unique_key='fee_id',
         incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
+        partition_by={'field': 'collected_at', 'data_type': 'timestamp', 'granularity': 'day'}
+            if target.type == 'bigquery' else none,
+        cluster_by=['user_id'] if target.type == 'bigquery' else none,
     )
 }}
 
 -- An incremental table, where the other staging models are views: one of the four largest
--- event tables, read by several models. A run dedupes only the rows loaded since the last run
--- (less the lookback); a later delivery of a key replaces the stored row, so the latest load
--- wins exactly as in latest_version. A full refresh gives the same rows.
+-- event tables, and the fee collections' one stored copy (int_fee_collections_valued is a view
+-- over it; docs/reliability.md#scale-and-speed). A run dedupes only the rows loaded since the
+-- last run (less the lookback); a later delivery of a key replaces the stored row, so the
+-- latest load wins exactly as in latest_version. A full refresh gives the same rows.
 
 with
 
