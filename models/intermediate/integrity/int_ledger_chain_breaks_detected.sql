@@ -33,7 +33,8 @@ with
 -- Each row carries a 64-bit key of its id (row_key) through the sort below, in place of its id
 -- and type: two strings the sort would move for every row of the ledger, to name the few that
 -- break (docs/reliability.md#scale-and-speed: at `large` the model took 77 and 90 s against 130
--- and 126 s). The failing rows get their id and type back at the end.
+-- and 126 s; BigQuery keeps the id, macros/cross_database.sql). The failing rows get their id
+-- and type back at the end.
 completed as {{ not_materialized() }} (
 
     select
