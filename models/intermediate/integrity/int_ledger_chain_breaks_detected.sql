@@ -489,9 +489,22 @@ failing_ledger_rows as (
     where completed_rows.status = 'completed'
         and ledgers.ledger_number in (select final.ledger_number from final)
 
+),
+
+-- the row before: the largest id where two ids of one ledger share a key
+previous_ids as (
+
+    select
+        ledger_number,
+        row_key,
+        max(transaction_id) as transaction_id
+    from failing_ledger_rows
+    group by ledger_number, row_key
+
 )
 
-select
+-- distinct: two rows alike in every value and key are each joined to both ids
+select distinct
     failing_rows.transaction_id,
     ledgers.user_id,
     ledgers.asset,
@@ -501,7 +514,7 @@ select
     final.balance_after,
     final.created_at,
     final.tied_row_count,
-    max(previous_rows.transaction_id) as previous_transaction_id,
+    previous_ids.transaction_id as previous_transaction_id,
     final.previous_balance_after,
     final.failure_reason
 from final
@@ -514,18 +527,6 @@ inner join failing_ledger_rows as failing_rows
     and final.amount = failing_rows.amount
     and final.balance_before = failing_rows.balance_before
     and final.balance_after = failing_rows.balance_after
-left join failing_ledger_rows as previous_rows
-    on final.ledger_number = previous_rows.ledger_number
-    and final.previous_row_key = previous_rows.row_key
-group by
-    failing_rows.transaction_id,
-    ledgers.user_id,
-    ledgers.asset,
-    failing_rows.transaction_type,
-    final.amount,
-    final.balance_before,
-    final.balance_after,
-    final.created_at,
-    final.tied_row_count,
-    final.previous_balance_after,
-    final.failure_reason
+left join previous_ids
+    on final.ledger_number = previous_ids.ledger_number
+    and final.previous_row_key = previous_ids.row_key
