@@ -574,7 +574,7 @@ def run(args: argparse.Namespace) -> dict:
         # Every build of the day starts from this state (the prefix built, the day loaded), in
         # the warehouse's place: the same path keeps dbt's partial parse, as in production.
         day_loaded = inc / "day_loaded.duckdb"
-        if args.compare_all_nodes or with_dagster:
+        if args.compare_all_nodes or with_dagster or args.keep:
             shutil.copy2(inc_warehouse, day_loaded)
         if args.compare_all_nodes:  # the day's build as it was: every node
             m, _ = measure("inc_build_day_all_nodes", dbt_build, inc_env, logs)
@@ -710,7 +710,12 @@ def main(argv: list[str] | None = None) -> int:
         help="stages to skip (reuses what an earlier run left in --out)",
     )
     parser.add_argument("--fresh", action="store_true", help="delete --out first")
-    parser.add_argument("--keep", action="store_true", help="keep the incremental warehouse")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the incremental warehouse, and a copy of it before the day's build "
+        "(incremental/day_loaded.duckdb) to time that build again",
+    )
     parser.add_argument(
         "--compare-all-nodes",
         action="store_true",
