@@ -434,6 +434,9 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
             "+fct_trades",
             "--indirect-selection",
             "cautious",
+            # fixtures, not this warehouse: the tiny_warehouse build runs the unit tests
+            "--exclude-resource-type",
+            "unit_test",
         ],
         env,
     )
