@@ -155,13 +155,16 @@ class Settings:
         dbt_defaults=("2",),
     )
     # One dbt thread on DuckDB: a query already uses every core (duckdb_threads), and two
-    # queries at once share one memory_limit and spill (docs/reliability.md#scale-and-speed).
+    # queries at once share one memory_limit and spill; a daily run's nodes are small, and two at
+    # once overlap dbt's own Python (docs/reliability.md#scale-and-speed).
     duckdb_dbt_threads: int = _setting(
         "EXCHANGE_DBT_THREADS",
         1,
         "dbt threads on DuckDB (models built at once)",
         "dbt",
         _positive_int,
+        shown="`1`; `2` in a daily run (var `test_days` set)",
+        dbt_defaults=("2",),
     )
     lock_timeout: float | None = _setting(
         "EXCHANGE_LOADER_LOCK_TIMEOUT",

@@ -278,7 +278,7 @@ def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehou
     assert history.returncode == 0, history.stderr
     assert [e["status_to"] for e in json.loads(history.stdout)] == ["investigating", "completed"]
 
-    # Unit tests left out: they read fixtures, not the warehouse (the tiny_warehouse build runs them).
+    # Unit tests left out: they read fixtures, not this warehouse (tiny_warehouse runs them).
     for command in (["build"], ["build", "--full-refresh"]):
         dbt([*command, "--exclude-resource-type", "unit_test"], env)
         assert trail(path) == recorded, f"dbt {' '.join(command)} changed the audit trail"
