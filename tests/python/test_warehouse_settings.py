@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pytest
+import yaml
 
 from warehouse import (
     DEFAULT_WAREHOUSE,
@@ -312,3 +314,25 @@ def test_a_reader_meeting_another_processs_writer_fails_at_once(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize(
+    ("environment", "dbt_vars", "threads"),
+    [
+        ({}, {}, 1),  # a full build: one model at a time
+        ({}, {"test_days": 1}, 2),  # a daily run: its small nodes two at once
+        ({"EXCHANGE_DBT_THREADS": "3"}, {}, 3),
+        ({"EXCHANGE_DBT_THREADS": "3"}, {"test_days": 1}, 3),
+    ],
+)
+def test_the_duckdb_profile_builds_a_daily_run_on_two_threads(environment, dbt_vars, threads):
+    profile = yaml.safe_load((REPO / "profiles.yml").read_text())
+    expression = profile["crypto_exchange"]["outputs"]["duckdb"]["threads"]
+    env = jinja2.Environment()
+    env.filters["as_number"] = int
+    rendered = env.from_string(expression).render(
+        env_var=lambda name, default=None: environment.get(name, default),
+        var=lambda name, default=None: dbt_vars.get(name, default),
+        none=None,
+    )
+    assert int(rendered) == threads
