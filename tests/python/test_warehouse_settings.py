@@ -2,7 +2,8 @@
 
 * every ``EXCHANGE_*`` variable the code reads (Python, profiles.yml, macros, the Makefile) is a
   field of ``warehouse.settings.Settings``, and the README shows the generated table;
-* the defaults dbt and make keep (they cannot import Python) equal the Python ones;
+* the defaults dbt and make keep (they cannot import Python) equal the Python ones, and the
+  DuckDB profile's dbt threads are 1 for a full build, 2 for a daily run (var ``test_days``);
 * no program outside ``warehouse/`` calls ``duckdb.connect`` or reads an ``EXCHANGE_*``
   variable from ``os.environ`` itself, and ``warehouse`` imports nothing else of the project;
 * ``open_warehouse``: session settings and limits, the lock, read-only never creating a file.
