@@ -334,6 +334,5 @@ def test_the_duckdb_profile_builds_a_daily_run_on_two_threads(environment, dbt_v
     rendered = env.from_string(expression).render(
         env_var=lambda name, default=None: environment.get(name, default),
         var=lambda name, default=None: dbt_vars.get(name, default),
-        none=None,
     )
     assert int(rendered) == threads
