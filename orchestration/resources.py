@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import dbt.version
 import httpx
 from dagster_dbt import DbtCliResource
+from packaging.version import Version
 
 from orchestration.dbt_project import PROJECT_DIR, dbt_executable, dbt_project
 from warehouse import Limits, WarehouseLock, open_warehouse, settings
@@ -128,8 +132,28 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> None:
         )
 
 
+class ExchangeDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource without two set-up costs of features this project does not use
+    (docs/deployment.md, "What a run costs the instance"):
+
+    - the version of dbt: dagster-dbt runs ``dbt --version`` once per process (seconds of dbt's
+      imports); the venv's own dbt is this process's dbt-core, whose version is already known.
+    - the dbt adapter that dagster-dbt opens in this process before every dbt step, only to
+      fetch row counts and column metadata, which no asset here asks for.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+            return Version(dbt.version.__version__)
+        return super()._cli_version
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    return ExchangeDbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
 def default_resources() -> dict[str, Any]:

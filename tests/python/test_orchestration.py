@@ -581,6 +581,30 @@ def test_dagster_waits_for_the_loaders_lock(tmp_path):
         assert con.execute("SELECT 1").fetchone() == (1,)
 
 
+def test_the_dbt_resource_skips_dagster_dbts_set_up_costs(monkeypatch):
+    """The dbt version comes from this venv's dbt-core, not a `dbt --version` process, and no
+    adapter is opened before a dbt step. The two hooks are dagster-dbt's own (private) methods:
+    an upgrade that renames them fails here rather than bringing their seconds back unseen."""
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.resources import ExchangeDbtCliResource, dbt_resource
+
+    for hook in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert hook in vars(DbtCliResource), f"dagster-dbt no longer has {hook}"
+    printed = subprocess.run(
+        [str(BIN / "dbt"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"ran {args}")
+
+    monkeypatch.setattr("dagster_dbt.core.resource.check_output", no_subprocess)
+    resource = dbt_resource()
+    assert isinstance(resource, ExchangeDbtCliResource)
+    assert f"installed: {resource._cli_version}" in printed
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 # --------------------------------------------------------------------------------------
 # the CLI
 
