@@ -27,7 +27,7 @@ import pytest
 
 from compliance import casework
 from dashboard import queries
-from tests.python.conftest import REPO, dbt, project_env
+from tests.python.conftest import NO_UNIT_TESTS, REPO, dbt, project_env
 
 # ---------------------------------------------------------------------- the rule book
 
@@ -278,9 +278,8 @@ def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehou
     assert history.returncode == 0, history.stderr
     assert [e["status_to"] for e in json.loads(history.stdout)] == ["investigating", "completed"]
 
-    # Unit tests left out: they read fixtures, not this warehouse (tiny_warehouse runs them).
     for command in (["build"], ["build", "--full-refresh"]):
-        dbt([*command, "--exclude-resource-type", "unit_test"], env)
+        dbt([*command, *NO_UNIT_TESTS], env)
         assert trail(path) == recorded, f"dbt {' '.join(command)} changed the audit trail"
         shown = {
             r[0]: r[1:]

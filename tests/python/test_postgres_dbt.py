@@ -27,7 +27,7 @@ from ingestion.loaders import load_table
 from ingestion.postgres import publish_raw
 from ingestion.postgres.connection import pii_key_pgoptions
 
-from .conftest import BIN, REPO
+from .conftest import BIN, NO_UNIT_TESTS, REPO
 
 pytestmark = pytest.mark.postgres
 
@@ -282,8 +282,7 @@ def test_a_daily_runs_integrity_tests_pass_on_postgres(postgres_build):
             "build",
             "--select",
             "tag:financial_integrity",
-            "--exclude-resource-type",
-            "unit_test",
+            *NO_UNIT_TESTS,
             "--vars",
             daily_vars,
         ],

@@ -20,7 +20,7 @@ import pytest
 from ingestion.postgres import extract, populate_oltp
 from ingestion.postgres.loader.extractor import RAW_DELETIONS
 
-from .conftest import dbt, project_env
+from .conftest import NO_UNIT_TESTS, dbt, project_env
 from .test_postgres_oltp import copy_landing, pg
 
 pytestmark = pytest.mark.postgres
@@ -39,8 +39,7 @@ MODELS = [
 SELECT = [
     "--select",
     *[f"+{m}" for m in MODELS],
-    "--exclude-resource-type",
-    "unit_test",
+    *NO_UNIT_TESTS,
     "--indirect-selection",
     "buildable",
     # The OLTP keeps one (latest) version of each user, so an extract has no tier history and

@@ -17,7 +17,7 @@ import pytest
 
 from predictive import anomalies, churn_model
 
-from .conftest import REPO, dbt, project_env, run
+from .conftest import NO_UNIT_TESTS, REPO, dbt, project_env, run
 
 # ---------------------------------------------------------------------------- pure functions
 
@@ -434,9 +434,7 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
             "+fct_trades",
             "--indirect-selection",
             "cautious",
-            # fixtures, not this warehouse: the tiny_warehouse build runs the unit tests
-            "--exclude-resource-type",
-            "unit_test",
+            *NO_UNIT_TESTS,
         ],
         env,
     )
