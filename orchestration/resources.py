@@ -16,9 +16,12 @@ alert run never open the DuckDB file at once, whichever process starts them: the
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -140,6 +143,13 @@ class ExchangeDbtCliResource(DbtCliResource):
       imports); the venv's own dbt is this process's dbt-core, whose version is already known.
     - the dbt adapter that dagster-dbt opens in this process before every dbt step, only to
       fetch row counts and column metadata, which no asset here asks for.
+
+    And one it pays by design: every dbt step runs in a new target folder, into which
+    dagster-dbt copies the project's ``target/partial_parse.msgpack``, which ``dbt parse`` wrote
+    without vars. A step with other vars (``test_days`` in every hourly run) then parses the
+    whole project again, since changed vars turn dbt's partial parsing off.
+    ``target_keeping_partial_parse`` keeps each step's parse for the next step with the same
+    vars; dbt itself still checks it against the project's files.
     """
 
     @cached_property
@@ -150,6 +160,35 @@ class ExchangeDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
+
+    @contextlib.contextmanager
+    def target_keeping_partial_parse(
+        self, context: dg.AssetExecutionContext, dbt_vars: Mapping[str, Any]
+    ) -> Iterator[Path]:
+        """A new target folder for one dbt step (pass it to ``cli``), holding the parse last kept
+        for the same vars; the step's own parse is kept when it succeeds. Not kept for a window
+        of past days (``min_date``/``max_date``): a backfill's vars do not come again."""
+        target = Path(self.project_dir, self._get_unique_target_path(context=context))
+        kept = _kept_partial_parse(dbt_vars)
+        if kept.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(kept, target / PARTIAL_PARSE_FILE)
+        yield target
+        parsed = target / PARTIAL_PARSE_FILE
+        if parsed.exists() and not {"min_date", "max_date"} & set(dbt_vars):
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_suffix(".partial")
+            shutil.copyfile(parsed, partial)
+            os.replace(partial, kept)
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def _kept_partial_parse(dbt_vars: Mapping[str, Any]) -> Path:
+    """Where the parse of dbt steps run with ``dbt_vars`` is kept: one file per set of vars."""
+    key = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True).encode()).hexdigest()[:16]
+    return Path(PROJECT_DIR, dbt_project.target_path, "partial_parse", f"{key}.msgpack")
 
 
 def dbt_resource() -> DbtCliResource:

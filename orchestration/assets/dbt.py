@@ -68,7 +68,7 @@ from functools import cache
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from orchestration.dbt_project import dbt_project, load_manifest
 from orchestration.partitions import (
@@ -77,7 +77,7 @@ from orchestration.partitions import (
     dbt_vars_arg,
     dbt_vars_for_partition_range,
 )
-from orchestration.resources import WarehouseResource
+from orchestration.resources import ExchangeDbtCliResource, WarehouseResource
 
 PARTITIONED_TAG = "daily_partitioned"
 PARTITIONED_SELECT = f"tag:{PARTITIONED_TAG}"
@@ -205,7 +205,7 @@ def _passed(observation: dg.AssetObservation) -> bool:
 
 def _run_dbt(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: ExchangeDbtCliResource,
     warehouse: WarehouseResource,
     dbt_vars: Mapping[str, Any] | None,
 ) -> Iterator[Any]:
@@ -214,8 +214,8 @@ def _run_dbt(
     if _every_check_of_the_selected_assets(context):
         args += ["--indirect-selection", INDIRECT_SELECTION]
     context.log.info(f"dbt {' '.join(args)} (waiting for the warehouse lock if held)")
-    with warehouse.lock():
-        invocation = dbt.cli(args, context=context)
+    with warehouse.lock(), dbt.target_keeping_partial_parse(context, dbt_vars) as target_path:
+        invocation = dbt.cli(args, context=context, target_path=target_path)
         for event in invocation.stream():
             # A column-shape test that passed: in run_results.json, not worth an event.
             if isinstance(event, dg.AssetObservation) and _passed(event):
@@ -243,7 +243,7 @@ PARTITIONED = has_partitioned_nodes(MANIFEST)
     name="dbt_models",
 )
 def dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, dbt: ExchangeDbtCliResource, warehouse: WarehouseResource
 ):
     yield from _run_dbt(context, dbt, warehouse, None)
 
@@ -261,7 +261,7 @@ def _upstream_assets() -> dg.AssetsDefinition | None:
         name="dbt_upstream_models",
     )
     def dbt_upstream_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, dbt: ExchangeDbtCliResource, warehouse: WarehouseResource
     ):
         yield from _run_dbt(context, dbt, warehouse, None)
 
@@ -282,7 +282,7 @@ def _incremental_assets() -> dg.AssetsDefinition | None:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def dbt_incremental_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, dbt: ExchangeDbtCliResource, warehouse: WarehouseResource
     ):
         dbt_vars = None  # no partition: all history
         if context.has_partition_key_range:

@@ -583,13 +583,13 @@ def test_dagster_waits_for_the_loaders_lock(tmp_path):
 
 def test_the_dbt_resource_skips_dagster_dbts_set_up_costs(monkeypatch):
     """The dbt version comes from this venv's dbt-core, not a `dbt --version` process, and no
-    adapter is opened before a dbt step. The two hooks are dagster-dbt's own (private) methods:
-    an upgrade that renames them fails here rather than bringing their seconds back unseen."""
+    adapter is opened before a dbt step. The hooks are dagster-dbt's own (private) methods: an
+    upgrade that renames them fails here rather than bringing their seconds back unseen."""
     from dagster_dbt import DbtCliResource
 
     from orchestration.resources import ExchangeDbtCliResource, dbt_resource
 
-    for hook in ("_cli_version", "_initialize_dbt_core_adapter"):
+    for hook in ("_cli_version", "_initialize_dbt_core_adapter", "_get_unique_target_path"):
         assert hook in vars(DbtCliResource), f"dagster-dbt no longer has {hook}"
     printed = subprocess.run(
         [str(BIN / "dbt"), "--version"], capture_output=True, text=True, check=True
