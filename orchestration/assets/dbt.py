@@ -18,9 +18,12 @@ financial-integrity ones also as an error in the step's log).
 Split by the dbt tag ``daily_partitioned`` (docs/architecture.md, "Tags"):
 
 * ``dbt_incremental_models`` (``select="tag:daily_partitioned"``): the large incremental facts,
-  daily-partitioned. A run gets its partition window as ``--vars '{"min_date": ...,
-  "max_date": ...}'`` (see orchestration/partitions.py: open-ended at the first and the last
-  partition); a backfill over many days is ONE dbt invocation (``BackfillPolicy.single_run()``).
+  daily-partitioned. A run over a range of partitions gets its window as ``--vars
+  '{"min_date": ..., "max_date": ...}'`` (see orchestration/partitions.py: open-ended at the
+  first and the last partition); a backfill over many days is ONE dbt invocation
+  (``BackfillPolicy.single_run()``). A run of one partition (the hourly run) has a partition key
+  but no key range in Dagster, and passes no window: a plain incremental run, the rows loaded
+  since the last build (docs/architecture.md, "Orchestration: the asset graph").
 * The rest (``exclude="tag:daily_partitioned"``), unpartitioned, built with the project's default
   vars (all history), in two sets so that no set is both upstream and downstream of the
   incremental facts (Dagster would otherwise cut it into several steps, each a dbt call):
