@@ -169,7 +169,7 @@ class ExchangeDbtCliResource(DbtCliResource):
         for the same vars; the step's own parse is kept when it succeeds. Not kept for a window
         of past days (``min_date``/``max_date``): a backfill's vars do not come again."""
         target = Path(self.project_dir, self._get_unique_target_path(context=context))
-        kept = _kept_partial_parse(dbt_vars)
+        kept = _kept_partial_parse(target.parent, dbt_vars)
         if kept.exists():
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept, target / PARTIAL_PARSE_FILE)
@@ -185,10 +185,11 @@ class ExchangeDbtCliResource(DbtCliResource):
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
-def _kept_partial_parse(dbt_vars: Mapping[str, Any]) -> Path:
-    """Where the parse of dbt steps run with ``dbt_vars`` is kept: one file per set of vars."""
+def _kept_partial_parse(target_root: Path, dbt_vars: Mapping[str, Any]) -> Path:
+    """Where the parse of dbt steps run with ``dbt_vars`` is kept, beside the steps' own target
+    folders in ``target_root``: one file per set of vars."""
     key = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True).encode()).hexdigest()[:16]
-    return Path(PROJECT_DIR, dbt_project.target_path, "partial_parse", f"{key}.msgpack")
+    return target_root / "partial_parse" / f"{key}.msgpack"
 
 
 def dbt_resource() -> DbtCliResource:
