@@ -1,16 +1,23 @@
 {#- Which rows an incremental model (re)builds in this run.
 
-    - A partitioned run (orchestration passes vars min_date / max_date): the rows whose event
-      time falls in [min_date, max_date), so a backfill of a range is one dbt invocation.
     - A plain incremental run: every row loaded since the newest row already in the table,
       minus `lookback_hours`, whatever its event time, so late data still lands
       (docs/reliability.md#late-data) and the cost grows with the new data, not with history.
-    - A full build: everything.
+    - A partitioned run (orchestration passes vars min_date / max_date) on a built table: the
+      rows whose event time falls in [min_date, max_date), so a backfill of a range is one dbt
+      invocation, AND the rows a plain run would read. Without the second half, the window's
+      rows would move the watermark past rows loaded earlier for other days and not built yet
+      (a late file loaded at 03:00, a backfill at 09:00): no later plain run would read them.
+    - A full build, or a partitioned run on a table not built yet: everything. A table holding
+      only the window would have a watermark past every row of the other days.
 -#}
 {% macro incremental_window(event_time_column, loaded_at_column='loaded_at') -%}
-    {%- if is_partitioned_run() -%}
-        {{ event_time_column }} >= cast('{{ var("min_date") }}' as timestamp)
-        and {{ event_time_column }} < cast('{{ var("max_date") }}' as timestamp)
+    {%- if is_incremental() and is_partitioned_run() -%}
+        (
+            ({{ event_time_column }} >= cast('{{ var("min_date") }}' as timestamp)
+                and {{ event_time_column }} < cast('{{ var("max_date") }}' as timestamp))
+            or {{ loaded_at_column }} > {{ incremental_watermark(loaded_at_column) }}
+        )
     {%- elif is_incremental() -%}
         {{ loaded_at_column }} > {{ incremental_watermark(loaded_at_column) }}
     {%- else -%}
@@ -21,13 +28,6 @@
 {#- True when orchestration passed a partition window (vars min_date / max_date). -#}
 {% macro is_partitioned_run() -%}
     {{ return(var('min_date') != '1970-01-01' or var('max_date') != '2999-12-31') }}
-{%- endmacro %}
-
-{#- True when this run reads only a window of its inputs (an incremental or a partitioned
-    run), false for a full build: models that re-aggregate the windowed rows' keys use it to
-    skip the key lookup on a full build. -#}
-{% macro is_windowed_run() -%}
-    {{ return(is_incremental() or is_partitioned_run()) }}
 {%- endmacro %}
 
 {#- The newest `loaded_at_column` already in this model's table, minus `lookback_hours`:

@@ -1,7 +1,7 @@
 """Incremental builds equal a full refresh (docs/reliability.md#late-data), late rows and later
 versions included.
 
-The tiny exchange arrives in three deliveries (the simulator's `--until`), each loaded and built
+The tiny exchange arrives in four deliveries (the simulator's `--until`), each loaded and built
 incrementally:
 
 1. the first three days: the first build;
@@ -9,7 +9,11 @@ incrementally:
    and KYC rows (pending -> approved), malformed rows; the simulator holds back the last 40
    fills of the late day and their fee collections;
 3. one more day, with the late file: those fills arrive two days after their event time, and
-   a replay of rows already loaded.
+   a replay of rows already loaded. No build follows this load;
+4. one more day, and a backfill of that day alone (vars `min_date`/`max_date`, what Dagster
+   passes a run over a range of partitions) before the plain run: the window's rows are newer
+   than the late file's, and the backfill must not move the watermark past the rows of step 3
+   (macros/incremental.sql, `incremental_window`).
 
 `lookback_hours` is 0 so the incremental models read only rows loaded since their last build
 (the loads of a test run are seconds apart: the default 2-hour lookback would re-read all).
@@ -30,7 +34,7 @@ import pytest
 
 from tests.python.conftest import dbt, project_env, run
 
-DELIVERIES = ["2026-10-24", "2026-10-26", "2026-10-27"]
+DELIVERIES = ["2026-10-24", "2026-10-26", "2026-10-27", "2026-10-28"]
 # The incremental facts, their marts and everything they read.
 FACTS = [
     "+fct_trades",
@@ -41,6 +45,9 @@ FACTS = [
 ]
 # The same vars on every run: a change of vars makes dbt parse the project again.
 VARS = ["--vars", "{lookback_hours: 0}"]
+# Step 4's backfill of its last day, as Dagster runs it: the models upstream of the partitioned
+# facts unpartitioned, then the facts with the window.
+BACKFILL = ["--vars", "{lookback_hours: 0, min_date: '2026-10-28', max_date: '2026-10-29'}"]
 # Floats (sums of doubles, in another order after an incremental run) are compared on a grid
 # of 1e-6 whose cell edges sit 0.377 of a cell off the decimal values: the amounts have 8
 # decimals, so a value exactly half-way at the 7th decimal is common and a plain round() of
@@ -226,6 +233,12 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path):
         f"where kpi_date = date '{late_date}'",
     )
     _load(landing, env)
+    # 4. The next day, loaded and backfilled by event time before any plain run.
+    _simulate(landing, DELIVERIES[3])
+    _load(landing, env)
+    upstream = ["--select", "+tag:daily_partitioned", "--exclude", "tag:daily_partitioned"]
+    dbt(["run", *upstream, *VARS], env)
+    dbt(["run", "--select", "tag:daily_partitioned", *BACKFILL], env)
     dbt(["run", *VARS], env)
 
     # The late fills are in fct_trades, counted on their own day, in fct_orders' fill counts.

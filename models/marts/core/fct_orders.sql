@@ -34,7 +34,7 @@ trades as {{ not_materialized() }} (
 
 ),
 
-{% if is_windowed_run() %}
+{% if is_incremental() %}
 changed_orders as (
 
     select order_id from orders
@@ -49,7 +49,7 @@ changed_orders as (
 orders_to_build as (
 
     select * from orders
-    {% if is_windowed_run() %}
+    {% if is_incremental() %}
     where order_id in (select order_id from changed_orders)
     {% endif %}
 
@@ -64,7 +64,7 @@ fills as (
         sum(notional_usd) as filled_notional_usd,
         max(loaded_at) as fills_loaded_at
     from trades
-    {% if is_windowed_run() %}
+    {% if is_incremental() %}
     where order_id in (select order_id from changed_orders)
     {% endif %}
     group by order_id

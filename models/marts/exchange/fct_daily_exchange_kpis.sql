@@ -132,14 +132,17 @@ changed_dimension_days as (
 ),
 
 -- The first day to rebuild: the earliest event day among the rows loaded since the last
--- build (a partitioned run: its first day), or a changed dimension day. NULL: nothing new.
+-- build, a changed dimension day, or a partitioned run's first day. NULL: nothing new. A
+-- partitioned run reads the loaded rows too, as the partitioned facts do (macros/incremental.sql):
+-- its window alone would move the watermark past rows loaded earlier for other days.
 recompute_from as (
 
     select min(date_day) as first_day
     from (
         {% if is_partitioned_run() %}
         select cast('{{ var("min_date") }}' as date) as date_day
-        {% else %}
+        union all
+        {% endif %}
         select min(executed_date) as date_day from trades
         where loaded_at > {{ incremental_watermark('loaded_at') }}
         union all
@@ -148,7 +151,6 @@ recompute_from as (
         union all
         select min(placed_date) from orders
         where loaded_at > {{ incremental_watermark('loaded_at') }}
-        {% endif %}
         union all
         select min(date_day) from changed_dimension_days
     ) as first_days

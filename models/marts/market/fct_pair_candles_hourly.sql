@@ -25,7 +25,7 @@ trades as {{ not_materialized() }} (
 
 ),
 
-{% if is_incremental() or var('min_date') != '1970-01-01' or var('max_date') != '2999-12-31' %}
+{% if is_incremental() %}
 changed_hours as (
 
     select distinct
