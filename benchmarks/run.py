@@ -61,6 +61,7 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from orchestration.dbt_args import DATA_BUILD
 from warehouse import open_warehouse, settings
 
 from .report import markdown
@@ -83,9 +84,8 @@ FLOOR_STAGES = ("load_floor", "build_floor")
 # <table>_<YYYY-MM-DD>[_suffix].<ext>: the simulator names each file for the day it is delivered.
 # The increment's builds: deliveries a day apart, tests of the last day (see the docstring).
 INCREMENT_VARS = ["--vars", "{test_days: 1}"]
-# Every build measured runs as Dagster's do (orchestration/assets/dbt.py dbt_build_args):
-# without unit tests, which check SQL on hand-made rows, not the data.
-FULL_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# Every build measured runs as Dagster's do: without unit tests (orchestration/dbt_args.py).
+FULL_BUILD = DATA_BUILD
 INCREMENT_BUILD = [*FULL_BUILD, *INCREMENT_VARS]
 # The daily partition's nodes (orchestration/assets/dbt.py): the models tagged `daily_partitioned`
 # and what they are built from; `buildable`, as Dagster's runs: the tests that read only those.

@@ -73,6 +73,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
+from orchestration.dbt_args import DATA_BUILD
 from orchestration.dbt_project import dbt_project, load_manifest
 from orchestration.partitions import (
     daily_partitions,
@@ -164,10 +165,9 @@ def test_vars_of_run(tags: Mapping[str, str]) -> dict[str, int]:
 def dbt_build_args(dbt_vars: Mapping[str, Any] | None = None) -> list[str]:
     """The dbt command of a run (dagster-dbt appends the ``--select`` of the run's subset).
 
-    Unit tests are left out: they check the SQL on hand-made rows, not the data, and under a
-    partition's ``--vars`` their fixture rows fall outside the window. CI runs them.
+    Unit tests are left out (orchestration/dbt_args.py).
     """
-    args = ["build", "--exclude-resource-type", "unit_test"]
+    args = list(DATA_BUILD)
     if dbt_vars:
         args += dbt_vars_arg(dict(dbt_vars))
     return args

@@ -50,12 +50,6 @@ def project_env(root: Path, warehouse: Path) -> dict:
     return env
 
 
-# dbt's unit tests read fixtures, not the warehouse under test: a test that builds its own
-# warehouse leaves them out (the tiny_warehouse build runs them), as Dagster's runs and the
-# benchmark's builds do (benchmarks/run.py FULL_BUILD).
-NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
-
-
 def run(args: list[str], env: dict, cwd: Path = REPO) -> subprocess.CompletedProcess:
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:

@@ -27,7 +27,8 @@ import pytest
 
 from compliance import casework
 from dashboard import queries
-from tests.python.conftest import NO_UNIT_TESTS, REPO, dbt, project_env
+from orchestration.dbt_args import EXCLUDE_UNIT_TESTS
+from tests.python.conftest import REPO, dbt, project_env
 
 # ---------------------------------------------------------------------- the rule book
 
@@ -279,7 +280,7 @@ def test_decisions_survive_builds_and_full_refresh_and_show_in_the_marts(warehou
     assert [e["status_to"] for e in json.loads(history.stdout)] == ["investigating", "completed"]
 
     for command in (["build"], ["build", "--full-refresh"]):
-        dbt([*command, *NO_UNIT_TESTS], env)
+        dbt([*command, *EXCLUDE_UNIT_TESTS], env)
         assert trail(path) == recorded, f"dbt {' '.join(command)} changed the audit trail"
         shown = {
             r[0]: r[1:]

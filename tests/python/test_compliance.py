@@ -32,13 +32,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.python.conftest import NO_UNIT_TESTS, REPO, dbt, project_env
+from orchestration.dbt_args import EXCLUDE_UNIT_TESTS
+from tests.python.conftest import REPO, dbt, project_env
 from tests.python.ip_keys import PII_HASH_KEY, ip_address_key
 
 COMPLIANCE_MODELS = "path:models/intermediate/compliance path:models/marts/compliance"
 INTEGRITY_TESTS = "tag:financial_integrity"
 # The ledger tests read their checks (models/intermediate/integrity, same tag): build, not test.
-INTEGRITY_BUILD = ["build", "--select", INTEGRITY_TESTS, *NO_UNIT_TESTS]
+INTEGRITY_BUILD = ["build", "--select", INTEGRITY_TESTS, *EXCLUDE_UNIT_TESTS]
 # A test of severity warn that found rows prints WARN; one of severity error, FAIL.
 FAILED_TEST = r"(?:FAIL|WARN) \d+ (assert_\w+)"
 # What the integrity tests read, rebuilt from corrupted raw data (wallets: an incremental table).
@@ -450,7 +451,7 @@ def test_a_daily_runs_integrity_tests_read_its_last_days_only(warehouse_copy_fac
             "--select",
             check,
             *tests,
-            *NO_UNIT_TESTS,
+            *EXCLUDE_UNIT_TESTS,
             *window,
         ],
         cwd=REPO,
@@ -546,7 +547,7 @@ def test_a_broken_ledger_alerts_but_never_blinds_compliance(warehouse_copy_facto
 
     dbt_executable = str(Path(sys.executable).parent / "dbt")
     result = subprocess.run(
-        [dbt_executable, "build", *NO_UNIT_TESTS],
+        [dbt_executable, "build", *EXCLUDE_UNIT_TESTS],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -26,8 +26,9 @@ from psycopg2.extensions import parse_dsn
 from ingestion.loaders import load_table
 from ingestion.postgres import publish_raw
 from ingestion.postgres.connection import pii_key_pgoptions
+from orchestration.dbt_args import EXCLUDE_UNIT_TESTS
 
-from .conftest import BIN, NO_UNIT_TESTS, REPO
+from .conftest import BIN, REPO
 
 pytestmark = pytest.mark.postgres
 
@@ -282,7 +283,7 @@ def test_a_daily_runs_integrity_tests_pass_on_postgres(postgres_build):
             "build",
             "--select",
             "tag:financial_integrity",
-            *NO_UNIT_TESTS,
+            *EXCLUDE_UNIT_TESTS,
             "--vars",
             daily_vars,
         ],

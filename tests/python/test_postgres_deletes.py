@@ -19,8 +19,9 @@ import pytest
 
 from ingestion.postgres import extract, populate_oltp
 from ingestion.postgres.loader.extractor import RAW_DELETIONS
+from orchestration.dbt_args import EXCLUDE_UNIT_TESTS
 
-from .conftest import NO_UNIT_TESTS, dbt, project_env
+from .conftest import dbt, project_env
 from .test_postgres_oltp import copy_landing, pg
 
 pytestmark = pytest.mark.postgres
@@ -39,7 +40,7 @@ MODELS = [
 SELECT = [
     "--select",
     *[f"+{m}" for m in MODELS],
-    *NO_UNIT_TESTS,
+    *EXCLUDE_UNIT_TESTS,
     "--indirect-selection",
     "buildable",
     # The OLTP keeps one (latest) version of each user, so an extract has no tier history and

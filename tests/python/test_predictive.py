@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.dbt_args import EXCLUDE_UNIT_TESTS
 from predictive import anomalies, churn_model
 
-from .conftest import NO_UNIT_TESTS, REPO, dbt, project_env, run
+from .conftest import REPO, dbt, project_env, run
 
 # ---------------------------------------------------------------------------- pure functions
 
@@ -434,7 +435,7 @@ def test_planted_anomalies_are_found_on_the_small_scale(tmp_path_factory):
             "+fct_trades",
             "--indirect-selection",
             "cautious",
-            *NO_UNIT_TESTS,
+            *EXCLUDE_UNIT_TESTS,
         ],
         env,
     )
