@@ -591,7 +591,10 @@ def run(args: argparse.Namespace) -> dict:
         if with_dagster:
             built = inc / "built_by_dbt.duckdb"
             os.replace(inc_warehouse, built)
-            os.replace(day_loaded, inc_warehouse)
+            if args.keep:
+                shutil.copy2(day_loaded, inc_warehouse)
+            else:
+                os.replace(day_loaded, inc_warehouse)
             day_command = dagster_command("day", last_day)
             m, stdout = measure("dagster_day", day_command, inc_env, logs, False)
             m.details = _json_tail(stdout) if m.returncode == 0 else m.details
