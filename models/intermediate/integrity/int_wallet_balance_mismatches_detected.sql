@@ -70,71 +70,21 @@ last_timestamp_rows as {{ materialized_once() }} (
 
 ),
 
--- the last row by id among them: the wallet's last transaction where the chain does not single
--- one out (one row, or a tie that does not link)
+-- the end of each wallet's last timestamp: its one row, or the chain end of a tie, else the last
+-- row by id (macros/ledger.sql)
 last_transactions as (
 
     select
         last_transaction_times.wallet_id,
         last_transaction_times.last_transaction_at,
-        {{ last_row_value('last_transaction', 'transaction_id') }} as last_transaction_id,
-        {{ last_row_value('last_transaction', 'balance_after') }} as last_balance_after
+        timestamp_ends.end_balance_count,
+        timestamp_ends.end_transaction_id as last_transaction_id,
+        timestamp_ends.end_balance_after as last_balance_after
     from last_transaction_times
     inner join (
-        select
-            wallet_id,
-            {{ last_row('last_transaction', {
-                'transaction_id': 'transaction_id',
-                'balance_after': 'balance_after',
-            }, ['transaction_id']) }}
-        from last_timestamp_rows
-        group by wallet_id
-    ) as last_rows
-        on last_transaction_times.wallet_id = last_rows.wallet_id
-
-),
-
-last_timestamp_balances as (
-
-    select
-        wallet_id,
-        balance,
-        sum(leaves) as leaves,
-        sum(reaches) as reaches
-    from (
-        select
-            wallet_id,
-            balance_before as balance,
-            1 as leaves,
-            0 as reaches
-        from last_timestamp_rows
-        union all
-        select
-            wallet_id,
-            balance_after as balance,
-            0 as leaves,
-            1 as reaches
-        from last_timestamp_rows
-    ) as steps
-    group by wallet_id, balance
-
-),
-
-chain_ends as (
-
-    select
-        last_timestamp_rows.wallet_id,
-        count(distinct case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.balance_after end)
-            as end_balance_count,
-        max(case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.transaction_id end)
-            as end_transaction_id,
-        max(case when balances.reaches - balances.leaves = 1 then last_timestamp_rows.balance_after end)
-            as end_balance_after
-    from last_timestamp_rows
-    inner join last_timestamp_balances as balances
-        on last_timestamp_rows.wallet_id = balances.wallet_id
-        and last_timestamp_rows.balance_after = balances.balance
-    group by last_timestamp_rows.wallet_id
+        {{ ledger_timestamp_ends('last_timestamp_rows', ['wallet_id']) }}
+    ) as timestamp_ends
+        on last_transaction_times.wallet_id = timestamp_ends.wallet_id
 
 ),
 
@@ -144,11 +94,11 @@ closed_tie_ends as (
 
     select distinct last_timestamp_rows.wallet_id
     from last_timestamp_rows
-    inner join chain_ends
-        on last_timestamp_rows.wallet_id = chain_ends.wallet_id
+    inner join last_transactions
+        on last_timestamp_rows.wallet_id = last_transactions.wallet_id
     inner join wallets
         on last_timestamp_rows.wallet_id = wallets.wallet_id
-    where chain_ends.end_balance_count = 0
+    where last_transactions.end_balance_count = 0
         and abs(last_timestamp_rows.balance_after - wallets.balance) <= {{ tolerance }}
 
 ),
@@ -162,21 +112,13 @@ compared as (
         wallets.balance,
         wallets.locked_balance,
         wallets.updated_at,
-        case
-            when chain_ends.end_balance_count = 1 then chain_ends.end_transaction_id
-            else last_transactions.last_transaction_id
-        end as last_transaction_id,
+        last_transactions.last_transaction_id,
         last_transactions.last_transaction_at,
-        case
-            when chain_ends.end_balance_count = 1 then chain_ends.end_balance_after
-            else last_transactions.last_balance_after
-        end as last_balance_after,
+        last_transactions.last_balance_after,
         closed_tie_ends.wallet_id is not null as is_closed_tie_end
     from wallets
     left join last_transactions
         on wallets.wallet_id = last_transactions.wallet_id
-    left join chain_ends
-        on wallets.wallet_id = chain_ends.wallet_id
     left join closed_tie_ends
         on wallets.wallet_id = closed_tie_ends.wallet_id
 

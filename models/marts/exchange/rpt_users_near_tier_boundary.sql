@@ -9,9 +9,9 @@
 
 with
 
-transactions as (
+ledger_ends as (
 
-    select * from {{ ref('fct_transactions') }}
+    select * from {{ ref('int_ledger_end_balances') }}
 
 ),
 
@@ -59,30 +59,6 @@ tier_ladder as (
 
 ),
 
--- Each ledger's last balance (time, then id): one aggregate, not a window over the ledger
--- (macros/cross_database.sql, last_row; at `large` 44 s as a row_number window).
-latest_balances as (
-
-    select
-        user_id,
-        asset,
-        {{ last_row_value('last_transaction', 'balance_after') }} as balance_after
-    from (
-        select
-            user_id,
-            asset,
-            {{ last_row(
-                'last_transaction',
-                {'balance_after': 'balance_after'},
-                ['created_at', 'transaction_id'],
-            ) }}
-        from transactions
-        where is_completed
-        group by user_id, asset
-    ) as ledger_ends
-
-),
-
 latest_rates as (
 
     select
@@ -93,16 +69,17 @@ latest_rates as (
 
 ),
 
+-- Each ledger's end balance (its chain's end, int_ledger_end_balances) at the latest rate.
 balances as (
 
     select
-        latest_balances.user_id,
-        sum(latest_balances.balance_after * latest_rates.usd_rate) as balance_usd
-    from latest_balances
+        ledger_ends.user_id,
+        sum(ledger_ends.balance_after * latest_rates.usd_rate) as balance_usd
+    from ledger_ends
     inner join latest_rates
-        on latest_balances.asset = latest_rates.asset
+        on ledger_ends.asset = latest_rates.asset
         and latest_rates.recency_rank = 1
-    group by latest_balances.user_id
+    group by ledger_ends.user_id
 
 ),
 
