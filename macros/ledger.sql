@@ -4,8 +4,8 @@
     timestamp (a trade leg and its fee, booked in one instant) are in chain order, not id order:
     the end is the row whose balance_after no other row of the group starts from, the one balance
     reached once more than it is left (int_ledger_chain_breaks_detected explains the counting).
-    Where the chain singles out no end (one row; rows that do not link; rows summing to zero,
-    end_balance_count 0), the last row by id stands in. One row per group: end_balance_count,
+    Where the chain singles out no end (rows that do not link; rows summing to zero,
+    end_balance_count 0), the last row by id stands in; a single row is its own end. One row per group: end_balance_count,
     end_transaction_id and end_balance_after. Read by int_wallet_balance_mismatches_detected and
     int_ledger_end_balances. -#}
 {% macro ledger_timestamp_ends(rows, group_columns) -%}
